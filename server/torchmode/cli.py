@@ -1,0 +1,600 @@
+"""The ``torchmode`` command: ``check``, ``rule``, ``server``.
+
+Start-up matters (a pre-commit hook runs it on every commit): this module
+imports only the standard library and torchmode's light modules at the top;
+the engine is imported when the first file is checked, the fix engine (libcst)
+only with ``--fix``/``--diff``, the language server (pygls) only by ``server``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TextIO
+
+from . import __version__
+from .config import ConfigError, is_excluded, load_settings, merge_cli, split_codes
+from .findings import Finding, Range
+from .output import FORMATS, FileReport, Location, RelatedReport, Reported
+from .settings import ALL_CODES, Settings
+
+SKIP_DIRS = frozenset({
+    ".venv", "venv", "node_modules", ".git", ".hg", ".svn", "__pycache__", "build", "dist",
+    ".tox", ".nox", ".eggs", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints",
+})
+SUFFIXES = (".py", ".ipynb")
+PROGRESS_MIN_FILES = 20
+
+CHECK_EPILOG = """\
+Paths may be files or folders (searched recursively for .py and .ipynb files;
+.venv, node_modules, .git, __pycache__, build, dist and the `exclude` globs of
+[tool.torchmode] are skipped).
+
+Positions are 1-based `line:col` with columns in characters (json output uses
+0-based LSP ranges with UTF-16 columns). In notebooks, code cells are analysed
+in order as one program and positions read `cell N:line:col`: N is the 1-based
+number of the cell among all cells of the notebook (markdown cells counted, as
+Jupyter shows them) and the line is 1-based within that cell.
+
+Exit status: 0 no findings, 1 findings (0 with --exit-zero), 2 usage or
+configuration error, or a file that could not be analysed (other files are
+still analysed and reported)."""
+
+
+# --- files --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    """One file to check, with its settings (resolved in the parent process)."""
+
+    path: str
+    settings: Settings
+    fix: bool = False
+    diff: bool = False
+    unsafe: bool = False
+
+
+def discover(paths: Sequence[str], select: list[str] | None,
+             ignore: list[str] | None) -> tuple[list[tuple[str, Settings]], list[FileReport]]:
+    """Files to check (sorted, deduplicated) with merged settings, and reports for bad paths.
+
+    Raises ``ConfigError`` for invalid configuration or codes.
+    """
+    found: dict[str, tuple[str, Settings]] = {}
+    missing: list[FileReport] = []
+    merged: dict[int, Settings] = {}
+
+    def settings_for(path: str) -> Settings:
+        base = load_settings(path)
+        key = id(base)
+        if key not in merged:
+            merged[key] = merge_cli(base, select, ignore)
+        return merged[key]
+
+    for raw in paths:
+        path = os.path.normpath(raw)
+        if os.path.isdir(path):
+            for file in _walk(path, settings_for):
+                found.setdefault(os.path.abspath(file), (file, settings_for(file)))
+        elif os.path.isfile(path):
+            settings = settings_for(path)
+            if not is_excluded(path, settings):
+                found.setdefault(os.path.abspath(path), (path, settings))
+        elif os.path.lexists(path):
+            missing.append(FileReport(path, error="not a regular file or folder"))
+        else:
+            missing.append(FileReport(path, error="no such file or directory"))
+    files = sorted(found.values(), key=lambda item: _sort_key(item[0]))
+    return files, missing
+
+
+def _sort_key(path: str) -> tuple[str, ...]:
+    return tuple(path.replace(os.sep, "/").split("/"))
+
+
+def _walk(root: str, settings_for: Any) -> Iterator[str]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        settings = settings_for(dirpath)
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if d not in SKIP_DIRS and not d.endswith(".egg-info")
+            and not is_excluded(os.path.join(dirpath, d), settings)
+        )
+        for name in sorted(filenames):
+            if name.endswith(SUFFIXES):
+                file = os.path.join(dirpath, name)
+                if not is_excluded(file, settings):
+                    yield os.path.normpath(file)
+
+
+# --- reading and positions ------------------------------------------------------------
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as Python's tokenizer counts them (only CR, LF, CRLF end a line;
+    ``str.splitlines`` would also split at form feeds and U+2028)."""
+    return _LINE_BREAK.split(text)
+
+
+def read_source(path: str) -> tuple[str, str]:
+    """(text, encoding) of a Python file; CRLF kept. Raises ``OSError``/``ValueError``
+    with a one-line reason."""
+    import io
+    import tokenize
+
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:  # a bad cookie, or undecodable bytes in the first two lines
+        if "missing encoding declaration" in (exc.msg or ""):
+            encoding = "utf-8"  # no cookie: the decode below names the offending byte
+        else:
+            raise ValueError(f"invalid encoding declaration: {exc.msg}") from None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        name = "UTF-8" if encoding in ("utf-8", "utf-8-sig") else encoding
+        raise ValueError(
+            f"not valid {name}: byte 0x{data[exc.start]:02x} at line {line} cannot be decoded"
+        ) from None
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r}") from None
+    if text.startswith("\ufeff"):  # utf-8-sig decodes the BOM away; other codecs keep it
+        text = text[1:]
+    return text, encoding
+
+
+class _Positions:
+    """UTF-16 LSP positions -> 1-based human locations for one text."""
+
+    def __init__(self, text: str, notebook: Any = None) -> None:
+        self.lines = split_lines(text)
+        self.notebook = notebook
+
+    def _char(self, line: int, utf16: int) -> int:
+        from .source import codepoint_index
+
+        text = self.lines[line] if 0 <= line < len(self.lines) else ""
+        return codepoint_index(text, utf16)
+
+    def cell_of(self, line: int) -> tuple[int | None, int]:
+        """(1-based cell, offset of the cell's first joined line) or (None, 0)."""
+        if self.notebook is None:
+            return None, 0
+        located = self.notebook.locate(line)
+        return located.cell + 1, line - located.line
+
+    def locate(self, rng: Range) -> tuple[Range, Location]:
+        """The range made cell-relative (notebooks) and its human location."""
+        cell, offset = self.cell_of(rng.start.line)
+        start, end = rng.start, rng.end
+        location = Location(
+            line=start.line - offset + 1,
+            column=self._char(start.line, start.character) + 1,
+            end_line=end.line - offset + 1,
+            end_column=self._char(end.line, end.character) + 1,
+            utf16_column=start.character + 1,
+            utf16_end_column=end.character + 1,
+            cell=cell,
+        )
+        if offset:
+            rng = Range.of(start.line - offset, start.character, end.line - offset, end.character)
+        return rng, location
+
+    def report(self, path: str, finding: Finding) -> Reported:
+        rng, location = self.locate(finding.range)
+        related = []
+        for rel in finding.related:
+            if rel.path is None or os.path.abspath(rel.path) == os.path.abspath(path):
+                rel_range, rel_loc = self.locate(rel.range)
+                related.append(RelatedReport(path, rel_range, rel_loc, rel.message))
+            else:  # another file: its text is not at hand; columns are reported as UTF-16
+                r = rel.range
+                loc = Location(r.start.line + 1, r.start.character + 1, r.end.line + 1,
+                               r.end.character + 1, r.start.character + 1, r.end.character + 1)
+                related.append(RelatedReport(rel.path, r, loc, rel.message))
+        return Reported(replace(finding, range=rng), location, tuple(related))
+
+
+# --- checking one file (runs in worker processes with --jobs) ---------------------------
+
+_PROJECT: Any = None
+
+
+def _init_worker(project: Any) -> None:
+    global _PROJECT
+    _PROJECT = project
+
+
+def run_task(task: Task) -> FileReport:
+    """Check (and maybe fix) one file; any failure becomes a one-line error, never a traceback."""
+    try:
+        if task.path.endswith(".ipynb"):
+            return _check_notebook(task, _PROJECT)
+        return _check_python(task, _PROJECT)
+    except RecursionError:
+        return FileReport(task.path, error="too deeply nested to analyse (recursion limit)")
+    except MemoryError:
+        return FileReport(task.path, error="out of memory while analysing")
+    except Exception as exc:  # an engine bug must not hide the other files' results
+        return FileReport(task.path, error=f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _syntax_error(text: str, fallback: str, notebook: Any = None) -> str:
+    """A one-line syntax error with a 1-based position (cell-relative in notebooks)."""
+    from .source import SourceSyntaxError, parse_python
+
+    try:
+        parse_python(text)
+    except SourceSyntaxError as exc:
+        if notebook is not None and notebook.start_lines:
+            located = notebook.locate(exc.line)
+            return (f"syntax error at cell {located.cell + 1}, line {located.line + 1}, "
+                    f"column {exc.character + 1}: {exc.message}")
+        return f"syntax error at line {exc.line + 1}, column {exc.character + 1}: {exc.message}"
+    return f"syntax error: {fallback}" if "syntax" not in fallback.lower() else fallback
+
+
+def _check_python(task: Task, project: Any) -> FileReport:
+    from .analyzer import analyze
+
+    try:
+        text, encoding = read_source(task.path)
+    except OSError as exc:
+        return FileReport(task.path, error=f"cannot read: {exc.strerror or exc}")
+    except ValueError as exc:
+        return FileReport(task.path, error=str(exc))
+    lines = text.count("\n") + 1 if text else 0
+    result = analyze(text, task.path, task.settings, project)
+    if result.syntax_error is not None:
+        return FileReport(task.path, error=_syntax_error(text, result.syntax_error), lines=lines)
+    findings = result.findings
+    if (task.fix or task.diff) and _fixable(findings, task.unsafe):
+        return _fix_python(task, project, text, encoding, lines)
+    positions = _Positions(text)
+    return FileReport(task.path, [positions.report(task.path, f) for f in findings], lines=lines)
+
+
+def _fixable(findings: Iterable[Finding], unsafe: bool) -> bool:
+    return any(fix.safe or unsafe for f in findings for fix in f.fixes)
+
+
+def _fix_python(task: Task, project: Any, text: str, encoding: str, lines: int) -> FileReport:
+    from .fixes import fix_all
+
+    outcome = fix_all(text, task.path, task.settings, unsafe=task.unsafe, project=project)
+    before = _Positions(text)
+    fixed = [before.report(task.path, f) for f in outcome.fixed]
+    after = _Positions(outcome.text)
+    remaining = [after.report(task.path, f) for f in outcome.remaining]
+    report = FileReport(task.path, remaining, lines=lines, fixed=fixed)
+    if outcome.text == text:
+        return report
+    if task.diff:
+        import difflib
+
+        name = task.path.replace(os.sep, "/")
+        report.diff = "".join(difflib.unified_diff(
+            text.splitlines(keepends=True), outcome.text.splitlines(keepends=True),
+            fromfile=f"a/{name}", tofile=f"b/{name}"))
+        if report.diff and not report.diff.endswith("\n"):
+            report.diff += "\n\\ No newline at end of file\n"
+    else:
+        write_atomically(task.path, outcome.text, encoding)
+    return report
+
+
+def write_atomically(path: str, text: str, encoding: str) -> None:
+    """Replace ``path`` with ``text`` in ``encoding`` (BOM kept) without ever leaving it
+    half-written: a temporary file in the same folder, fsynced, then ``os.replace``.
+    ``text`` keeps its own newlines (no translation), so CRLF files stay CRLF."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    mode = os.stat(path).st_mode
+    data = text.encode(encoding)
+    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode & 0o7777)
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+
+
+def _check_notebook(task: Task, project: Any) -> FileReport:
+    """Code cells in order as one program; notebooks are reported, never rewritten by --fix."""
+    from .analyzer import analyze
+    from .notebook import NotebookText
+
+    try:
+        with open(task.path, encoding="utf-8") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return FileReport(task.path, error=f"cannot read: {exc.strerror or exc}", notebook=True)
+    except UnicodeDecodeError as exc:
+        return FileReport(task.path, error=f"not valid UTF-8 ({exc.reason})", notebook=True)
+    try:
+        notebook = NotebookText.from_ipynb(data)
+    except ValueError as exc:
+        return FileReport(task.path, error=str(exc), notebook=True)
+    lines = notebook.text.count("\n")
+    result = analyze(notebook.text, task.path, task.settings, project)
+    if result.syntax_error is not None:
+        error = _syntax_error(notebook.text, result.syntax_error, notebook)
+        return FileReport(task.path, error=error, lines=lines, notebook=True)
+    positions = _Positions(notebook.text, notebook)
+    found = [positions.report(task.path, f) for f in result.findings]
+    return FileReport(task.path, found, lines=lines, notebook=True)
+
+
+# --- running many files ----------------------------------------------------------------
+
+
+def build_project(files: Sequence[str], stderr: TextIO) -> Any:
+    """The cross-file index over the run's Python files (None when it cannot be built)."""
+    try:
+        from .project import ProjectIndex
+    except ImportError:
+        return None
+    try:
+        return ProjectIndex.from_paths([f for f in files if f.endswith(".py")])
+    except Exception as exc:  # per-file analysis still works without it
+        print(f"torchmode: warning: cross-file index unavailable ({type(exc).__name__}: {exc})",
+              file=stderr)
+        return None
+
+
+class _Progress:
+    """``checked 120/3800`` on a terminal's stderr, redrawn at most 10 times a second."""
+
+    def __init__(self, total: int, stream: TextIO, enabled: bool) -> None:
+        self.total = total
+        self.stream = stream
+        self.enabled = enabled
+        self.done = 0
+        self.last = 0.0
+
+    def step(self) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last >= 0.1 or self.done == self.total:
+            self.last = now
+            self.stream.write(f"\rtorchmode: checked {self.done}/{self.total} files")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.done:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def run_tasks(tasks: Sequence[Task], jobs: int, project: Any,
+              progress: _Progress) -> list[FileReport]:
+    """Reports in the order of ``tasks`` (so output does not depend on ``--jobs``)."""
+    reports: list[FileReport] = []
+    if jobs <= 1 or len(tasks) < 2 * jobs:
+        _init_worker(project)
+        for task in tasks:
+            reports.append(run_task(task))
+            progress.step()
+        return reports
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunk = max(1, min(64, len(tasks) // (jobs * 8)))
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                             initargs=(project,)) as pool:
+        for report in pool.map(run_task, tasks, chunksize=chunk):
+            reports.append(report)
+            progress.step()
+    return reports
+
+
+# --- commands ------------------------------------------------------------------------
+
+
+def _use_color(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    from .output import summarize, write_report, write_statistics
+
+    try:
+        select = split_codes(args.select)
+        ignore = split_codes(args.ignore)
+        files, missing = discover(args.paths or ["."], select, ignore)
+    except ConfigError as exc:
+        print(f"torchmode: error: {exc}", file=stderr)
+        return 2
+    fixing = args.fix or args.diff
+    if fixing:
+        try:
+            import torchmode.fixes  # noqa: F401  (fail early, not once per file)
+        except ImportError as exc:
+            print(f"torchmode: error: fixes are unavailable ({exc})", file=stderr)
+            return 2
+    tasks = [Task(path, settings, fix=args.fix, diff=args.diff, unsafe=args.unsafe_fixes)
+             for path, settings in files]
+    project = build_project([t.path for t in tasks], stderr)
+    progress = _Progress(len(tasks), stderr,
+                         enabled=len(tasks) >= PROGRESS_MIN_FILES and _use_color(stderr))
+    try:
+        reports = run_tasks(tasks, _jobs(args.jobs), project, progress)
+    finally:
+        progress.close()
+    reports = missing + reports
+    red = _use_color(stderr)
+    for report in reports:
+        if report.error:
+            label = "\x1b[1;31merror\x1b[0m" if red else "error"
+            print(f"{report.path}: {label}: {report.error}", file=stderr)
+    summary = summarize(reports)
+    if args.diff:
+        for report in reports:
+            if report.diff:
+                stdout.write(report.diff)
+        changed = sum(1 for r in reports if r.diff)
+        fixed = sum(len(r.fixed) for r in reports)
+        print(f"Would fix {fixed} finding{'s' if fixed != 1 else ''} in {changed} "
+              f"file{'s' if changed != 1 else ''}; {summary.findings} would remain.", file=stderr)
+        status = 1 if (changed or summary.findings) else 0
+    else:
+        write_report(args.format, reports, stdout, color=_use_color(stdout),
+                     statistics=args.statistics and args.format == "text")
+        if args.statistics and args.format != "text":
+            write_statistics(summary, stderr)  # keep machine-readable stdout clean
+        status = 1 if summary.findings and not args.exit_zero else 0
+    if summary.errors:
+        return 2
+    return status
+
+
+def _jobs(value: int) -> int:
+    return value if value > 0 else (os.cpu_count() or 1)
+
+
+def cmd_rule(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    rules = _rule_registry()
+    if not args.all and not args.code:
+        for code in ALL_CODES:
+            rule = rules.get(code)
+            name = getattr(rule, "name", "")
+            summary = getattr(rule, "summary", "")
+            print(f"{code}  {name:<24} {summary}".rstrip(), file=stdout)
+        return 0
+    try:
+        from .rule_docs import rule_doc
+    except ImportError:
+        print("torchmode: error: rule documentation is not available in this installation",
+              file=stderr)
+        return 2
+    if args.all:
+        codes: list[str] = list(ALL_CODES)
+    else:
+        wanted = args.code.strip()
+        by_name = {getattr(r, "name", ""): c for c, r in rules.items()}
+        code = by_name.get(wanted.lower(), wanted.upper())
+        if code not in ALL_CODES:
+            known = ", ".join(ALL_CODES)
+            print(f"torchmode: error: unknown rule {wanted!r} (known: {known})", file=stderr)
+            return 2
+        codes = [code]
+    for index, code in enumerate(codes):
+        if index:
+            print("\n" + "-" * 72 + "\n", file=stdout)
+        print(rule_doc(code).rstrip("\n"), file=stdout)
+    return 0
+
+
+def _rule_registry() -> dict[str, Any]:
+    try:
+        from .rules import RULES
+    except ImportError:
+        return {}
+    return dict(RULES)
+
+
+def cmd_server(argv: list[str], stderr: TextIO) -> int:
+    try:
+        from .lsp.server import main as server_main
+    except ImportError as exc:
+        print(f"torchmode: error: the language server is unavailable ({exc})", file=stderr)
+        return 2
+    result = server_main(argv)
+    return int(result) if isinstance(result, int) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="torchmode",
+        description="Find PyTorch train/eval and grad-mode mistakes.",
+    )
+    parser.add_argument("--version", action="version", version=f"torchmode {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser(
+        "check", help="check files and folders", description="Check Python files and notebooks.",
+        epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: .)")
+    check.add_argument("--select", action="append", metavar="CODES",
+                       help="only these codes or prefixes, comma-separated (replaces the config's)")
+    check.add_argument("--ignore", action="append", metavar="CODES",
+                       help="skip these codes or prefixes, comma-separated (adds to the config's)")
+    check.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    check.add_argument("--exit-zero", action="store_true",
+                       help="exit 0 even when there are findings")
+    check.add_argument("--jobs", "-j", type=_positive_or_zero, default=1, metavar="N",
+                       help="worker processes (0: one per CPU; default 1)")
+    check.add_argument("--statistics", action="store_true", help="count findings per code")
+    check.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
+    check.add_argument("--unsafe-fixes", action="store_true",
+                       help="with --fix or --diff, also apply unsafe fixes")
+    check.add_argument("--diff", action="store_true",
+                       help="print the fixes as a unified diff instead of writing files")
+
+    rule = sub.add_parser("rule", help="show a rule's documentation",
+                          description="Show a rule's documentation (no argument: list the rules).")
+    rule.add_argument("code", nargs="?", help="rule code or name, e.g. TM001 or missing-eval")
+    rule.add_argument("--all", action="store_true", help="every rule's documentation")
+
+    sub.add_parser("server", help="run the language server (stdio; --tcp HOST:PORT)",
+                   add_help=False)
+    return parser
+
+
+def _positive_or_zero(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script and ``python -m torchmode``; returns the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    stdout, stderr = sys.stdout, sys.stderr
+    if args_list and args_list[0] == "server":
+        return cmd_server(args_list[1:], stderr)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    try:
+        if args.command == "check":
+            return cmd_check(args, stdout, stderr)
+        if args.command == "rule":
+            return cmd_rule(args, stdout, stderr)
+        parser.print_help(stderr)
+        return 2
+    except BrokenPipeError:  # `torchmode check | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        return 130
