@@ -1,0 +1,284 @@
+"""Hover content: what a mode call, grad context or layer does, and the mode of a model.
+
+Pure functions over one line of text and the last analysis result, so the language
+server answers hovers without re-analysing (a hover must take milliseconds on a
+5,000-line file). Markdown, short, with a link to the PyTorch docs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .findings import ForwardCallFact, Position, Range
+from .source import codepoint_index, utf16_len
+
+DOCS = "https://pytorch.org/docs/stable"
+MODES_NOTE = (
+    "[Locally disabling gradient computation]"
+    f"({DOCS}/notes/autograd.html#locally-disabling-gradient-computation)"
+)
+_DIFF = (
+    "`eval()` changes how *layers* compute (dropout off, batch norm uses running statistics); "
+    "`no_grad()` changes *autograd* (no graph is recorded). Evaluation usually needs both."
+)
+
+KEYWORD_DOCS: dict[str, str] = {
+    "eval": (
+        "**`Module.eval()`**: switch the module and all its submodules to evaluation mode "
+        "(same as `train(False)`); returns the module.\n\n"
+        "- train mode: `Dropout` zeroes activations at random, `BatchNorm` normalises with the "
+        "batch statistics and updates its running averages.\n"
+        "- eval mode: `Dropout` is the identity, `BatchNorm` uses the running averages and "
+        "leaves them alone.\n\n"
+        f"{_DIFF}\n\n[torch.nn.Module.eval]({DOCS}/generated/torch.nn.Module.html#torch.nn.Module.eval)"
+        f" · {MODES_NOTE}"
+    ),
+    "train": (
+        "**`Module.train(mode=True)`**: switch the module and all its submodules to training "
+        "mode (`train(False)` is `eval()`); returns the module. Modules start in training mode "
+        "when constructed.\n\n"
+        "- train mode: `Dropout` is active, `BatchNorm` uses batch statistics and updates its "
+        "running averages.\n"
+        "- eval mode: `Dropout` is the identity, `BatchNorm` uses the running averages.\n\n"
+        "Call it again where training resumes after an evaluation.\n\n"
+        f"{_DIFF}\n\n[torch.nn.Module.train]({DOCS}/generated/torch.nn.Module.html#torch.nn.Module.train)"
+        f" · {MODES_NOTE}"
+    ),
+    "no_grad": (
+        "**`torch.no_grad()`**: context manager / decorator that stops autograd from recording "
+        "operations: less memory, faster forward passes, outputs with `requires_grad=False`.\n\n"
+        "It does **not** change module modes: dropout and batch norm still behave as in "
+        "training unless the model is in `eval()` mode.\n\n"
+        f"[torch.no_grad]({DOCS}/generated/torch.no_grad.html) · {MODES_NOTE}"
+    ),
+    "inference_mode": (
+        "**`torch.inference_mode()`**: like `no_grad()`, and faster still: tensors made inside "
+        "can never be used in autograd later (no version counters, no view tracking).\n\n"
+        "It does **not** change module modes; call `model.eval()` as well.\n\n"
+        f"[torch.inference_mode]({DOCS}/generated/torch.autograd.grad_mode.inference_mode.html)"
+        f" · {MODES_NOTE}"
+    ),
+    "set_grad_enabled": (
+        "**`torch.set_grad_enabled(mode)`**: turn graph recording on or off; as a context "
+        "manager, a decorator or a plain call (which stays in effect until changed). "
+        "`set_grad_enabled(False)` is `no_grad()`.\n\n"
+        "It does **not** change module modes (`model.eval()` does).\n\n"
+        f"[torch.set_grad_enabled]({DOCS}/generated/torch.autograd.grad_mode.set_grad_enabled.html)"
+        f" · {MODES_NOTE}"
+    ),
+    "enable_grad": (
+        "**`torch.enable_grad()`**: turn graph recording back on inside a `no_grad()` or "
+        "`set_grad_enabled(False)` region (not inside `inference_mode()`), e.g. for a "
+        "backward pass during evaluation.\n\n"
+        "It does not change module modes.\n\n"
+        f"[torch.enable_grad]({DOCS}/generated/torch.autograd.grad_mode.enable_grad.html)"
+        f" · {MODES_NOTE}"
+    ),
+    "training": (
+        "**`Module.training`**: the module's mode flag, read by mode-dependent layers. "
+        "Assigning it changes only this module, not its submodules (TM006): call "
+        "`.train()` / `.eval()` instead.\n\n"
+        f"[torch.nn.Module]({DOCS}/generated/torch.nn.Module.html)"
+    ),
+}
+
+_LAYER_FAMILIES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"(?:Feature)?Alpha(?:Dropout)|Dropout[123]?d?"),
+        "- train mode: zeroes elements at random with probability `p` and scales the rest by "
+        "`1/(1-p)`.\n- eval mode: the identity; outputs are deterministic.",
+    ),
+    (
+        re.compile(r"(?:Lazy)?BatchNorm[123]d|SyncBatchNorm"),
+        "- train mode: normalises with the current batch's mean and variance and updates "
+        "`running_mean`/`running_var`.\n- eval mode: normalises with the running averages and "
+        "leaves them unchanged; results do not depend on the rest of the batch.",
+    ),
+    (
+        re.compile(r"(?:Lazy)?InstanceNorm[123]d"),
+        "- With `track_running_stats=True`: train mode uses per-instance statistics and updates "
+        "running averages; eval mode uses the running averages.\n- With the default "
+        "`track_running_stats=False` both modes behave the same.",
+    ),
+    (
+        re.compile(r"RNN|LSTM|GRU"),
+        "- With `dropout>0`: train mode applies dropout between stacked layers; eval mode does "
+        "not.\n- With `dropout=0` both modes behave the same.",
+    ),
+)
+
+_WORD = re.compile(r"\w+")
+_NOQA = re.compile(r"#\s*noqa\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*)", re.IGNORECASE)
+_CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class HoverInfo:
+    markdown: str
+    range: Range  # the hovered word, engine positions (UTF-16)
+
+
+@dataclass(frozen=True)
+class _CallEntity:
+    """Stand-in occurrence for a forward call the engine reported without an entity."""
+
+    entity: str
+
+
+def layer_doc(name: str) -> str | None:
+    """Markdown for a mode-dependent layer class name, else None."""
+    for pattern, body in _LAYER_FAMILIES:
+        if pattern.fullmatch(name):
+            return (
+                f"**`nn.{name}`**: behaves differently in train and eval mode.\n\n{body}\n\n"
+                f"{_DIFF}\n\n[torch.nn.{name}]({DOCS}/generated/torch.nn.{name}.html)"
+            )
+    return None
+
+
+def _word_at(line_text: str, index: int) -> tuple[int, int] | None:
+    for match in _WORD.finditer(line_text):
+        if match.start() <= index <= match.end() and match.end() > match.start():
+            if index == match.end() and index < len(line_text) and _WORD.match(line_text, index):
+                continue
+            return match.start(), match.end()
+    return None
+
+
+def _noqa_code_at(line_text: str, index: int) -> str | None:
+    for match in _NOQA.finditer(line_text):
+        if not match.start() <= index <= match.end():
+            continue
+        codes = list(_CODE.finditer(line_text, match.start("codes"), match.end("codes")))
+        for code in codes:
+            if code.start() <= index <= code.end():
+                return code.group().upper()
+        return codes[0].group().upper() if codes else None
+    return None
+
+
+def _utf16_range(line: int, line_text: str, start: int, end: int) -> Range:
+    return Range(
+        Position(line, utf16_len(line_text[:start])), Position(line, utf16_len(line_text[:end]))
+    )
+
+
+def describe_modes(modes: frozenset[str] | set[str]) -> str:
+    labels = {
+        "train": "`train`",
+        "eval": "`eval`",
+        "dynamic": "`dynamic` (set from a run-time flag)",
+        "unknown": "`unknown` (loaded or passed in: whatever mode it was saved or given in)",
+    }
+    ordered = [
+        labels.get(m, f"`{m}`") for m in ("train", "eval", "dynamic", "unknown") if m in modes
+    ]
+    ordered += [f"`{m}`" for m in sorted(modes) if m not in labels]
+    if not ordered:
+        return "not known"
+    if len(ordered) == 1:
+        return ordered[0]
+    return " or ".join(ordered) + " (depends on the path taken)"
+
+
+def entity_markdown(
+    occurrence: Any, call: ForwardCallFact | None, path_label: str | None = None
+) -> str:
+    """Markdown for a model entity occurrence (engine ``EntityOccurrence``)."""
+    name = getattr(occurrence, "entity", None) or getattr(occurrence, "name", "model")
+    modes = frozenset(getattr(occurrence, "modes", ()) or ())
+    set_at = getattr(occurrence, "set_at_line", None)
+    if call is not None and not modes:
+        modes, set_at = call.modes, call.set_at_line
+    parts = [f"**`{name}`**: {describe_modes(modes)} mode here"]
+    if set_at is not None:
+        parts[0] += f" (set on line {set_at + 1})"
+    elif modes == frozenset({"train"}):
+        parts[0] += " (modules start in train mode)"
+    if call is not None and call.grad_enabled is not None:
+        parts.append(
+            "Gradients: "
+            + ("recorded" if call.grad_enabled else "off (no_grad / inference_mode)")
+            + " at this call."
+        )
+    layers = getattr(occurrence, "layers", None)
+    class_name = getattr(occurrence, "class_name", None)
+    class_path = getattr(occurrence, "class_path", None)
+    where = ""
+    if class_name:
+        where = f"`{class_name}`"
+        if class_path:
+            where += f" in {class_path}"
+    if layers:
+        parts.append(f"Mode-dependent layers: {layers}" + (f" - {where}" if where else ""))
+    elif class_name and layers is not None:
+        parts.append(f"No mode-dependent layers found in {where}: train and eval compute the same.")
+    elif where:
+        parts.append(f"Class: {where}")
+    return "\n\n".join(parts)
+
+
+def hover_info(
+    line_text: str,
+    line: int,
+    character: int,
+    entities: Sequence[Any] = (),
+    forward_calls: Sequence[ForwardCallFact] = (),
+    rule_doc: Callable[[str], str] | None = None,
+) -> HoverInfo | None:
+    """Hover for UTF-16 ``character`` on 0-based ``line`` whose text is ``line_text``.
+
+    ``entities`` / ``forward_calls`` are the last analysis's facts (any line; only
+    this line's are used). ``rule_doc`` gives a rule's markdown for ``# noqa`` hovers.
+    """
+    index = codepoint_index(line_text, character)
+    code = _noqa_code_at(line_text, index)
+    if code is not None and rule_doc is not None:
+        try:
+            doc = rule_doc(code)
+        except (KeyError, ValueError, LookupError):
+            doc = None
+        if doc:
+            start = line_text.upper().find(code, line_text.find("#"))
+            return HoverInfo(doc, _utf16_range(line, line_text, start, start + len(code)))
+    span = _word_at(line_text, index)
+    if span is None:
+        return None
+    start, end = span
+    word = line_text[start:end]
+    rng = _utf16_range(line, line_text, start, end)
+    if "#" in line_text[:start]:
+        return None  # a comment (``noqa`` handled above)
+    for occ in entities:
+        occ_range = getattr(occ, "range", None)
+        if occ_range is None or not occ_range.start.line <= line <= occ_range.end.line:
+            continue
+        if occ_range.start <= Position(line, character) <= occ_range.end:
+            call = next(
+                (
+                    c
+                    for c in forward_calls
+                    if c.line == occ_range.start.line and c.character == occ_range.start.character
+                ),
+                None,
+            )
+            return HoverInfo(entity_markdown(occ, call), occ_range)
+    for call in forward_calls:
+        if call.line != line:
+            continue
+        call_end = call.character + utf16_len(call.entity)
+        if call.character <= character <= call_end:
+            call_range = Range(Position(line, call.character), Position(line, call_end))
+            return HoverInfo(entity_markdown(_CallEntity(call.entity), call), call_range)
+    before = line_text[:start].rstrip()
+    if word in ("eval", "train", "training") and before.endswith("."):
+        return HoverInfo(KEYWORD_DOCS[word], rng)
+    if word in ("no_grad", "inference_mode", "set_grad_enabled", "enable_grad"):
+        return HoverInfo(KEYWORD_DOCS[word], rng)
+    doc = layer_doc(word)
+    if doc is not None:
+        return HoverInfo(doc, rng)
+    return None

@@ -1,0 +1,1 @@
+"""The torchmode language server. ``torchmode.lsp.server.main`` is the entry point."""

@@ -1,0 +1,229 @@
+"""Code actions: quick fixes, "ignore this line", fix all.
+
+What to fix was decided at analysis time and travels in ``Diagnostic.data`` (the
+finding with its ``FixSpec``s); the text edits are made here, when the editor asks,
+by ``torchmode.fixes`` (libcst on the enclosing statement only, each fix verified).
+Edits are versioned ``TextDocumentEdit``s: the editor refuses them once the text
+has changed. Runs on a worker thread; no analysis logic lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lsprotocol import types
+
+from ..findings import Finding
+from ..settings import Settings
+from .convert import SOURCE, Encoding, engine_range, finding_from_data, to_text_edits
+from .documents import Snapshot
+from .scheduler import Analysis
+from .settings import LspSettings
+
+FIX_ALL_KIND = "source.fixAll.torchmode"
+NOTEBOOK_FIX_ALL_KIND = "notebook.source.fixAll.torchmode"
+QUICKFIX = types.CodeActionKind.QuickFix.value
+FIX_ALL_TITLE = "Fix all torchmode issues"
+FIX_ALL_COMMAND = "torchmode.fixAll"
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """Everything one code action request needs, gathered on the event loop."""
+
+    uri: str
+    snapshot: Snapshot  # the document's current text
+    analysis: Analysis | None  # the last good analysis (findings when data is missing)
+    settings: Settings
+    lsp_settings: LspSettings
+    encoding: Encoding
+    diagnostics: Sequence[types.Diagnostic]
+    only: Sequence[str] | None
+    document_changes: bool = True  # client supports versioned documentChanges
+    resolve_edits: bool = False  # client resolves ``edit`` lazily
+    project: Any = None
+
+
+def kind_requested(kind: str, only: Sequence[str] | None) -> bool:
+    """LSP rule: ``only`` entries are prefixes of the kinds they select."""
+    if only is None:
+        return True
+    return any(kind == o or kind.startswith(o + ".") or o == "" for o in only)
+
+
+def action_title(finding: Finding, title: str) -> str:
+    return f"torchmode ({finding.code} {finding.name}): {title}"
+
+
+def workspace_edit(
+    snap: Snapshot, edits: list[Any], encoding: Encoding, document_changes: bool
+) -> types.WorkspaceEdit | None:
+    """Engine edits as a workspace edit, one versioned edit per document (cell)."""
+    per_uri = to_text_edits(snap, edits, encoding)
+    if per_uri is None:
+        return None
+    if not document_changes:
+        return types.WorkspaceEdit(changes=per_uri)
+    versions = {snap.key: snap.version, **{c.uri: c.version for c in snap.cells}}
+    return types.WorkspaceEdit(
+        document_changes=[
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(
+                    uri=uri, version=versions.get(uri)
+                ),
+                edits=list(text_edits),
+            )
+            for uri, text_edits in per_uri.items()
+        ]
+    )
+
+
+def _finding_of(req: ActionRequest, diagnostic: types.Diagnostic) -> Finding | None:
+    finding = finding_from_data(diagnostic.data)
+    if finding is not None or req.analysis is None:
+        return finding
+    wanted = engine_range(req.analysis.snapshot, req.uri, diagnostic.range, req.encoding)
+    for candidate in req.analysis.result.findings:
+        if candidate.code == diagnostic.code and candidate.range == wanted:
+            return candidate
+    return None
+
+
+def quick_fixes(req: ActionRequest) -> list[types.CodeAction]:
+    """The fixes and "ignore this line" of each torchmode diagnostic in the request."""
+    from ..fixes import noqa_edit, offered_fixes
+
+    actions: list[types.CodeAction] = []
+    snap = req.snapshot
+    for diagnostic in req.diagnostics:
+        if diagnostic.source != SOURCE:
+            continue
+        finding = _finding_of(req, diagnostic)
+        if finding is None:
+            continue
+        for spec, edits in offered_fixes(snap.text, snap.path, finding, req.settings, req.project):
+            edit = workspace_edit(snap, edits, req.encoding, req.document_changes)
+            if edit is None:
+                continue
+            actions.append(
+                types.CodeAction(
+                    title=action_title(finding, spec.title),
+                    kind=QUICKFIX,
+                    diagnostics=[diagnostic],
+                    is_preferred=spec.preferred or None,
+                    edit=edit,
+                )
+            )
+        if req.lsp_settings.disable_rule_comment:
+            edit = workspace_edit(
+                snap, [noqa_edit(snap.text, finding)], req.encoding, req.document_changes
+            )
+            if edit is not None:
+                actions.append(
+                    types.CodeAction(
+                        title=action_title(finding, "Ignore this line"),
+                        kind=QUICKFIX,
+                        diagnostics=[diagnostic],
+                        edit=edit,
+                    )
+                )
+    return actions
+
+
+def fix_all_edit(
+    snap: Snapshot,
+    settings: Settings,
+    *,
+    unsafe: bool,
+    encoding: Encoding,
+    document_changes: bool,
+    project: Any = None,
+) -> tuple[types.WorkspaceEdit | None, Any]:
+    """Edit that applies every (safe, or also unsafe) fix; ``None`` when nothing to do."""
+    from ..fixes import fix_all
+
+    outcome = fix_all(snap.text, snap.path, settings, unsafe=unsafe, project=project)
+    if not outcome.edits:
+        return None, outcome
+    return workspace_edit(snap, list(outcome.edits), encoding, document_changes), outcome
+
+
+def fix_all_action(
+    req: ActionRequest, kind: str, *, unsafe: bool, title: str
+) -> types.CodeAction | None:
+    data = {
+        "fixAll": req.snapshot.key,
+        "uri": req.uri,
+        "unsafe": unsafe,
+        "version": req.snapshot.version,
+        "kind": kind,
+    }
+    if req.resolve_edits:
+        return types.CodeAction(title=title, kind=kind, data=data)
+    edit, _ = fix_all_edit(
+        req.snapshot,
+        req.settings,
+        unsafe=unsafe,
+        encoding=req.encoding,
+        document_changes=req.document_changes,
+        project=req.project,
+    )
+    if edit is None:
+        return None
+    return types.CodeAction(title=title, kind=kind, edit=edit, data=data)
+
+
+def code_actions(req: ActionRequest) -> list[types.CodeAction]:
+    """All actions for one ``textDocument/codeAction`` request."""
+    actions: list[types.CodeAction] = []
+    in_notebook = bool(req.snapshot.cells)
+    if kind_requested(QUICKFIX, req.only) and req.diagnostics:
+        actions.extend(quick_fixes(req))
+        if any(d.source == SOURCE for d in req.diagnostics) and _has_fixes(req):
+            action = fix_all_action(
+                req, QUICKFIX, unsafe=req.lsp_settings.fix_all_unsafe, title=FIX_ALL_TITLE
+            )
+            if action is not None:
+                actions.append(action)
+    if req.only is not None:  # source actions only when asked for (fix on save, source menu)
+        if in_notebook:
+            # Per-cell ``source.fixAll`` is ignored: every cell would repeat the notebook's edits.
+            if kind_requested(NOTEBOOK_FIX_ALL_KIND, req.only):
+                action = fix_all_action(
+                    req,
+                    NOTEBOOK_FIX_ALL_KIND,
+                    unsafe=False,
+                    title="torchmode: Fix all safe issues in the notebook",
+                )
+                if action is not None:
+                    actions.append(action)
+        elif kind_requested(FIX_ALL_KIND, req.only):
+            action = fix_all_action(
+                req, FIX_ALL_KIND, unsafe=False, title="torchmode: Fix all safe issues"
+            )
+            if action is not None:
+                actions.append(action)
+    return actions
+
+
+def _has_fixes(req: ActionRequest) -> bool:
+    if req.analysis is None:
+        return False
+    return sum(1 for f in req.analysis.result.findings if f.fixes) > 1
+
+
+def resolve(action: types.CodeAction, req: ActionRequest) -> types.CodeAction:
+    """Fill in the edit of a fix-all action listed without one."""
+    data = action.data if isinstance(action.data, dict) else {}
+    edit, _ = fix_all_edit(
+        req.snapshot,
+        req.settings,
+        unsafe=bool(data.get("unsafe")),
+        encoding=req.encoding,
+        document_changes=req.document_changes,
+        project=req.project,
+    )
+    action.edit = edit or types.WorkspaceEdit(changes={})
+    return action

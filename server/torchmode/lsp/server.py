@@ -1,0 +1,733 @@
+"""The torchmode language server (pygls 2): thin wiring between LSP and the engine.
+
+Handlers translate LSP requests into calls of ``torchmode.analyzer.analyze``,
+``torchmode.fixes`` and ``torchmode.hover`` and translate the answers back. State:
+the last good analysis per document (or notebook), the editor settings, and the
+cross-file index. Heavy imports (engine, libcst) happen on worker threads, after the
+server has answered ``initialize``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import unquote
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from .. import __version__
+from ..settings import Settings
+from .actions import (
+    FIX_ALL_COMMAND,
+    FIX_ALL_KIND,
+    NOTEBOOK_FIX_ALL_KIND,
+    ActionRequest,
+    code_actions,
+    fix_all_edit,
+)
+from .actions import resolve as resolve_action
+from .convert import (
+    DiagnosticSupport,
+    Encoding,
+    client_position,
+    client_range,
+    diagnostics_by_uri,
+    engine_position,
+)
+from .documents import Snapshot, notebook_snapshot, text_snapshot
+from .index import WorkspaceIndex
+from .scheduler import Analysis, AnalysisScheduler
+from .settings import DEFAULT_LSP_SETTINGS, LspSettings, engine_settings, parse_settings
+
+log = logging.getLogger("torchmode.lsp")
+
+SCAN_BUDGET_S = 10.0
+NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
+    notebook_selector=[
+        types.NotebookDocumentFilterWithCells(
+            notebook="jupyter-notebook", cells=[types.NotebookCellLanguage(language="python")]
+        )
+    ],
+    save=True,
+)
+
+
+class TorchmodeServer(LanguageServer):
+    """Holds the server's state; the handlers below stay stateless."""
+
+    def __init__(self) -> None:
+        super().__init__("torchmode", __version__, notebook_document_sync=NOTEBOOK_SYNC)
+        self.lsp_settings: LspSettings = DEFAULT_LSP_SETTINGS
+        self.reported_problems: set[tuple[str, ...]] = set()
+        self.encoding = Encoding()
+        self.support = DiagnosticSupport()
+        self.pull_mode = False
+        self.index = WorkspaceIndex()
+        self.stopping = threading.Event()
+        # One analysis thread (analyses queue; the GIL would serialise them anyway) and
+        # one for code actions, so a fix is computed while an analysis runs.
+        self.analysis_pool = ThreadPoolExecutor(1, thread_name_prefix="torchmode-analysis")
+        self.action_pool = ThreadPoolExecutor(1, thread_name_prefix="torchmode-actions")
+        self.background_pool = ThreadPoolExecutor(1, thread_name_prefix="torchmode-index")
+        self.scheduler = AnalysisScheduler(
+            self.analysis_pool, self.snapshot_of, self.analyse, self.deliver
+        )
+        self.published: dict[str, int | None] = {}  # uri -> version of the last publish
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    # --- documents -------------------------------------------------------------------
+
+    def open_text(self, uri: str) -> Any:
+        """The open text document ``uri`` (None if not open)."""
+        return self.workspace.text_documents.get(unquote(uri))
+
+    def key_of(self, uri: str) -> str:
+        """The scheduler key of a document: the notebook URI for a cell."""
+        notebook = self.workspace.get_notebook_document(cell_uri=uri)
+        return notebook.uri if notebook is not None else uri
+
+    def snapshot_of(self, key: str) -> Snapshot | None:
+        """The current text of an open document or notebook."""
+        notebook = self.workspace.get_notebook_document(notebook_uri=key)
+        if notebook is not None:
+            cells = []
+            for index, cell in enumerate(notebook.cells):
+                if cell.kind != types.NotebookCellKind.Code:
+                    continue
+                doc = self.open_text(cell.document)
+                if doc is None or (doc.language_id not in (None, "python")):
+                    continue
+                cells.append((index, cell.document, doc.version, doc.source))
+            return notebook_snapshot(key, notebook.version, path_of(key), cells)
+        doc = self.open_text(key)
+        if doc is None:
+            return None
+        return text_snapshot(key, doc.version, doc.source, path_of(key))
+
+    # --- analysis --------------------------------------------------------------------
+
+    def settings_for(self, path: str) -> Settings:
+        """Engine settings for a file: editor settings combined with pyproject.toml."""
+        project_settings = None
+        try:
+            from .. import config
+
+            if path.endswith((".py", ".pyi", ".ipynb")) and config.find_config(parent_dir(path)):
+                project_settings = config.load_settings(path)
+        except ImportError:
+            pass
+        except Exception as exc:  # ConfigError and OSError: say so once, use the editor's
+            self.report_problems((f"{exc}; using editor settings",))
+        return engine_settings(self.lsp_settings, project_settings)
+
+    def analyse(self, snap: Snapshot) -> Analysis:
+        """Runs on the analysis thread."""
+        from ..analyzer import analyze
+
+        settings = self.settings_for(snap.path)
+        start = time.perf_counter()
+        with self.index.lock:
+            result = analyze(snap.text, snap.path, settings, self.index.project())
+        return Analysis(snap, result, settings, time.perf_counter() - start)
+
+    def deliver(self, analysis: Analysis, previous: Analysis | None) -> None:
+        """A current analysis finished: publish (push mode) unless it did not parse."""
+        if not analysis.parsed:
+            return  # keep the last good diagnostics: no flicker, no syntax error of ours
+        if self.pull_mode:
+            return
+        self.publish(analysis)
+
+    def publish(self, analysis: Analysis) -> None:
+        findings = analysis.result.findings if self.lsp_settings.enable else []
+        grouped = diagnostics_by_uri(findings, analysis.snapshot, self.encoding, self.support)
+        for uri, diagnostics in grouped.items():
+            version = analysis.snapshot.version
+            if analysis.snapshot.cells:
+                version = next((c.version for c in analysis.snapshot.cells if c.uri == uri), None)
+            self.published[uri] = version
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+            )
+
+    def clear(self, uris: list[str]) -> None:
+        for uri in uris:
+            self.published.pop(uri, None)
+            if not self.pull_mode:
+                self.text_document_publish_diagnostics(
+                    types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+                )
+
+    def schedule(self, key: str, *, now: bool = False) -> None:
+        if not self.lsp_settings.enable:
+            return
+        self.scheduler.request(key, 0.0 if now else self.lsp_settings.debounce_s)
+
+    def reanalyse_all(self) -> None:
+        """Settings or the index changed: analyse every open document again."""
+        for key in self.scheduler.keys():
+            self.schedule(key, now=True)
+        if self.pull_mode and self.refresh_supported():
+            self.workspace_diagnostic_refresh(None)
+
+    def refresh_supported(self) -> bool:
+        ws = self.client_capabilities.workspace
+        return bool(ws and ws.diagnostics and ws.diagnostics.refresh_support)
+
+    # --- settings --------------------------------------------------------------------
+
+    def apply_settings(self, raw: Any) -> None:
+        old = self.lsp_settings
+        self.lsp_settings = parse_settings(raw)
+        if self.lsp_settings.problems:
+            self.report_problems(self.lsp_settings.problems)
+        if old != self.lsp_settings:
+            if not self.lsp_settings.enable:
+                for key in self.scheduler.keys():
+                    snap = self.snapshot_of(key)
+                    self.clear(snap.uris() if snap else [key])
+            self.reanalyse_all()
+            if old.inlay_hints_enable != self.lsp_settings.inlay_hints_enable:
+                self.refresh_inlay_hints()
+
+    def report_problems(self, problems: tuple[str, ...]) -> None:
+        """Log invalid settings once per distinct set of problems."""
+        if problems in self.reported_problems:
+            return
+        self.reported_problems.add(problems)
+        message = "torchmode: invalid settings:\n" + "\n".join(f"- {p}" for p in problems)
+        self.window_log_message(
+            types.LogMessageParams(type=types.MessageType.Warning, message=message)
+        )
+
+    def refresh_inlay_hints(self) -> None:
+        ws = self.client_capabilities.workspace
+        if ws and ws.inlay_hint and ws.inlay_hint.refresh_support:
+            self.workspace_inlay_hint_refresh(None)
+
+    async def fetch_configuration(self) -> None:
+        ws = self.client_capabilities.workspace
+        if not (ws and ws.configuration):
+            return
+        try:
+            values = await self.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section="torchmode")])
+            )
+        except Exception as exc:
+            log.warning("workspace/configuration failed: %r", exc)
+            return
+        if values and values[0] is not None:
+            self.apply_settings(values[0])
+
+    # --- errors ----------------------------------------------------------------------
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Log instead of popping up messages; request errors already answer the client."""
+        from pygls.exceptions import FeatureRequestError
+
+        if source == FeatureRequestError:
+            return
+        log.error("server error (%s): %s", getattr(source, "__name__", source), error)
+        try:
+            self.window_log_message(
+                types.LogMessageParams(type=types.MessageType.Error, message=f"torchmode: {error}")
+            )
+        except Exception:
+            pass
+
+    # --- helpers for requests ---------------------------------------------------------
+
+    def action_request(self, uri: str, diagnostics: Any, only: Any) -> ActionRequest | None:
+        key = self.key_of(uri)
+        snap = self.snapshot_of(key)
+        if snap is None:
+            return None
+        caps = self.client_capabilities
+        ws_edit = caps.workspace.workspace_edit if caps.workspace else None
+        action_caps = caps.text_document.code_action if caps.text_document else None
+        resolve = action_caps.resolve_support if action_caps else None
+        return ActionRequest(
+            uri=uri,
+            snapshot=snap,
+            analysis=self.scheduler.last_good(key),
+            settings=self.settings_for(snap.path),
+            lsp_settings=self.lsp_settings,
+            encoding=self.encoding,
+            diagnostics=list(diagnostics or []),
+            only=[str(getattr(k, "value", k)) for k in only] if only is not None else None,
+            document_changes=bool(ws_edit and ws_edit.document_changes),
+            resolve_edits=bool(resolve and "edit" in resolve.properties),
+            project=self.index.project() if self.index.scanned_files else None,
+        )
+
+    def current_analysis(self, uri: str) -> tuple[Analysis, Snapshot] | None:
+        """The last good analysis of ``uri``'s document and its current snapshot."""
+        key = self.key_of(uri)
+        analysis = self.scheduler.last_good(key)
+        if analysis is None:
+            return None
+        return analysis, analysis.snapshot
+
+
+def path_of(uri: str) -> str:
+    return to_fs_path(uri) or uri
+
+
+def parent_dir(path: str) -> str:
+    import os
+
+    return os.path.dirname(os.path.abspath(path))
+
+
+def create_server() -> TorchmodeServer:
+    """Build the server and register its handlers."""
+    server = TorchmodeServer()
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: TorchmodeServer, params: types.InitializeParams) -> None:
+        ls.loop = asyncio.get_running_loop()
+        ls.encoding = Encoding(
+            str(
+                getattr(
+                    ls.workspace.position_encoding,
+                    "value",
+                    ls.workspace.position_encoding or "utf-16",
+                )
+            )
+        )
+        ls.support = DiagnosticSupport.from_capabilities(params.capabilities)
+        td = params.capabilities.text_document
+        ls.pull_mode = bool(td and td.diagnostic)
+        if params.initialization_options is not None:
+            ls.apply_settings(params.initialization_options)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: TorchmodeServer, params: types.InitializedParams) -> None:
+        await register_watchers(ls)
+        await ls.fetch_configuration()
+        start_index_scan(ls)
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: TorchmodeServer, params: None) -> None:
+        ls.stopping.set()
+        for pool in (ls.analysis_pool, ls.action_pool, ls.background_pool):
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    # --- text documents ---------------------------------------------------------------
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: TorchmodeServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.schedule(params.text_document.uri, now=True)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: TorchmodeServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.schedule(ls.key_of(params.text_document.uri))
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: TorchmodeServer, params: types.DidSaveTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        doc = ls.open_text(uri)
+        path = path_of(uri)
+        if path.endswith("pyproject.toml"):
+            settings_files_changed(ls)
+            return
+        if doc is not None and path.endswith((".py", ".pyi")):
+            text = doc.source
+            ls.background_pool.submit(reindex_and_refresh, ls, path, text)
+        ls.schedule(ls.key_of(uri), now=True)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: TorchmodeServer, params: types.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls.scheduler.forget(uri)
+        ls.clear([uri])
+
+    # --- notebooks --------------------------------------------------------------------
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def nb_open(ls: TorchmodeServer, params: types.DidOpenNotebookDocumentParams) -> None:
+        ls.schedule(params.notebook_document.uri, now=True)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def nb_change(ls: TorchmodeServer, params: types.DidChangeNotebookDocumentParams) -> None:
+        structure = params.change.cells.structure if params.change.cells else None
+        if structure and structure.did_close:
+            ls.clear([c.uri for c in structure.did_close])
+        ls.schedule(params.notebook_document.uri)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
+    def nb_save(ls: TorchmodeServer, params: types.DidSaveNotebookDocumentParams) -> None:
+        ls.schedule(params.notebook_document.uri, now=True)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def nb_close(ls: TorchmodeServer, params: types.DidCloseNotebookDocumentParams) -> None:
+        ls.scheduler.forget(params.notebook_document.uri)
+        ls.clear([c.uri for c in params.cell_text_documents])
+
+    # --- pull diagnostics -------------------------------------------------------------
+
+    @server.feature(
+        types.TEXT_DOCUMENT_DIAGNOSTIC,
+        types.DiagnosticOptions(
+            identifier="torchmode", inter_file_dependencies=True, workspace_diagnostics=False
+        ),
+    )
+    async def pull_diagnostics(
+        ls: TorchmodeServer, params: types.DocumentDiagnosticParams
+    ) -> types.DocumentDiagnosticReport:
+        uri = params.text_document.uri
+        key = ls.key_of(uri)
+        if ls.snapshot_of(key) is None or not ls.lsp_settings.enable:
+            return types.RelatedFullDocumentDiagnosticReport(items=[])
+        if ls.scheduler.state(key) is None:
+            ls.schedule(key, now=True)
+        analysis = await ls.scheduler.settled(key)
+        if analysis is None:
+            return types.RelatedFullDocumentDiagnosticReport(items=[])
+        grouped = diagnostics_by_uri(
+            analysis.result.findings, analysis.snapshot, ls.encoding, ls.support
+        )
+        result_id = f"{analysis.snapshot.version}:{id(analysis)}"
+        if params.previous_result_id == result_id:
+            return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+        return types.RelatedFullDocumentDiagnosticReport(
+            items=grouped.get(uri, []), result_id=result_id
+        )
+
+    # --- workspace --------------------------------------------------------------------
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: TorchmodeServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        ws = ls.client_capabilities.workspace
+        if ws and ws.configuration:
+            await ls.fetch_configuration()
+        elif params.settings is not None:
+            ls.apply_settings(params.settings)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(
+        ls: TorchmodeServer, params: types.DidChangeWatchedFilesParams
+    ) -> None:
+        paths = []
+        for change in params.changes:
+            path = path_of(change.uri)
+            if path.endswith("pyproject.toml"):
+                settings_files_changed(ls)
+            elif path.endswith((".py", ".pyi")):
+                paths.append((path, change.type == types.FileChangeType.Deleted))
+        if paths:
+            ls.background_pool.submit(reindex_files, ls, paths)
+
+    # --- code actions -----------------------------------------------------------------
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(
+            code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND, NOTEBOOK_FIX_ALL_KIND],
+            resolve_provider=True,
+        ),
+    )
+    async def code_action(
+        ls: TorchmodeServer, params: types.CodeActionParams
+    ) -> list[types.CodeAction] | None:
+        req = ls.action_request(
+            params.text_document.uri, params.context.diagnostics, params.context.only
+        )
+        if req is None:
+            return None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(ls.action_pool, code_actions, req) or None
+
+    @server.feature(types.CODE_ACTION_RESOLVE)
+    async def code_action_resolve(
+        ls: TorchmodeServer, action: types.CodeAction
+    ) -> types.CodeAction:
+        data = action.data if isinstance(action.data, dict) else None
+        if data is None or "uri" not in data or action.edit is not None:
+            return action
+        req = ls.action_request(str(data["uri"]), [], [])
+        if req is None:
+            return action
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(ls.action_pool, resolve_action, action, req)
+
+    @server.command(FIX_ALL_COMMAND)
+    async def fix_all_command(ls: TorchmodeServer, *args: Any) -> dict[str, Any]:
+        """``torchmode.fixAll [uri | {uri, unsafe}]``: invoked explicitly, so unsafe fixes too."""
+        uri, unsafe = parse_fix_all_args(args)
+        req = ls.action_request(uri, [], [])
+        if req is None:
+            raise ValueError(f"document not open: {uri}")
+        loop = asyncio.get_running_loop()
+        edit, outcome = await loop.run_in_executor(
+            ls.action_pool,
+            lambda: fix_all_edit(
+                req.snapshot,
+                req.settings,
+                unsafe=unsafe,
+                encoding=req.encoding,
+                document_changes=req.document_changes,
+                project=req.project,
+            ),
+        )
+        applied = False
+        if edit is not None:
+            response = await ls.workspace_apply_edit_async(
+                types.ApplyWorkspaceEditParams(edit=edit, label="Fix all torchmode issues")
+            )
+            applied = bool(response.applied)
+        return {
+            "applied": applied,
+            "fixed": len(outcome.fixed),
+            "remaining": len(outcome.remaining),
+        }
+
+    # --- hover and inlay hints --------------------------------------------------------
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def hover(ls: TorchmodeServer, params: types.HoverParams) -> types.Hover | None:
+        if not ls.lsp_settings.hover_enable:
+            return None
+        return hover_for(ls, params.text_document.uri, params.position)
+
+    @server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
+    def inlay_hint(
+        ls: TorchmodeServer, params: types.InlayHintParams
+    ) -> list[types.InlayHint] | None:
+        if not ls.lsp_settings.inlay_hints_enable:
+            return None
+        return inlay_hints_for(ls, params.text_document.uri, params.range)
+
+    return server
+
+
+def parse_fix_all_args(args: tuple[Any, ...]) -> tuple[str, bool]:
+    """Arguments of ``torchmode.fixAll``: a URI, or ``{"uri": ..., "unsafe": bool}``."""
+    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+        args = tuple(args[0])
+    if not args:
+        raise ValueError("torchmode.fixAll needs a document URI")
+    first = args[0]
+    if isinstance(first, dict):
+        uri = first.get("uri")
+        unsafe = first.get("unsafe", True)
+    else:
+        uri, unsafe = first, (args[1] if len(args) > 1 else True)
+    if not isinstance(uri, str) or not isinstance(unsafe, bool):
+        raise ValueError("torchmode.fixAll arguments: a URI string, or {uri: str, unsafe: bool}")
+    return uri, unsafe
+
+
+def hover_for(ls: TorchmodeServer, uri: str, position: types.Position) -> types.Hover | None:
+    """Hover from the last good analysis; never analyses."""
+    from ..hover import hover_info
+
+    key = ls.key_of(uri)
+    current = ls.snapshot_of(key)
+    if current is None:
+        return None
+    pos = engine_position(current, uri, position, ls.encoding)
+    if pos is None:
+        return None
+    analysis = ls.scheduler.last_good(key)
+    entities: list[Any] = []
+    calls: list[Any] = []
+    if analysis is not None and _line_unchanged(analysis.snapshot, current, pos.line):
+        entities = analysis.entities_by_line.get(pos.line, [])
+        calls = analysis.calls_by_line.get(pos.line, [])
+    info = hover_info(
+        current.source.line_text(pos.line),
+        pos.line,
+        pos.character,
+        entities,
+        calls,
+        rule_doc=_rule_doc,
+    )
+    if info is None:
+        return None
+    _, rng = client_range(current, info.range, ls.encoding)
+    return types.Hover(
+        contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=info.markdown), range=rng
+    )
+
+
+def _line_unchanged(old: Snapshot, new: Snapshot, line: int) -> bool:
+    """The analysis is usable for this line: same version, or same text at that line."""
+    if old.version == new.version and old.text is new.text:
+        return True
+    return old.source.line_text(line) == new.source.line_text(line) and (
+        len(old.source.lines) == len(new.source.lines)
+    )
+
+
+def _rule_doc(code: str) -> str:
+    try:
+        from ..rule_docs import rule_doc
+    except ImportError:
+        return ""
+    return rule_doc(code)
+
+
+MODE_LABELS = {"train": "train", "eval": "eval", "dynamic": "dynamic", "unknown": "unknown"}
+
+
+def inlay_hints_for(ls: TorchmodeServer, uri: str, rng: types.Range) -> list[types.InlayHint]:
+    from ..hover import describe_modes
+
+    key = ls.key_of(uri)
+    analysis = ls.scheduler.last_good(key)
+    current = ls.snapshot_of(key)
+    if analysis is None or current is None or analysis.snapshot.version != current.version:
+        return []
+    hints = []
+    for call in analysis.result.forward_calls:
+        call_uri, line, _ = analysis.snapshot.locate(call.line)
+        if call_uri != uri or not rng.start.line <= line <= rng.end.line:
+            continue
+        modes = [m for m in ("train", "eval", "dynamic", "unknown") if m in call.modes]
+        label = "|".join(modes) or "?"
+        if call.grad_enabled is False:
+            label += ", no grad"
+        from ..findings import Position as EnginePosition
+
+        _, position = client_position(
+            analysis.snapshot, EnginePosition(call.line, call.character), ls.encoding
+        )
+        tooltip = f"{call.entity}: {describe_modes(call.modes)} mode here"
+        if call.set_at_line is not None:
+            tooltip += f" (set on line {analysis.snapshot.locate(call.set_at_line)[1] + 1})"
+        hints.append(
+            types.InlayHint(
+                position=position, label=label + ":", padding_right=True, tooltip=tooltip
+            )
+        )
+    return hints
+
+
+# --- background work ---------------------------------------------------------------
+
+
+async def register_watchers(ls: TorchmodeServer) -> None:
+    """Ask the client to report changes of Python files and pyproject.toml."""
+    ws = ls.client_capabilities.workspace
+    watched = ws.did_change_watched_files if ws else None
+    if not (watched and watched.dynamic_registration):
+        return
+    options = types.DidChangeWatchedFilesRegistrationOptions(
+        watchers=[
+            types.FileSystemWatcher(glob_pattern="**/*.py"),
+            types.FileSystemWatcher(glob_pattern="**/pyproject.toml"),
+        ]
+    )
+    try:
+        await ls.client_register_capability_async(
+            types.RegistrationParams(
+                registrations=[
+                    types.Registration(
+                        id="torchmode-watched-files",
+                        method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                        register_options=options,
+                    )
+                ]
+            )
+        )
+    except Exception as exc:
+        log.info("file watcher registration refused: %r", exc)
+
+
+def workspace_roots(ls: TorchmodeServer) -> list[str]:
+    roots = [path_of(folder.uri) for folder in ls.workspace.folders.values()]
+    if not roots and ls.workspace.root_path:
+        roots = [ls.workspace.root_path]
+    return [r for r in roots if r]
+
+
+def start_index_scan(ls: TorchmodeServer) -> None:
+    roots = workspace_roots(ls)
+    loop = asyncio.get_running_loop()
+
+    def scan() -> None:
+        # Warm the engine's imports first: the first analysis should not pay for them.
+        try:
+            from .. import analyzer  # noqa: F401
+        except ImportError:
+            pass
+        if not roots:
+            return
+        count = ls.index.scan(roots, SCAN_BUDGET_S, should_stop=ls.stopping.is_set)
+        log.info("indexed %d files in %.2fs", count, ls.index.scan_seconds)
+        if count and not ls.stopping.is_set():
+            loop.call_soon_threadsafe(ls.reanalyse_all)
+
+    ls.background_pool.submit(scan)
+
+
+def reindex_and_refresh(ls: TorchmodeServer, path: str, text: str) -> None:
+    if ls.index.update(path, text):
+        ls.index.scanned_files = max(ls.index.scanned_files, 1)
+        _refresh_from_thread(ls)
+
+
+def reindex_files(ls: TorchmodeServer, changes: list[tuple[str, bool]]) -> None:
+    for path, deleted in changes:
+        if deleted:
+            ls.index.remove(path)
+        else:
+            ls.index.update(path)
+    ls.index.scanned_files = max(ls.index.scanned_files, 1)
+    _refresh_from_thread(ls)
+
+
+def _refresh_from_thread(ls: TorchmodeServer) -> None:
+    loop = ls.loop
+    if loop is not None and not ls.stopping.is_set():
+        loop.call_soon_threadsafe(ls.reanalyse_all)
+
+
+def settings_files_changed(ls: TorchmodeServer) -> None:
+    try:
+        from .. import config
+
+        config.clear_cache()
+    except ImportError:
+        pass
+    ls.reanalyse_all()
+
+
+# --- entry point -------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``torchmode server [--tcp HOST:PORT] [--log-file FILE] [-v]``."""
+    parser = argparse.ArgumentParser(
+        prog="torchmode server", description="Run the torchmode language server."
+    )
+    parser.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (default)")
+    parser.add_argument("--tcp", metavar="HOST:PORT", help="listen on a TCP socket (debugging)")
+    parser.add_argument("--log-file", help="write the server log to this file")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.INFO
+    if args.log_file:
+        logging.basicConfig(filename=args.log_file, level=level)
+    else:
+        logging.basicConfig(stream=sys.stderr, level=logging.WARNING if not args.verbose else level)
+    server = create_server()
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not port.isdigit():
+            parser.error("--tcp expects HOST:PORT")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0
