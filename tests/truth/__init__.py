@@ -1,0 +1,1 @@
+"""Checks of torchmode's model of PyTorch against real PyTorch runs."""
