@@ -6,7 +6,8 @@ comments, strings, line endings and spellings.
 
 from __future__ import annotations
 
-from torchmode.findings import FixKind
+import pytest
+from torchmode.findings import FixKind, Range
 from torchmode.fixes import TextEdit, apply_edits, edits_for_fix
 
 from fixes.helpers import fixed, spec, src
@@ -185,7 +186,8 @@ def test_insert_keeps_tabs_crlf_and_missing_final_newline() -> None:
 
 def test_insert_after_docstring_that_ends_the_file_without_newline() -> None:
     text = 'def f(model):\n    """Doc."""'
-    assert fixed(text, EVAL, 1, 1, "model.eval()") == 'def f(model):\n    """Doc."""\n    model.eval()'
+    expected = 'def f(model):\n    """Doc."""\n    model.eval()'
+    assert fixed(text, EVAL, 1, 1, "model.eval()") == expected
 
 
 # -- wrap in no_grad / inference_mode ----------------------------------------------------------
@@ -216,7 +218,8 @@ def test_wrap_spellings() -> None:
     ''')
     for code in ("th.no_grad()", "no_grad()", "torch.inference_mode()", "inference_mode()"):
         kind = INFER if "inference" in code else WRAP
-        assert fixed(text, kind, 0, 1, code) == f"with {code}:\n    for x in val_loader:\n        model(x)\n"
+        expected = f"with {code}:\n    for x in val_loader:\n        model(x)\n"
+        assert fixed(text, kind, 0, 1, code) == expected
 
 
 def test_wrap_multiline_strings_keep_their_content() -> None:
@@ -472,7 +475,8 @@ def test_import_not_duplicated() -> None:
 def test_import_before_decorated_first_statement() -> None:
     text = "@dec\ndef evaluate(model, x):\n    return model(x)\n"
     result = fixed(text, DECO, 1, 2, "torch.no_grad()", import_line="import torch")
-    assert result == "import torch\n@torch.no_grad()\n@dec\ndef evaluate(model, x):\n    return model(x)\n"
+    assert result == ("import torch\n@torch.no_grad()\n@dec\n"
+                      "def evaluate(model, x):\n    return model(x)\n")
 
 
 def test_import_with_insert_at_same_place_comes_first() -> None:
@@ -489,9 +493,6 @@ def test_apply_edits_refuses_overlaps_and_keeps_insert_order() -> None:
     a = TextEdit.insert(0, 0, "a")
     b = TextEdit.insert(0, 0, "b")
     assert apply_edits("x", [a, b]) == "abx"
-    from torchmode.findings import Range
-    import pytest
-
     with pytest.raises(ValueError):
         apply_edits("xyz", [TextEdit(Range.of(0, 0, 0, 2), ""), TextEdit(Range.of(0, 1, 0, 3), "")])
 
