@@ -479,7 +479,7 @@ def cmd_rule(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if not args.all and not args.code:
         for code in ALL_CODES:
             rule = rules.get(code)
-            name = getattr(rule, "name", "")
+            name = getattr(rule, "name", "") or _doc_name(code)
             summary = getattr(rule, "summary", "")
             print(f"{code}  {name:<24} {summary}".rstrip(), file=stdout)
         return 0
@@ -493,18 +493,32 @@ def cmd_rule(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         codes: list[str] = list(ALL_CODES)
     else:
         wanted = args.code.strip()
-        by_name = {getattr(r, "name", ""): c for c, r in rules.items()}
+        by_name = {getattr(rules.get(c), "name", "") or _doc_name(c): c for c in ALL_CODES}
         code = by_name.get(wanted.lower(), wanted.upper())
         if code not in ALL_CODES:
             known = ", ".join(ALL_CODES)
             print(f"torchmode: error: unknown rule {wanted!r} (known: {known})", file=stderr)
             return 2
         codes = [code]
-    for index, code in enumerate(codes):
-        if index:
-            print("\n" + "-" * 72 + "\n", file=stdout)
-        print(rule_doc(code).rstrip("\n"), file=stdout)
+    docs = []
+    for code in codes:
+        try:
+            docs.append(rule_doc(code).rstrip("\n"))
+        except ValueError as exc:  # a doc missing from a broken installation
+            print(f"torchmode: error: {exc}", file=stderr)
+            return 2
+    print(("\n\n" + "-" * 72 + "\n\n").join(docs), file=stdout)
     return 0
+
+
+def _doc_name(code: str) -> str:
+    """The rule name from its doc title (``# TM001 missing-eval``) when the registry is absent."""
+    try:
+        from .rule_docs import rule_title
+
+        return rule_title(code).partition(" ")[2]
+    except (ImportError, ValueError):
+        return ""
 
 
 def _rule_registry() -> dict[str, Any]:
