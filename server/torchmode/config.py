@@ -34,11 +34,6 @@ from typing import Any
 from .findings import Severity
 from .settings import ALL_CODES, DEFAULT_SETTINGS, Settings
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
 KNOWN_KEYS = (
     "select",
     "ignore",
@@ -131,6 +126,11 @@ def load_settings(file_path: str | os.PathLike[str]) -> Settings:
 
 
 def _parse_pyproject(pyproject: str) -> Settings | None:
+    # Imported here: most runs never read a pyproject.toml, and start-up time counts.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
     try:
         with open(pyproject, "rb") as handle:
             data = tomllib.load(handle)
