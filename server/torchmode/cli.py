@@ -68,14 +68,13 @@ def discover(paths: Sequence[str], select: list[str] | None,
     """
     found: dict[str, tuple[str, Settings]] = {}
     missing: list[FileReport] = []
-    merged: dict[int, Settings] = {}
+    merged: dict[Settings, Settings] = {}
 
     def settings_for(path: str) -> Settings:
         base = load_settings(path)
-        key = id(base)
-        if key not in merged:
-            merged[key] = merge_cli(base, select, ignore)
-        return merged[key]
+        if base not in merged:
+            merged[base] = merge_cli(base, select, ignore)
+        return merged[base]
 
     for raw in paths:
         path = os.path.normpath(raw)
@@ -410,11 +409,17 @@ def run_tasks(tasks: Sequence[Task], jobs: int, project: Any,
 # --- commands ------------------------------------------------------------------------
 
 
-def _use_color(stream: TextIO) -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
+def _isatty(stream: TextIO) -> bool:
     isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+def _use_color(stream: TextIO) -> bool:
+    """Colors on a terminal only, and never when NO_COLOR is set (no-color.org)."""
+    return not os.environ.get("NO_COLOR") and _isatty(stream)
 
 
 def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
@@ -438,7 +443,7 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
              for path, settings in files]
     project = build_project([t.path for t in tasks], stderr)
     progress = _Progress(len(tasks), stderr,
-                         enabled=len(tasks) >= PROGRESS_MIN_FILES and _use_color(stderr))
+                         enabled=len(tasks) >= PROGRESS_MIN_FILES and _isatty(stderr))
     try:
         reports = run_tasks(tasks, _jobs(args.jobs), project, progress)
     finally:
