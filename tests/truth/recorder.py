@@ -76,10 +76,16 @@ def record_modes(path: str | os.PathLike[str], argv: Sequence[str] = ()) -> list
         depth -= 1
 
     old_argv = sys.argv
+    old_path = list(sys.path)
+    old_modules = set(sys.modules)
     old_grad = torch.is_grad_enabled()
     pre = register_module_forward_pre_hook(pre_hook)
     post = register_module_forward_hook(post_hook, always_call=True)
+    # As `python path` does: argv and the script's folder first on sys.path, so
+    # a program can import its sibling modules (examples/cifar/train.py).
+    folder = os.path.dirname(filename)
     sys.argv = [filename, *argv]
+    sys.path.insert(0, folder)
     torch.manual_seed(0)
     try:
         runpy.run_path(filename, run_name="__main__")
@@ -87,8 +93,18 @@ def record_modes(path: str | os.PathLike[str], argv: Sequence[str] = ()) -> list
         pre.remove()
         post.remove()
         sys.argv = old_argv
+        sys.path[:] = old_path
+        _forget_modules_from(folder, set(sys.modules) - old_modules)
         torch.set_grad_enabled(old_grad)
     return records
+
+
+def _forget_modules_from(folder: str, names: set[str]) -> None:
+    """Drop sibling modules the program imported, so two programs never share them."""
+    for name in names:
+        module_file = getattr(sys.modules.get(name), "__file__", None)
+        if module_file and os.path.dirname(os.path.realpath(module_file)) == folder:
+            del sys.modules[name]
 
 
 def expected_annotations(path: str | os.PathLike[str]) -> dict[int, tuple[bool, bool]]:
