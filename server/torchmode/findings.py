@@ -165,3 +165,5 @@ class AnalysisResult:
     findings: list[Finding] = field(default_factory=list)
     forward_calls: list[ForwardCallFact] = field(default_factory=list)
     syntax_error: str | None = None  # set when the file does not parse; findings empty
+    # EntityOccurrence (torchmode.analysis.model) per model-name occurrence, for hovers
+    entities: list[Any] = field(default_factory=list)

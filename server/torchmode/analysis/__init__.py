@@ -1,0 +1,5 @@
+"""The engine's analysis: facts, entities, mode dataflow, regions, summaries."""
+
+from .model import EntityOccurrence
+
+__all__ = ["EntityOccurrence"]

@@ -1,0 +1,295 @@
+"""One walk over the tree: imports, classes, functions and the static facts the
+dataflow needs before it starts (which names are used as modules, which are
+optimised, which functions reach a training step or use gradients)."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from .names import (
+    EVAL_FUNC_RE,
+    MODULE_METHODS,
+    OPTIMIZER_NAMES,
+    Imports,
+    dotted,
+    entity_key,
+)
+
+FuncNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+@dataclass
+class FuncInfo:
+    node: FuncNode
+    qualname: str                  # "evaluate", "Trainer.fit", "main.<locals>.step"
+    class_name: str | None         # enclosing class (methods)
+    parent: FuncInfo | None        # enclosing function (nested defs)
+    params: list[str]
+    locals: set[str] = field(default_factory=set)
+    calls: set[str] = field(default_factory=set)       # dotted names called
+    direct_step: bool = False       # optimizer.step()/scaler.step() in its own body
+    direct_backward: bool = False
+    gradient_use: bool = False
+    mode_calls: bool = False        # .eval()/.train()/.training= in its own body
+    grad_ctx: bool = False
+    nonlocal_keys: set[str] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+
+@dataclass
+class ClassInfo:
+    node: ast.ClassDef
+    bases: list[str]
+    methods: dict[str, FuncNode] = field(default_factory=dict)
+
+
+@dataclass
+class FileFacts:
+    imports: Imports
+    classes: dict[str, ClassInfo]
+    functions: list[FuncInfo]
+    by_node: dict[int, FuncInfo]
+    module_funcs: dict[str, FuncInfo]          # top-level functions by name
+    module_used: set[str]                       # keys used as nn.Module somewhere
+    trained: set[str]                           # keys whose parameters reach an optimizer
+    value_refs: set[str]                        # names referenced other than by a call
+    module_step: bool = False                   # training step at module level
+    module_backward: bool = False
+    module_gradient_use: bool = False
+    any_step: bool = False
+    any_backward_training: bool = False
+    loaded_keys: set[str] = field(default_factory=set)   # load_state_dict receivers
+    optimizer_vars: set[str] = field(default_factory=set)
+    module_assigned: set[str] = field(default_factory=set)
+
+
+def _is_optimizer_call(qual: str | None) -> bool:
+    if not qual:
+        return False
+    last = qual.rsplit(".", 1)[-1]
+    return ".optim." in f".{qual}" or last in OPTIMIZER_NAMES or last.endswith("Optimizer") \
+        and last != "Optimizer"
+
+
+def is_optimizer_name(key: str, optimizer_vars: set[str]) -> bool:
+    if key in optimizer_vars:
+        return True
+    last = key.rsplit(".", 1)[-1].lower()
+    return ("opt" in last and "sched" not in last and "option" not in last) or last in (
+        "optimiser", "optim")
+
+
+def collect(tree: ast.Module) -> FileFacts:
+    imports = Imports()
+    classes: dict[str, ClassInfo] = {}
+    functions: list[FuncInfo] = []
+    by_node: dict[int, FuncInfo] = {}
+    module_funcs: dict[str, FuncInfo] = {}
+    module_used: set[str] = set()
+    trained: set[str] = set()
+    value_refs: set[str] = set()
+    called_ids: set[int] = set()
+    facts = FileFacts(imports, classes, functions, by_node, module_funcs, module_used, trained,
+                      value_refs)
+    backward_owners: list[FuncInfo | None] = []
+    step_candidates: list[tuple[FuncInfo | None, str, int]] = []
+
+    # explicit stack: (node, owning function, enclosing class name)
+    stack: list[tuple[ast.AST, FuncInfo | None, str | None]] = [(tree, None, None)]
+    while stack:
+        node, owner, cls = stack.pop()
+        tp = type(node)
+        if tp is ast.FunctionDef or tp is ast.AsyncFunctionDef:
+            assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            args = node.args
+            params = [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+            if args.vararg:
+                params.append(args.vararg.arg)
+            if args.kwarg:
+                params.append(args.kwarg.arg)
+            if owner is not None:
+                qual = f"{owner.qualname}.<locals>.{node.name}"
+                owner.locals.add(node.name)
+            elif cls is not None:
+                qual = f"{cls}.{node.name}"
+            else:
+                qual = node.name
+            info = FuncInfo(node, qual, cls if owner is None else None, owner, params)
+            functions.append(info)
+            by_node[id(node)] = info
+            if owner is None and cls is None:
+                module_funcs[node.name] = info
+            if cls is not None and owner is None and cls in classes:
+                classes[cls].methods[node.name] = node
+            for stmt in reversed(node.body):
+                stack.append((stmt, info, None))
+            for default in (*args.defaults, *[d for d in args.kw_defaults if d is not None]):
+                stack.append((default, owner, cls))
+            for dec in node.decorator_list:
+                stack.append((dec, owner, cls))
+            continue
+        if tp is ast.ClassDef:
+            assert isinstance(node, ast.ClassDef)
+            bases = [imports.qual(b) or "" for b in node.bases]
+            classes[node.name] = ClassInfo(node, bases)
+            if owner is not None:
+                owner.locals.add(node.name)
+            for stmt in reversed(node.body):
+                stack.append((stmt, owner, node.name if owner is None else None))
+            for base in node.bases:
+                stack.append((base, owner, cls))
+            for dec in node.decorator_list:
+                stack.append((dec, owner, cls))
+            continue
+        if tp is ast.Import or tp is ast.ImportFrom:
+            assert isinstance(node, (ast.Import, ast.ImportFrom))
+            imports.add(node)
+            continue
+        if tp is ast.Call:
+            assert isinstance(node, ast.Call)
+            _on_call(node, owner, facts, called_ids, backward_owners, step_candidates)
+        elif tp is ast.Name:
+            assert isinstance(node, ast.Name)
+            if isinstance(node.ctx, ast.Store):
+                if owner is not None:
+                    owner.locals.add(node.id)
+                else:
+                    facts.module_assigned.add(node.id)
+            elif id(node) not in called_ids:
+                value_refs.add(node.id)
+        elif tp is ast.Attribute:
+            assert isinstance(node, ast.Attribute)
+            if node.attr == "grad" and isinstance(node.ctx, ast.Load):
+                _grad_use(owner, facts)
+            elif node.attr == "training" and isinstance(node.ctx, ast.Store):
+                if owner is not None:
+                    owner.mode_calls = True
+            elif id(node) not in called_ids and isinstance(node.value, ast.Name) \
+                    and node.value.id == "self" and isinstance(node.ctx, ast.Load):
+                value_refs.add(f"self.{node.attr}")
+        elif tp is ast.keyword:
+            assert isinstance(node, ast.keyword)
+            if node.arg == "requires_grad" and isinstance(node.value, ast.Constant) \
+                    and node.value.value is True:
+                _grad_use(owner, facts)
+        elif tp is ast.With or tp is ast.AsyncWith:
+            if owner is not None:
+                owner.grad_ctx = True
+        elif tp is ast.Assign:
+            assert isinstance(node, ast.Assign)
+            value = node.value
+            if isinstance(value, ast.Call) and _is_optimizer_call(imports.qual(value.func)):
+                for target in node.targets:
+                    key = dotted(target)
+                    if key:
+                        facts.optimizer_vars.add(key)
+        elif tp is ast.Global or tp is ast.Nonlocal:
+            continue
+        children = list(ast.iter_child_nodes(node))
+        for child in reversed(children):
+            stack.append((child, owner, cls))
+
+    for fn in functions:
+        fn.locals.difference_update(fn.params)
+    for owner, rkey, nargs in step_candidates:
+        last = rkey.rsplit(".", 1)[-1].lower()
+        if "scaler" in last and nargs or rkey in facts.optimizer_vars or (
+                last and "sched" not in last and is_optimizer_name(rkey, facts.optimizer_vars)):
+            if owner is not None:
+                owner.direct_step = True
+            else:
+                facts.module_step = True
+    for owner in backward_owners:
+        # a backward with no gradient use around it trains parameters
+        grad_use = owner.gradient_use if owner else facts.module_gradient_use
+        step = owner.direct_step if owner else facts.module_step
+        if step or not grad_use:
+            facts.any_backward_training = True
+    facts.any_step = facts.module_step or any(f.direct_step for f in functions)
+    return facts
+
+
+def _grad_use(owner: FuncInfo | None, facts: FileFacts) -> None:
+    if owner is not None:
+        owner.gradient_use = True
+    else:
+        facts.module_gradient_use = True
+
+
+def _on_call(node: ast.Call, owner: FuncInfo | None, facts: FileFacts, called_ids: set[int],
+             backward_owners: list[FuncInfo | None],
+             step_candidates: list[tuple[FuncInfo | None, str, int]]) -> None:
+    func = node.func
+    called_ids.add(id(func))
+    name = dotted(func)
+    if name is not None and owner is not None:
+        owner.calls.add(name)
+    if isinstance(func, ast.Attribute):
+        method = func.attr
+        recv = func.value
+        if method in ("eval", "train"):
+            if owner is not None:
+                owner.mode_calls = True
+            key = entity_key(recv)
+            if key and (method == "train" or not node.args):
+                if method == "eval" or key.rsplit(".", 1)[-1].lower().find("trainer") < 0:
+                    facts.module_used.add(key)
+        elif method in MODULE_METHODS:
+            key = entity_key(recv)
+            if key:
+                facts.module_used.add(key)
+                if method == "load_state_dict":
+                    facts.loaded_keys.add(key)
+        elif method == "step":
+            rkey = dotted(recv)
+            if rkey:
+                step_candidates.append((owner, rkey, len(node.args)))
+        elif method == "backward":
+            if owner is not None:
+                owner.direct_backward = True
+            else:
+                facts.module_backward = True
+            backward_owners.append(owner)
+        elif method in ("requires_grad_", "retain_grad"):
+            _grad_use(owner, facts)
+        elif method == "__enter__" and isinstance(recv, ast.Call):
+            if owner is not None:
+                owner.grad_ctx = True
+    qual = facts.imports.qual(func) if name else None
+    if qual:
+        if qual in ("torch.autograd.grad", "torch.func.grad", "torch.enable_grad",
+                    "torch.func.vjp", "torch.autograd.functional.jacobian",
+                    "torch.func.jacrev", "torch.func.jacfwd", "torch.autograd.functional.vjp"):
+            _grad_use(owner, facts)
+        elif qual in ("torch.autograd.backward",):
+            if owner is not None:
+                owner.direct_backward = True
+            else:
+                facts.module_backward = True
+            backward_owners.append(owner)
+        elif qual.endswith("set_grad_enabled") or qual.endswith("no_grad") \
+                or qual.endswith("inference_mode"):
+            if owner is not None:
+                owner.grad_ctx = True
+        if _is_optimizer_call(qual) and not qual.endswith("lr_scheduler") and \
+                ".lr_scheduler." not in qual:
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and \
+                        sub.func.attr in ("parameters", "named_parameters"):
+                    key = entity_key(sub.func.value)
+                    if key:
+                        facts.trained.add(key)
+                        facts.module_used.add(key)
+                elif isinstance(sub, ast.Attribute) and sub.attr in (
+                        "parameters", "named_parameters") and not isinstance(sub.ctx, ast.Store):
+                    key = entity_key(sub.value)
+                    if key:
+                        facts.trained.add(key)
+
+
+def is_eval_function(name: str) -> bool:
+    return bool(EVAL_FUNC_RE.match(name))

@@ -1,0 +1,1606 @@
+"""Flow-sensitive mode tracking: an abstract interpreter over the statements of
+each function that matters.
+
+State per program point: for each entity (canonical id) the set of possible
+``Mode`` values, the aliases from names to entities, and the grad state.
+``if``/``else`` join, loops iterate to a fixed point (so an ``eval()`` at the end
+of epoch N reaches epoch N+1), ``try``/``finally`` and early exits are followed.
+
+Functions are first run in *summary* mode (bottom-up): parameters, ``self.*``
+and globals start as ``ENTRY`` and their exit value is the function's effect on
+the caller. Then every function runs in *main* mode (callers first), its entry
+state being the join of what its visible callers pass. Only the main runs
+record events for the rules.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from .facts import FileFacts, FuncInfo, is_optimizer_name
+from .layers import Resolver
+from .model import (
+    DYNAMIC,
+    ENTRY,
+    EVAL,
+    GRAD_DYN,
+    GRAD_OFF,
+    GRAD_ON,
+    GRAD_UNK,
+    LOADED,
+    TRAIN,
+    UNKNOWN,
+    ExportEvent,
+    FlagEvent,
+    ForwardEvent,
+    FuncCtx,
+    Mode,
+    StepEvent,
+)
+from .names import (
+    FACTORY_PREFIXES,
+    GRAD_OFF_CTX,
+    GRAD_ON_CTX,
+    HOOK_RE,
+    LOADERS,
+    MODEL_NAME_RE,
+    PRETRAINED_EVAL_PREFIXES,
+    SELF_RETURNING,
+    SET_GRAD,
+    SPOT_TENSOR_FUNCS,
+    WRAPPERS,
+    dotted,
+    entity_key,
+    is_eval_function_name,
+    is_eval_loader_name,
+)
+
+Modes = frozenset[Mode]
+MAX_LOOP_ITERATIONS = 6
+
+UNKNOWN_PARAM = Mode(UNKNOWN, None, 0, "a parameter with no visible caller")
+
+
+# ----------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class Ent:
+    """An existing entity."""
+
+    canonical: str
+    key: str
+
+
+@dataclass(frozen=True)
+class New:
+    """A freshly made module (constructor, factory, load)."""
+
+    modes: Modes
+    cls: str | None = None
+    loaded: bool = False
+
+
+@dataclass(frozen=True)
+class Flag:
+    """The value of ``m.training``: a snapshot to restore later."""
+
+    canonical: str
+    snapshot: Modes | None
+
+
+@dataclass(frozen=True)
+class Tup:
+    items: tuple[Value, ...]
+
+
+Value = Ent | New | Flag | Tup | None
+
+
+# ----------------------------------------------------------------------------- state
+
+
+class State:
+    __slots__ = ("modes", "alias", "grad", "lgrad", "saved")
+
+    def __init__(self, modes: dict[str, Modes], alias: dict[str, str], grad: frozenset[str],
+                 lgrad: frozenset[str], saved: dict[str, Flag]) -> None:
+        self.modes = modes
+        self.alias = alias
+        self.grad = grad
+        self.lgrad = lgrad
+        self.saved = saved
+
+    def copy(self) -> State:
+        return State(dict(self.modes), dict(self.alias), self.grad, self.lgrad, dict(self.saved))
+
+    def same(self, other: State) -> bool:
+        return (self.modes == other.modes and self.alias == other.alias
+                and self.grad == other.grad and self.lgrad == other.lgrad
+                and self.saved == other.saved)
+
+
+def resolve_alias(alias: dict[str, str], key: str) -> str:
+    if key in alias:
+        return alias[key]
+    if "." not in key:
+        return key
+    parts = key.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        prefix = ".".join(parts[:i])
+        if prefix in alias:
+            return alias[prefix] + "." + ".".join(parts[i:])
+    return key
+
+
+@dataclass
+class LoopCtx:
+    breaks: list[State] = field(default_factory=list)
+    continues: list[State] = field(default_factory=list)
+
+
+@dataclass
+class Summary:
+    """Effect of calling a function, in its own names (param names, ``self.x``, globals)."""
+
+    effects: dict[str, Modes] = field(default_factory=dict)
+    reaches_step: bool = False
+    returns: Value = None
+    params: list[str] = field(default_factory=list)
+    name: str = ""
+    line: int = 0
+
+
+@dataclass
+class CallRecord:
+    modes: dict[str, set[Mode]] = field(default_factory=dict)
+    classes: dict[str, str] = field(default_factory=dict)
+    grad: set[str] = field(default_factory=set)
+    count: int = 0
+
+
+class Budget(Exception):
+    """Raised when the statement budget is spent (absurd inputs); loops then stop iterating."""
+
+
+# ----------------------------------------------------------------------------- interpreter
+
+
+class Interpreter:
+    """Runs the dataflow for one file and collects events."""
+
+    def __init__(self, tree: ast.Module, facts: FileFacts, resolver: Resolver,
+                 path: str, eval_func_patterns: tuple[str, ...] = (),
+                 eval_loader_patterns: tuple[str, ...] = (),
+                 external: Callable[[str], Summary | None] | None = None,
+                 is_test_file: bool = False) -> None:
+        self.tree = tree
+        self.facts = facts
+        self.imports = facts.imports
+        self.resolver = resolver
+        self.path = path
+        self.eval_func_patterns = eval_func_patterns
+        self.eval_loader_patterns = eval_loader_patterns
+        self.external = external
+        self.is_test_file = is_test_file
+        self.summaries: dict[int, Summary] = {}
+        self.records: dict[int, CallRecord] = {}
+        self.init_state: dict[str, dict[str, Modes]] = {}
+        self.class_mutated: dict[str, set[str]] = {}
+        self.nested: dict[tuple[int, str], FuncInfo] = {}
+        for fn in facts.functions:
+            if fn.parent is not None:
+                self.nested[(id(fn.parent.node), fn.name)] = fn
+        # events (main runs)
+        self.forwards: dict[int, ForwardEvent] = {}
+        self.steps: dict[int, StepEvent] = {}
+        self.call_steps: dict[int, StepEvent] = {}
+        self.backwards: dict[int, StepEvent] = {}
+        self.exports: dict[int, ExportEvent] = {}
+        self.flags: dict[int, FlagEvent] = {}
+        self.mode_sets: dict[int, tuple[str, str, FuncCtx, tuple[ast.AST, ...]]] = {}
+        self.nograd_withs: set[int] = set()
+        self.eval_loops: set[int] = set()
+        self.classes_of: dict[str, str] = {}
+        self.occurrences: dict[int, tuple[ast.AST, str, Modes, str | None]] = {}
+        self.spot_names: set[tuple[int, str]] = set()
+        self.loaded_canon: set[str] = set()
+        self.budget = 400_000
+        self.truncated = False
+        self._reach: dict[int, bool] = {}
+        self._refkeys: dict[int, set[str]] = {}
+        # per-run fields
+        self.fn: FuncInfo | None = None
+        self.ctx: FuncCtx | None = None
+        self.main = False
+        self.state: State | None = None
+        self.loops: list[LoopCtx] = []
+        self.returns: list[State] = []
+        self.return_values: list[Value] = []
+        self.stmts: list[ast.AST] = []
+        self.entry: dict[str, Modes] = {}
+
+    # ------------------------------------------------------------------ driver
+
+    def run(self) -> None:
+        self.run_summaries()
+        self._run_module()
+        for fn in self._top_down(self.facts.functions):
+            self._run_function(fn, main=True)
+
+    def run_summaries(self) -> None:
+        """Summary runs only (bottom-up): what the project index keeps of a file."""
+        funcs = self.facts.functions
+        for fn in funcs:
+            self._reaches_step(fn)
+        for fn in self._bottom_up(funcs):
+            if self._needs_summary(fn):
+                self._run_function(fn, main=False)
+
+    def exported_summaries(self) -> dict[str, Summary]:
+        """Summaries of top-level functions and methods, keyed ``name`` / ``Class.name``,
+        without AST references (they travel to worker processes)."""
+        out: dict[str, Summary] = {}
+        for fn in self.facts.functions:
+            if fn.parent is not None:
+                continue
+            summary = self.summaries.get(id(fn.node))
+            if summary is None:
+                summary = Summary(reaches_step=self._reaches_step(fn), params=fn.params,
+                                  name=fn.name, line=fn.node.lineno - 1)
+            out[fn.qualname] = _strip_nodes(summary)
+        return out
+
+    def _reaches_step(self, fn: FuncInfo, seen: set[int] | None = None) -> bool:
+        key = id(fn.node)
+        if key in self._reach:
+            return self._reach[key]
+        seen = seen if seen is not None else set()
+        if key in seen:
+            return False
+        seen.add(key)
+        result = fn.direct_step or (fn.direct_backward and not fn.gradient_use)
+        if not result:
+            for name in fn.calls:
+                callee = self._static_callee(fn, name)
+                if callee is not None and self._reaches_step(callee, seen):
+                    result = True
+                    break
+                if callee is None and self.external is not None and "." not in name:
+                    qual = self.imports.names.get(name)
+                    summary = self.external(qual) if qual else None
+                    if summary is not None and summary.reaches_step:
+                        result = True
+                        break
+        self._reach[key] = result
+        return result
+
+    def _static_callee(self, caller: FuncInfo | None, name: str) -> FuncInfo | None:
+        if caller is not None:
+            nested = self.nested.get((id(caller.node), name))
+            if nested is not None:
+                return nested
+            if name.startswith("self.") and name.count(".") == 1:
+                cls = self._class_of(caller)
+                if cls is not None:
+                    info = self.facts.classes.get(cls)
+                    if info is not None:
+                        node = info.methods.get(name[5:])
+                        if node is not None:
+                            return self.facts.by_node.get(id(node))
+        if "." not in name:
+            fn = self.facts.module_funcs.get(name)
+            if fn is not None:
+                return fn
+            cls_info = self.facts.classes.get(name)
+            if cls_info is not None:
+                init = cls_info.methods.get("__init__")
+                if init is not None:
+                    return self.facts.by_node.get(id(init))
+        return None
+
+    def _class_of(self, fn: FuncInfo) -> str | None:
+        while fn.parent is not None:
+            fn = fn.parent
+        return fn.class_name
+
+    def _needs_summary(self, fn: FuncInfo) -> bool:
+        if fn.mode_calls or fn.grad_ctx:
+            return True
+        for name in fn.calls:
+            callee = self._static_callee(fn, name)
+            if callee is not None and id(callee.node) in self.summaries and \
+                    self.summaries[id(callee.node)].effects:
+                return True
+            if callee is None and self.external is not None and "." not in name:
+                qual = self.imports.names.get(name)
+                if qual and self.external(qual) is not None:
+                    return True
+        return False
+
+    def _bottom_up(self, funcs: list[FuncInfo]) -> list[FuncInfo]:
+        order: list[FuncInfo] = []
+        state: dict[int, int] = {}
+        for root in funcs:
+            if id(root.node) in state:
+                continue
+            stack: list[tuple[FuncInfo, Iterable[str]]] = [(root, iter(sorted(root.calls)))]
+            state[id(root.node)] = 1
+            while stack:
+                fn, it = stack[-1]
+                advanced = False
+                for name in it:
+                    callee = self._static_callee(fn, name)
+                    if callee is not None and id(callee.node) not in state:
+                        state[id(callee.node)] = 1
+                        stack.append((callee, iter(sorted(callee.calls))))
+                        advanced = True
+                        break
+                if not advanced:
+                    stack.pop()
+                    state[id(fn.node)] = 2
+                    order.append(fn)
+        return order
+
+    def _top_down(self, funcs: list[FuncInfo]) -> list[FuncInfo]:
+        order = list(reversed(self._bottom_up(funcs)))
+        # methods with no caller take their self.* state from __init__: run __init__ first
+        inits = [f for f in order if f.name == "__init__"]
+        rest = [f for f in order if f.name != "__init__"]
+        return inits + rest
+
+    # ------------------------------------------------------------------ runs
+
+    def _begin(self, fn: FuncInfo | None, main: bool, grad: frozenset[str],
+               lgrad: frozenset[str]) -> None:
+        self.fn = fn
+        self.main = main
+        self.state = State({}, {}, grad, lgrad, {})
+        self.loops = []
+        self.returns = []
+        self.return_values = []
+        self.stmts = []
+        self.entry = {}
+
+    def _run_module(self) -> None:
+        self._begin(None, True, frozenset({GRAD_ON}), frozenset({GRAD_ON}))
+        self.ctx = FuncCtx("<module>", self.tree, None, False, self.facts.module_gradient_use,
+                           self.is_test_file, False, False,
+                           self.facts.module_step or self.facts.module_backward)
+        self._block_safe(self.tree.body)
+
+    def _func_ctx(self, fn: FuncInfo) -> FuncCtx:
+        cls = self._class_of(fn)
+        is_module_class = cls is not None and self.resolver.is_module_class(cls)
+        name = fn.name
+        is_pytest = (self.is_test_file and name.startswith("test")) or (
+            name.startswith("test_") and self._looks_like_pytest(fn))
+        is_hook = bool(HOOK_RE.match(name)) and (cls is not None or name.endswith("_step"))
+        eval_named = is_eval_function_name(name, self.eval_func_patterns) and not is_pytest
+        return FuncCtx(name, fn.node, cls, is_module_class, fn.gradient_use, is_pytest, is_hook,
+                       eval_named, self._reaches_step(fn))
+
+    def _looks_like_pytest(self, fn: FuncInfo) -> bool:
+        for dec in fn.node.decorator_list:
+            name = dotted(dec.func if isinstance(dec, ast.Call) else dec) or ""
+            if name.startswith("pytest."):
+                return True
+        return False
+
+    def _grad_decorator(self, fn: FuncInfo) -> str | None:
+        for dec in fn.node.decorator_list:
+            target = dec.func if isinstance(dec, ast.Call) else dec
+            qual = self.imports.qual(target)
+            if not qual:
+                continue
+            if qual in GRAD_OFF_CTX:
+                return GRAD_OFF
+            if qual in GRAD_ON_CTX:
+                return GRAD_ON
+            if qual in SET_GRAD and isinstance(dec, ast.Call):
+                return _grad_of_flag(dec)
+        return None
+
+    def _run_function(self, fn: FuncInfo, main: bool) -> None:
+        dec = self._grad_decorator(fn)
+        if main:
+            record = self.records.get(id(fn.node))
+            if dec is not None:
+                grad = frozenset({dec})
+            elif record is not None and record.grad and not self._unknown_callers(fn):
+                grad = frozenset(record.grad)
+            else:
+                grad = frozenset({GRAD_UNK})
+        else:
+            grad = frozenset({dec or GRAD_UNK})
+        lgrad = frozenset({dec}) if dec in (GRAD_OFF, GRAD_ON) else frozenset({GRAD_ON})
+        self._begin(fn, main, grad, lgrad)
+        self.ctx = self._func_ctx(fn)
+        self._block_safe(fn.node.body)
+        exits = [s for s in (*self.returns, self.state) if s is not None]
+        if not exits:
+            if not main:
+                self.summaries[id(fn.node)] = Summary(
+                    reaches_step=self._reaches_step(fn), params=fn.params, name=fn.name,
+                    line=fn.node.lineno - 1)
+            return
+        final = exits[0]
+        for other in exits[1:]:
+            final = self._join(final, other)
+        if not main:
+            self._make_summary(fn, final)
+        elif fn.name == "__init__" and fn.class_name is not None:
+            self.init_state[fn.class_name] = {
+                k: self._lookup(final, k) or frozenset() for k in _self_keys(final)}
+
+    def _block_safe(self, body: list[ast.stmt]) -> None:
+        try:
+            self._block(body)
+        except Budget:
+            self.truncated = True
+            self.state = None
+
+    def _make_summary(self, fn: FuncInfo, final: State) -> None:
+        effects: dict[str, Modes] = {}
+        for canonical, modes in final.modes.items():
+            if "@" in canonical:
+                continue
+            root = canonical.split(".", 1)[0]
+            if root in fn.locals:
+                continue
+            if modes != frozenset({Mode(ENTRY)}):
+                effects[canonical] = modes
+        returns: Value = None
+        if self.return_values and all(isinstance(v, New) for v in self.return_values):
+            merged: set[Mode] = set()
+            for v in self.return_values:
+                assert isinstance(v, New)
+                merged |= v.modes
+            first = self.return_values[0]
+            assert isinstance(first, New)
+            returns = New(frozenset(merged), first.cls, first.loaded)
+        elif self.return_values and all(isinstance(v, Ent) for v in self.return_values):
+            first_ent = self.return_values[0]
+            assert isinstance(first_ent, Ent)
+            if all(v == first_ent for v in self.return_values) and \
+                    first_ent.canonical.split(".")[0] in fn.params:
+                returns = first_ent
+        self.summaries[id(fn.node)] = Summary(effects, self._reaches_step(fn), returns, fn.params,
+                                              fn.name, fn.node.lineno - 1)
+        cls = self._class_of(fn)
+        if cls is not None and fn.name != "__init__":
+            self.class_mutated.setdefault(cls, set()).update(
+                k for k in effects if k.startswith("self."))
+
+    def _unknown_callers(self, fn: FuncInfo) -> bool:
+        name = fn.name
+        if fn.class_name is not None:
+            return f"self.{name}" in self.facts.value_refs
+        if name in self.facts.value_refs:
+            return True
+        for dec in fn.node.decorator_list:
+            target = dec.func if isinstance(dec, ast.Call) else dec
+            qual = self.imports.qual(target) or ""
+            if not (qual in GRAD_OFF_CTX or qual in GRAD_ON_CTX or qual in SET_GRAD):
+                return True
+        return False
+
+    # ------------------------------------------------------------------ lookup
+
+    def _initial(self, canonical: str) -> Modes | None:
+        """Mode of a name never assigned in this run: from callers, __init__, or ENTRY."""
+        if "@" in canonical:
+            return None
+        if canonical in self.entry:
+            return self.entry[canonical]
+        fn = self.fn
+        root = canonical.split(".", 1)[0]
+        result: Modes | None = None
+        if fn is None:
+            result = None
+        elif not self.main:
+            if root not in fn.locals:
+                result = frozenset({Mode(ENTRY)})
+        elif root not in fn.locals:
+            record = self.records.get(id(fn.node))
+            unknown_callers = self._unknown_callers(fn)
+            found: set[Mode] | None = None
+            if record is not None:
+                found = _record_lookup(record.modes, canonical)
+            cls = self._class_of(fn)
+            if found is None and root == "self" and cls is not None and fn.name != "__init__":
+                mutated = self.class_mutated.get(cls, set())
+                init = self.init_state.get(cls, {})
+                if not any(canonical == m or canonical.startswith(m + ".") or
+                           m.startswith(canonical + ".") for m in mutated):
+                    init_modes = _record_lookup({k: set(v) for k, v in init.items()}, canonical)
+                    if init_modes:
+                        found = init_modes
+                if found is None and (canonical in init or any(
+                        k.startswith(canonical + ".") for k in init)):
+                    found = {UNKNOWN_PARAM}
+            if found is not None:
+                result = frozenset(found | ({UNKNOWN_PARAM} if unknown_callers else set()))
+            elif root in fn.params and record is None:
+                result = None  # decided by entity checks (static use) -> unknown
+        self.entry[canonical] = result if result is not None else frozenset()
+        return result
+
+    def _lookup(self, state: State, canonical: str) -> Modes | None:
+        modes = state.modes.get(canonical)
+        if modes is not None:
+            return modes
+        if "." in canonical:
+            parts = canonical.split(".")
+            for i in range(len(parts) - 1, 0, -1):
+                prefix = ".".join(parts[:i])
+                found = state.modes.get(prefix)
+                if found is not None:
+                    return found
+        initial = self._initial(canonical)
+        if initial:
+            return initial
+        if "." in canonical:
+            parts = canonical.split(".")
+            for i in range(len(parts) - 1, 0, -1):
+                initial = self._initial(".".join(parts[:i]))
+                if initial:
+                    return initial
+        return None
+
+    def _join(self, a: State | None, b: State | None) -> State:
+        if a is None:
+            assert b is not None
+            return b.copy()
+        if b is None:
+            return a.copy()
+        modes: dict[str, Modes] = {}
+        alias: dict[str, str] = {}
+        for key in a.alias.keys() | b.alias.keys():
+            ca, cb = a.alias.get(key), b.alias.get(key)
+            if ca == cb and ca is not None:
+                alias[key] = ca
+            else:
+                ma = self._lookup(a, resolve_alias(a.alias, key)) or frozenset()
+                mb = self._lookup(b, resolve_alias(b.alias, key)) or frozenset()
+                alias[key] = f"{key}@join"
+                modes[f"{key}@join"] = ma | mb
+        for key in a.modes.keys() | b.modes.keys():
+            if key in modes:
+                continue
+            got_a = a.modes.get(key)
+            got_b = b.modes.get(key)
+            ma = got_a if got_a is not None else (self._lookup(a, key) or frozenset())
+            mb = got_b if got_b is not None else (self._lookup(b, key) or frozenset())
+            modes[key] = ma | mb
+        saved = {k: v for k, v in a.saved.items() if b.saved.get(k) == v}
+        return State(modes, alias, a.grad | b.grad, a.lgrad | b.lgrad, saved)
+
+    def _join_all(self, states: Iterable[State | None]) -> State | None:
+        result: State | None = None
+        for s in states:
+            if s is None:
+                continue
+            result = s.copy() if result is None else self._join(result, s)
+        return result
+
+    # ------------------------------------------------------------------ statements
+
+    def _block(self, body: list[ast.stmt]) -> None:
+        for stmt in body:
+            if self.state is None:
+                return
+            self.budget -= 1
+            if self.budget < 0:
+                raise Budget
+            self.stmts.append(stmt)
+            try:
+                self._stmt(stmt)
+            finally:
+                self.stmts.pop()
+
+    def _stmt(self, stmt: ast.stmt) -> None:
+        tp = type(stmt)
+        if tp is ast.Expr:
+            assert isinstance(stmt, ast.Expr)
+            self._expr_stmt(stmt)
+        elif tp is ast.Assign:
+            assert isinstance(stmt, ast.Assign)
+            value = self._expr(stmt.value)
+            for target in stmt.targets:
+                self._assign(target, value, stmt)
+        elif tp is ast.AnnAssign:
+            assert isinstance(stmt, ast.AnnAssign)
+            if stmt.value is not None:
+                self._assign(stmt.target, self._expr(stmt.value), stmt)
+        elif tp is ast.AugAssign:
+            assert isinstance(stmt, ast.AugAssign)
+            self._expr(stmt.value)
+        elif tp is ast.If:
+            assert isinstance(stmt, ast.If)
+            self._if(stmt)
+        elif tp is ast.For or tp is ast.AsyncFor or tp is ast.While:
+            self._loop(stmt)  # type: ignore[arg-type]
+        elif tp is ast.With or tp is ast.AsyncWith:
+            assert isinstance(stmt, (ast.With, ast.AsyncWith))
+            self._with(stmt)
+        elif tp is ast.Try or tp.__name__ == "TryStar":
+            self._try(stmt)  # type: ignore[arg-type]
+        elif tp is ast.Return:
+            assert isinstance(stmt, ast.Return)
+            value = self._expr(stmt.value) if stmt.value is not None else None
+            self.return_values.append(value)
+            if self.state is not None:
+                self.returns.append(self.state)
+            self.state = None
+        elif tp is ast.Raise:
+            assert isinstance(stmt, ast.Raise)
+            if stmt.exc is not None:
+                self._expr(stmt.exc)
+            self.state = None
+        elif tp is ast.Break:
+            if self.loops and self.state is not None:
+                self.loops[-1].breaks.append(self.state)
+            self.state = None
+        elif tp is ast.Continue:
+            if self.loops and self.state is not None:
+                self.loops[-1].continues.append(self.state)
+            self.state = None
+        elif tp is ast.FunctionDef or tp is ast.AsyncFunctionDef or tp is ast.ClassDef:
+            return  # analysed on their own
+        elif tp is ast.Match:
+            assert isinstance(stmt, ast.Match)
+            self._expr(stmt.subject)
+            self._branches([case.body for case in stmt.cases], fallthrough=True)
+        elif tp is ast.Assert:
+            assert isinstance(stmt, ast.Assert)
+            self._expr(stmt.test)
+        elif tp is ast.Delete or tp in (ast.Import, ast.ImportFrom, ast.Pass, ast.Global,
+                                         ast.Nonlocal):
+            return
+        else:
+            for child in ast.iter_child_nodes(stmt):
+                if isinstance(child, ast.expr):
+                    self._expr(child)
+
+    def _expr_stmt(self, stmt: ast.Expr) -> None:
+        value = stmt.value
+        if isinstance(value, ast.Attribute) and value.attr in ("eval", "train"):
+            key = entity_key(value.value)
+            if key is not None:
+                # TM004: bare m.eval / m.train; track the intended mode
+                if self.main:
+                    self.flags[id(value)] = FlagEvent("TM004", value, stmt, key, value.attr)
+                canonical = self._canonical(key)
+                self._set_mode(canonical, EVAL if value.attr == "eval" else TRAIN, stmt,
+                               f"{key}.{value.attr}", flagged=True)
+                return
+        self._expr(value)
+
+    def _if(self, stmt: ast.If) -> None:
+        self._expr(stmt.test)
+        if self.state is None:
+            return
+        const = _const_truth(stmt.test)
+        before = self.state
+        results: list[State | None] = []
+        if const is not False:
+            self.state = before.copy()
+            self._block(stmt.body)
+            results.append(self.state)
+        if const is not True:
+            self.state = before.copy()
+            self._block(stmt.orelse)
+            results.append(self.state)
+        self.state = self._join_all(results)
+
+    def _branches(self, bodies: list[list[ast.stmt]], fallthrough: bool) -> None:
+        if self.state is None:
+            return
+        before = self.state
+        results: list[State | None] = [before] if fallthrough else []
+        for body in bodies:
+            self.state = before.copy()
+            self._block(body)
+            results.append(self.state)
+        self.state = self._join_all(results)
+
+    def _loop(self, stmt: ast.For | ast.AsyncFor | ast.While) -> None:
+        is_for = not isinstance(stmt, ast.While)
+        if is_for:
+            assert isinstance(stmt, (ast.For, ast.AsyncFor))
+            self._expr(stmt.iter)
+            if self.main and is_eval_loader_name(_iter_name(stmt.iter), self.eval_loader_patterns):
+                self.eval_loops.add(id(stmt))
+        if self.state is None:
+            return
+        head = self.state.copy()
+        ctx = LoopCtx()
+        self.loops.append(ctx)
+        try:
+            for iteration in range(MAX_LOOP_ITERATIONS):
+                self.state = head.copy()
+                if is_for:
+                    assert isinstance(stmt, (ast.For, ast.AsyncFor))
+                    self._assign(stmt.target, None, stmt)
+                else:
+                    assert isinstance(stmt, ast.While)
+                    self._expr(stmt.test)
+                self._block(stmt.body)
+                end = self._join_all([self.state, *ctx.continues])
+                if end is None:
+                    break
+                new_head = self._join(head, end)
+                if new_head.same(head):
+                    break
+                head = new_head
+                if iteration == MAX_LOOP_ITERATIONS - 1:
+                    self.truncated = True
+        finally:
+            self.loops.pop()
+        infinite = isinstance(stmt, ast.While) and _const_truth(stmt.test) is True
+        self.state = None if infinite else head
+        if self.state is not None and stmt.orelse:
+            self._block(stmt.orelse)
+        self.state = self._join_all([self.state, *ctx.breaks])
+
+    def _with(self, stmt: ast.With | ast.AsyncWith) -> None:
+        grad_value: str | None = None
+        for item in stmt.items:
+            ctx_expr = item.context_expr
+            kind = self._grad_ctx(ctx_expr, stmt)
+            if kind is not None:
+                grad_value = kind
+            else:
+                value = self._expr(ctx_expr)
+                if item.optional_vars is not None:
+                    self._assign(item.optional_vars, value, stmt)
+        if self.state is None:
+            return
+        if grad_value is None:
+            self._block(stmt.body)
+            return
+        if grad_value == GRAD_OFF and self.main:
+            self.nograd_withs.add(id(stmt))
+        saved_grad, saved_lgrad = self.state.grad, self.state.lgrad
+        self.state.grad = frozenset({grad_value})
+        self.state.lgrad = frozenset({grad_value})
+        marks = [(len(c.breaks), len(c.continues)) for c in self.loops]
+        self._block(stmt.body)
+        for (nb, nc), loop in zip(marks, self.loops, strict=False):
+            for s in (*loop.breaks[nb:], *loop.continues[nc:]):
+                s.grad, s.lgrad = saved_grad, saved_lgrad
+        if self.state is not None:
+            self.state.grad, self.state.lgrad = saved_grad, saved_lgrad
+
+    def _grad_ctx(self, node: ast.expr, stmt: ast.stmt) -> str | None:
+        """Grad value a ``with`` item sets, or None if it is not a grad context."""
+        if isinstance(node, ast.Call):
+            qual = self.imports.qual(node.func)
+            if qual in GRAD_OFF_CTX:
+                for arg in node.args:
+                    self._expr(arg)
+                if qual is not None and qual.endswith("inference_mode") and node.args and \
+                        _const_truth(node.args[0]) is False:
+                    return None
+                return GRAD_OFF
+            if qual in GRAD_ON_CTX:
+                return GRAD_ON
+            if qual in SET_GRAD:
+                for arg in node.args:
+                    self._expr(arg)
+                return _grad_of_flag(node)
+            return None
+        qual = self.imports.qual(node)
+        if qual in ("torch.no_grad", "torch.inference_mode", "torch.enable_grad"):
+            if self.main:
+                self.flags[id(node)] = FlagEvent("TM004", node, stmt, dotted(node) or "",
+                                                 qual.rsplit(".", 1)[-1])
+            return GRAD_ON if qual == "torch.enable_grad" else GRAD_OFF
+        return None
+
+    def _try(self, stmt: ast.Try) -> None:
+        if self.state is None:
+            return
+        loop_marks = [(len(c.breaks), len(c.continues)) for c in self.loops]
+        n_returns = len(self.returns)
+        seen: list[State] = [self.state.copy()]
+        for sub in stmt.body:
+            if self.state is None:
+                break
+            self._block([sub])
+            if self.state is not None:
+                seen.append(self.state.copy())
+        body_end = self.state
+        if stmt.orelse and body_end is not None:
+            self._block(stmt.orelse)
+            body_end = self.state
+        handler_entry = self._join_all(seen)
+        outs: list[State | None] = [body_end]
+        for handler in stmt.handlers:
+            self.state = handler_entry.copy() if handler_entry is not None else None
+            if handler.type is not None and self.state is not None:
+                self._expr(handler.type)
+            self._block(handler.body)
+            outs.append(self.state)
+        normal = self._join_all(outs)
+        if not stmt.finalbody:
+            self.state = normal
+            return
+        # abrupt exits (return/break/continue) pass through ``finally`` too
+        pending_returns = self.returns[n_returns:]
+        del self.returns[n_returns:]
+        if pending_returns:
+            self.state = self._join_all(pending_returns)
+            self._block(stmt.finalbody)
+            if self.state is not None:
+                self.returns.append(self.state)
+        for (nb, nc), loop in zip(loop_marks, self.loops, strict=False):
+            for lst, mark in ((loop.breaks, nb), (loop.continues, nc)):
+                pending = lst[mark:]
+                if pending:
+                    del lst[mark:]
+                    self.state = self._join_all(pending)
+                    self._block(stmt.finalbody)
+                    if self.state is not None:
+                        lst.append(self.state)
+        self.state = normal if normal is not None else (
+            handler_entry.copy() if handler_entry is not None and not stmt.handlers else None)
+        if self.state is not None:
+            self._block(stmt.finalbody)
+
+    # ------------------------------------------------------------------ assignment
+
+    def _canonical(self, key: str) -> str:
+        assert self.state is not None
+        return resolve_alias(self.state.alias, key)
+
+    def _assign(self, target: ast.expr, value: Value, stmt: ast.stmt) -> None:
+        state = self.state
+        if state is None:
+            return
+        if isinstance(target, (ast.Tuple, ast.List)):
+            items = value.items if isinstance(value, Tup) else ()
+            for i, elt in enumerate(target.elts):
+                sub = items[i] if i < len(items) and not isinstance(elt, ast.Starred) else None
+                self._assign(elt.value if isinstance(elt, ast.Starred) else elt, sub, stmt)
+            return
+        if isinstance(target, ast.Attribute) and target.attr in ("training", "eval", "train"):
+            key = entity_key(target.value)
+            if key is not None and self._is_entity_key(key, assigning=True):
+                if self.main:
+                    self.flags[id(target)] = FlagEvent(
+                        "TM006", target, stmt, key,
+                        "flag" if target.attr == "training" else "assign",
+                        getattr(stmt, "value", None))
+                if target.attr == "training":
+                    truth = _const_truth(getattr(stmt, "value", None))
+                    kind = DYNAMIC if truth is None else (TRAIN if truth else EVAL)
+                    self._set_mode(self._canonical(key), kind, stmt, f"{key}.training = ...",
+                                   flagged=True, children=False)
+            return
+        if isinstance(target, ast.Subscript):
+            self._expr(target.value)
+            return
+        if isinstance(target, ast.Starred):
+            self._assign(target.value, None, stmt)
+            return
+        key = entity_key(target)
+        if key is None:
+            return
+        # a rebinding: drop the old alias and children of the name
+        for old in [k for k in state.alias if k == key or k.startswith(key + ".")]:
+            del state.alias[old]
+        state.saved.pop(key, None)
+        if isinstance(value, Ent):
+            if value.canonical != key:
+                state.alias[key] = value.canonical
+        elif isinstance(value, New):
+            canonical = f"{key}@{stmt.lineno}:{stmt.col_offset}"
+            state.alias[key] = canonical
+            if value.loaded:
+                self.loaded_canon.add(canonical)
+            state.modes[canonical] = value.modes
+            for child in [k for k in state.modes if k.startswith(canonical + ".")]:
+                del state.modes[child]
+            if value.cls and self.main:
+                self.classes_of[canonical] = value.cls
+        elif isinstance(value, Flag) and isinstance(target, ast.Name):
+            state.saved[key] = value
+        else:
+            if key in state.modes or self._is_static_entity(key):
+                canonical = f"{key}@{stmt.lineno}:{stmt.col_offset}"
+                state.alias[key] = canonical
+                how = "assigned from a call we cannot see"
+                state.modes[canonical] = frozenset({Mode(UNKNOWN, stmt.lineno - 1, 0, how)})
+        if isinstance(target, ast.Name) and isinstance(stmt, ast.Assign) and \
+                isinstance(stmt.value, ast.Call) and self._is_spot_tensor(stmt.value):
+            self.spot_names.add((id(self.ctx.node) if self.ctx else 0, key))
+
+    # ------------------------------------------------------------------ modes
+
+    def _set_mode(self, canonical: str, kind: str, node: ast.AST, how: str,
+                  flagged: bool = False, children: bool = True) -> None:
+        state = self.state
+        if state is None:
+            return
+        line = node.lineno - 1  # type: ignore[attr-defined]
+        mode = Mode(kind, line, node.col_offset, how, flagged, node)  # type: ignore[attr-defined]
+        state.modes[canonical] = frozenset({mode})
+        if children:
+            prefix = canonical + "."
+            for child in [k for k in state.modes if k.startswith(prefix)]:
+                del state.modes[child]
+        if self.main and kind in (EVAL, TRAIN) and not flagged:
+            self.mode_sets[id(node)] = (kind, canonical, self.ctx, tuple(self.stmts))  # type: ignore[assignment]
+
+    def _is_static_entity(self, key: str) -> bool:
+        return key in self.facts.module_used or key in self.facts.trained
+
+    def _is_entity_key(self, key: str, assigning: bool = False) -> bool:
+        state = self.state
+        if state is None:
+            return False
+        canonical = self._canonical(key)
+        if canonical in state.modes or self._lookup(state, canonical):
+            return True
+        if self._is_static_entity(key):
+            return True
+        if key == "self" or key.startswith("self.") and assigning:
+            cls = self.ctx.class_name if self.ctx else None
+            if key == "self":
+                return bool(self.ctx and self.ctx.is_module_class)
+            return cls is not None
+        return False
+
+    def _entity_modes(self, key: str, forward: bool = False) -> tuple[str, Modes] | None:
+        """(canonical, modes) if ``key`` names an entity here, else None."""
+        state = self.state
+        if state is None:
+            return None
+        canonical = self._canonical(key)
+        modes = self._lookup(state, canonical)
+        if modes:
+            return canonical, modes
+        root = key.split(".", 1)[0]
+        if self._is_static_entity(key) or (forward and self._looks_like_model(key, root)):
+            modes = frozenset({Mode(UNKNOWN, None, 0, "never set in view")})
+            if self.main is False and self.fn is not None and root not in self.fn.locals:
+                modes = frozenset({Mode(ENTRY)})
+            state.modes[canonical] = modes
+            return canonical, modes
+        return None
+
+    def _looks_like_model(self, key: str, root: str) -> bool:
+        last = key.rsplit(".", 1)[-1]
+        if not MODEL_NAME_RE.search(last):
+            return False
+        if root in self.imports.names or root in self.facts.module_funcs or \
+                root in self.facts.classes:
+            return False
+        if self.fn is not None and (id(self.fn.node), last) in self.nested:
+            return False
+        return True
+
+    # ------------------------------------------------------------------ expressions
+
+    def _expr(self, node: ast.expr | None) -> Value:
+        if node is None or self.state is None:
+            return None
+        tp = type(node)
+        if tp is ast.Call:
+            assert isinstance(node, ast.Call)
+            return self._call(node)
+        if tp is ast.Name:
+            assert isinstance(node, ast.Name)
+            return self._name_value(node.id, node)
+        if tp is ast.Attribute:
+            assert isinstance(node, ast.Attribute)
+            if node.attr == "training":
+                key = entity_key(node.value)
+                if key is not None:
+                    found = self._entity_modes(key)
+                    if found is not None:
+                        return Flag(found[0], found[1])
+                    if key == "self" or key.startswith("self."):
+                        canonical = self._canonical(key)
+                        return Flag(canonical, self._lookup(self.state, canonical))
+                return None
+            key = entity_key(node)
+            if key is not None:
+                return self._name_value(key, node)
+            self._expr(node.value)
+            return None
+        if tp is ast.Constant:
+            return None
+        if tp is ast.Tuple or tp is ast.List:
+            assert isinstance(node, (ast.Tuple, ast.List))
+            return Tup(tuple(self._expr(e) for e in node.elts))
+        if tp in (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp):
+            self._comprehension(node)  # type: ignore[arg-type]
+            return None
+        if tp is ast.Lambda:
+            return None
+        if tp is ast.IfExp:
+            assert isinstance(node, ast.IfExp)
+            self._expr(node.test)
+            a = self._expr(node.body)
+            b = self._expr(node.orelse)
+            return a if a == b else None
+        if tp is ast.NamedExpr:
+            assert isinstance(node, ast.NamedExpr)
+            value = self._expr(node.value)
+            if self.stmts:
+                self._assign(node.target, value, self.stmts[-1])  # type: ignore[arg-type]
+            return value
+        if tp is ast.Await:
+            assert isinstance(node, ast.Await)
+            return self._expr(node.value)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                self._expr(child)
+            elif isinstance(child, ast.keyword):
+                self._expr(child.value)
+            elif isinstance(child, ast.comprehension):
+                self._expr(child.iter)
+        return None
+
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+                       ) -> None:
+        for gen in node.generators:
+            self._expr(gen.iter)
+        if self.main and node.generators and is_eval_loader_name(
+                _iter_name(node.generators[0].iter), self.eval_loader_patterns):
+            self.eval_loops.add(id(node))
+        self.stmts.append(node)
+        try:
+            for gen in node.generators:
+                for cond in gen.ifs:
+                    self._expr(cond)
+            if isinstance(node, ast.DictComp):
+                self._expr(node.key)
+                self._expr(node.value)
+            else:
+                self._expr(node.elt)
+        finally:
+            self.stmts.pop()
+
+    def _name_value(self, key: str, node: ast.AST) -> Value:
+        state = self.state
+        assert state is not None
+        canonical = self._canonical(key)
+        if canonical in state.modes or self._lookup(state, canonical):
+            if self.main:
+                self._occurrence(node, key, canonical)
+            return Ent(canonical, key)
+        if self._is_static_entity(key):
+            self._entity_modes(key)
+            if self.main:
+                self._occurrence(node, key, canonical)
+            return Ent(canonical, key)
+        return None
+
+    def _occurrence(self, node: ast.AST, key: str, canonical: str) -> None:
+        state = self.state
+        if state is None:
+            return
+        modes = self._lookup(state, canonical) or frozenset()
+        prev = self.occurrences.get(id(node))
+        if prev is not None:
+            modes = prev[2] | modes
+        cls = self.classes_of.get(canonical.split(".")[0])
+        self.occurrences[id(node)] = (node, key, modes, cls)
+
+    def _is_spot_tensor(self, call: ast.Call) -> bool:
+        qual = self.imports.qual(call.func) or ""
+        return qual.startswith("torch.") and qual.rsplit(".", 1)[-1] in SPOT_TENSOR_FUNCS
+
+    def _call(self, node: ast.Call) -> Value:
+        func = node.func
+        state = self.state
+        assert state is not None
+        qual = self.imports.qual(func)
+        if isinstance(func, ast.Attribute):
+            method = func.attr
+            recv = func.value
+            # torch.no_grad().__enter__() / set_grad_enabled(False) as a plain call
+            if method in ("__enter__", "__exit__") and isinstance(recv, ast.Call):
+                inner = self.imports.qual(recv.func)
+                if inner in GRAD_OFF_CTX or inner in GRAD_ON_CTX or inner in SET_GRAD:
+                    if method == "__enter__":
+                        value = GRAD_ON if inner in GRAD_ON_CTX else (
+                            _grad_of_flag(recv) if inner in SET_GRAD else GRAD_OFF)
+                    else:
+                        value = GRAD_ON
+                    state.grad = frozenset({value})
+                    state.lgrad = frozenset({value})
+                    return None
+            head = dotted(recv)
+            head_root = head.split(".", 1)[0] if head else None
+            if qual is None or head_root is None or not (
+                    _is_module_qual(qual, self.imports) or (
+                        head_root in self.imports.names and head_root not in self.facts.module_used
+                        and self._canonical(head_root) == head_root
+                        and head_root not in state.modes)):
+                recv_value = self._expr(recv)
+            else:
+                recv_value = None
+            if self.state is None:
+                return None
+            state = self.state
+            if method in ("eval", "train") and isinstance(recv_value, (Ent, New)):
+                return self._mode_call(node, method, recv, recv_value)
+            if method in ("eval", "train") and recv_value is None and not node.args and \
+                    not node.keywords:
+                key = entity_key(recv)
+                if key is not None and key != "self" and self._maybe_module_for_mode(key):
+                    found = self._entity_modes(key)
+                    if found is not None:
+                        return self._mode_call(node, method, recv, Ent(found[0], key))
+            self._args(node)
+            if isinstance(recv_value, Ent):
+                if method in ("forward", "generate"):
+                    self._forward(node, recv_value)
+                    return None
+                if method in SELF_RETURNING:
+                    return recv_value
+                if method == "load_state_dict":
+                    self.loaded_canon.add(recv_value.canonical)
+                    return None
+            if isinstance(recv_value, New) and method in SELF_RETURNING:
+                return recv_value
+            if method == "step":
+                self._maybe_step(node, recv)
+            elif method == "backward":
+                self._backward(node)
+            if qual:
+                return self._qual_call(node, qual, recv_value)
+            return None
+        # plain calls: f(...)
+        key = entity_key(func) if isinstance(func, ast.Name) else None
+        if key is not None and key not in self.imports.names and \
+                (self.fn is None or (id(self.fn.node), key) not in self.nested) and \
+                key not in self.facts.module_funcs and key not in self.facts.classes:
+            found = self._entity_modes(key, forward=True) if self._callable_entity(key) else None
+            if found is not None:
+                self._args(node)
+                self._forward(node, Ent(found[0], key))
+                return None
+        if isinstance(func, ast.Call) or isinstance(func, ast.Subscript):
+            self._expr(func)
+        arg_values = self._args(node)
+        if qual:
+            return self._qual_call(node, qual, None, arg_values)
+        return None
+
+    def _callable_entity(self, key: str) -> bool:
+        state = self.state
+        assert state is not None
+        canonical = self._canonical(key)
+        return bool(self._lookup(state, canonical)) or self._is_static_entity(key) or \
+            self._looks_like_model(key, key.split(".", 1)[0])
+
+    def _maybe_module_for_mode(self, key: str) -> bool:
+        last = key.rsplit(".", 1)[-1].lower()
+        if "trainer" in last or "pipeline" in last or last in ("args", "config", "cfg", "df"):
+            return False
+        if key.startswith("self.") or key == "self":
+            return True
+        root = key.split(".", 1)[0]
+        return root not in self.imports.names
+
+    def _args(self, node: ast.Call) -> list[Value]:
+        values: list[Value] = []
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                self._expr(arg.value)
+                values.append(None)
+            else:
+                values.append(self._expr(arg))
+        for kw in node.keywords:
+            self._expr(kw.value)
+        return values
+
+    def _mode_call(self, node: ast.Call, method: str, recv: ast.expr, value: Ent | New) -> Value:
+        """``m.eval()`` / ``m.train(...)``: set the mode; returns the module."""
+        if method == "eval" and (node.args or node.keywords):
+            self._args(node)
+            return None  # DataFrame.eval("a + b") and friends
+        key = value.key if isinstance(value, Ent) else (entity_key(recv) or "model")
+        kind = EVAL if method == "eval" else TRAIN
+        flag_node: ast.expr | None = None
+        if method == "train":
+            if node.args:
+                flag_node = node.args[0]
+            for kw in node.keywords:
+                if kw.arg == "mode":
+                    flag_node = kw.value
+            if flag_node is not None:
+                truth = _const_truth(flag_node)
+                if truth is None:
+                    kind = DYNAMIC
+                    self._expr(flag_node)
+                else:
+                    kind = TRAIN if truth else EVAL
+        if isinstance(value, New):
+            line = node.lineno - 1
+            how = f"{key}.{method}()"
+            return New(frozenset({Mode(kind, line, node.col_offset, how, False, node)}), value.cls,
+                       value.loaded)
+        state = self.state
+        assert state is not None
+        canonical = value.canonical
+        if kind == DYNAMIC and isinstance(flag_node, ast.Name):
+            saved = state.saved.get(flag_node.id)
+            if saved is not None and saved.canonical == canonical and saved.snapshot:
+                state.modes[canonical] = saved.snapshot   # train(was_training): restored
+                return value
+        how = f"{key}.{method}()" if flag_node is None else f"{key}.train({ast.unparse(flag_node)})"
+        self._set_mode(canonical, kind, node, how)
+        return value
+
+    def _forward(self, node: ast.Call, value: Ent) -> None:
+        state = self.state
+        if state is None or not self.main:
+            return
+        modes = self._lookup(state, value.canonical) or frozenset()
+        key = value.key
+        ctx = self.ctx
+        assert ctx is not None
+        smoke = any(isinstance(a, ast.Call) and self._is_spot_tensor(a) for a in node.args) or any(
+            isinstance(a, ast.Name) and (id(ctx.node), a.id) in self.spot_names
+            for a in node.args)
+        root_key = key
+        trained = root_key in self.facts.trained or any(
+            root_key.startswith(t + ".") for t in self.facts.trained)
+        existing = self.forwards.get(id(node))
+        if existing is not None:
+            existing.modes |= modes
+            existing.grad |= state.grad
+            existing.lgrad |= state.lgrad
+            return
+        cls = self.classes_of.get(value.canonical) or self.classes_of.get(
+            value.canonical.split(".")[0])
+        if cls is None:
+            rec = self.records.get(id(ctx.node)) if self.fn is not None else None
+            if rec is not None:
+                cls = rec.classes.get(key)
+        self.forwards[id(node)] = ForwardEvent(
+            node, key, value.canonical, set(modes), set(state.grad), set(state.lgrad), ctx,
+            tuple(self.stmts), (), trained, smoke, cls)
+
+    def _maybe_step(self, node: ast.Call, recv: ast.expr) -> None:
+        rkey = dotted(recv)
+        if not rkey:
+            return
+        last = rkey.rsplit(".", 1)[-1].lower()
+        if ("scaler" in last and node.args) or rkey in self.facts.optimizer_vars or (
+                "sched" not in last and is_optimizer_name(rkey, self.facts.optimizer_vars)):
+            self._step(node, "optimizer")
+
+    def _backward(self, node: ast.Call) -> None:
+        if not self.main or self.ctx is None or self.state is None:
+            return
+        ev = self.backwards.get(id(node))
+        if ev is None:
+            self.backwards[id(node)] = StepEvent(node, "backward", self.ctx, tuple(self.stmts),
+                                                 set(self.state.lgrad))
+        else:
+            ev.lgrad |= self.state.lgrad
+        if not self.ctx.gradient_use or self._has_optimizer_step():
+            self._step(node, "backward")
+
+    def _has_optimizer_step(self) -> bool:
+        if self.fn is None:
+            return self.facts.module_step
+        return self.fn.direct_step
+
+    def _step(self, node: ast.Call, kind: str) -> None:
+        if not self.main or self.ctx is None:
+            return
+        if id(node) not in self.steps:
+            self.steps[id(node)] = StepEvent(node, kind, self.ctx, tuple(self.stmts))
+
+    def _qual_call(self, node: ast.Call, qual: str, recv_value: Value,
+                   arg_values: list[Value] | None = None) -> Value:
+        """Calls by qualified name: constructors, factories, wrappers, loaders, functions."""
+        state = self.state
+        if state is None:
+            return None
+        args = arg_values if arg_values is not None else []
+        last = qual.rsplit(".", 1)[-1]
+        line = node.lineno - 1
+        if qual in WRAPPERS or last in ("DistributedDataParallel", "DataParallel", "DDP",
+                                        "FullyShardedDataParallel", "FSDP"):
+            return args[0] if args and isinstance(args[0], (Ent, New)) else None
+        if last == "prepare" or qual.endswith("amp.initialize"):
+            if len(args) == 1:
+                return args[0]
+            return Tup(tuple(args))
+        if qual in ("copy.deepcopy", "deepcopy"):
+            if args and isinstance(args[0], Ent):
+                modes = self._lookup(state, args[0].canonical) or frozenset()
+                return New(modes, self.classes_of.get(args[0].canonical))
+            return args[0] if args and isinstance(args[0], New) else None
+        if qual in LOADERS or qual.endswith(("jit.load", "torch.load")):
+            how = f"loaded with {qual}"
+            return New(frozenset({Mode(LOADED, line, node.col_offset, how, False, node)}),
+                       None, True)
+        if last == "from_pretrained":
+            if qual.startswith(PRETRAINED_EVAL_PREFIXES) or self._is_hf_class(qual):
+                return New(frozenset({Mode(EVAL, line, node.col_offset,
+                                           f"{last}() (returns eval mode)", False, node)}),
+                           qual.rsplit(".", 2)[-2] if "." in qual else None, True)
+            base = qual.rsplit(".", 1)[0]
+            return New(frozenset({Mode(TRAIN, line, node.col_offset,
+                                       f"built by {base}.from_pretrained()", False, node)}),
+                       base.rsplit(".", 1)[-1], True)
+        if qual.startswith(FACTORY_PREFIXES):
+            return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
+                       None)
+        if qual.startswith("torch.nn.") and last[:1].isupper() and \
+                not qual.startswith(("torch.nn.functional", "torch.nn.utils", "torch.nn.init")) \
+                and last not in ("Parameter", "ParameterList", "ParameterDict"):
+            return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
+                       qual)
+        callee = self._callee(node, qual)
+        if callee is not None:
+            return self._apply_call(node, callee, args)
+        if "." not in qual and qual in self.facts.classes and \
+                self.resolver.is_module_class(qual):
+            return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
+                       qual)
+        if last[:1].isupper() and self.resolver.find(qual) is not None and \
+                self.resolver.is_module_class(qual):
+            return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
+                       qual)
+        if self.external is not None:
+            summary = self.external(self._full_qual(qual))
+            if summary is not None:
+                return self._apply_summary(node, summary, args, None)
+        if qual in ("torch.jit.trace", "torch.export.export", "torch.jit.trace_module",
+                    "torch.export", "torch.onnx.dynamo_export"):
+            if args and isinstance(args[0], Ent) and self.main and self.ctx is not None:
+                modes = self._lookup(state, args[0].canonical) or frozenset()
+                ev = self.exports.get(id(node))
+                if ev is None:
+                    self.exports[id(node)] = ExportEvent(node, args[0].key, set(modes), self.ctx,
+                                                         tuple(self.stmts))
+                else:
+                    ev.modes |= modes
+            return None
+        if qual in ("torch.autograd.backward",):
+            self._backward(node)
+        return None
+
+    def _is_hf_class(self, qual: str) -> bool:
+        head = qual.split(".", 1)[0]
+        full = self.imports.names.get(head, "")
+        return full.startswith(PRETRAINED_EVAL_PREFIXES)
+
+    def _full_qual(self, qual: str) -> str:
+        if qual.startswith(".") and self.resolver.module_name:
+            from .layers import _resolve_relative
+            return _resolve_relative(qual, self.resolver.module_name)
+        return qual
+
+    def _callee(self, node: ast.Call, qual: str) -> FuncInfo | None:
+        name = dotted(node.func)
+        if name is None:
+            return None
+        return self._static_callee(self.fn, name)
+
+    def _apply_call(self, node: ast.Call, callee: FuncInfo, args: list[Value]) -> Value:
+        """A call of a function of this file: record what the caller passes, apply its effect."""
+        state = self.state
+        assert state is not None
+        is_method = callee.class_name is not None
+        params = callee.params[1:] if is_method and callee.params else list(callee.params)
+        via_self = isinstance(node.func, ast.Attribute) and dotted(node.func.value) == "self"
+        is_ctor = callee.name == "__init__" and not via_self
+        if self.main:
+            record = self.records.setdefault(id(callee.node), CallRecord())
+            record.count += 1
+            record.grad |= state.grad
+            for name, value in self._bind(node, params, args):
+                if isinstance(value, Ent):
+                    modes = self._lookup(state, value.canonical)
+                    if modes:
+                        record.modes.setdefault(name, set()).update(modes)
+                        cls = self.classes_of.get(value.canonical)
+                        if cls:
+                            record.classes[name] = cls
+                elif isinstance(value, New):
+                    record.modes.setdefault(name, set()).update(value.modes)
+                    if value.cls:
+                        record.classes[name] = value.cls
+            for key in self._referenced_keys(callee):
+                root = key.split(".", 1)[0]
+                if root in callee.params or root in callee.locals:
+                    if not (root == "self" and via_self and is_method):
+                        continue
+                if root == "self" and not via_self:
+                    continue
+                canonical = self._canonical(key)
+                modes = self._lookup(state, canonical)
+                if modes:
+                    record.modes.setdefault(key, set()).update(modes)
+        summary = self.summaries.get(id(callee.node))
+        if summary is None:
+            summary = Summary(reaches_step=self._reaches_step(callee), params=callee.params,
+                              name=callee.name, line=callee.node.lineno - 1)
+        result = self._apply_summary(node, summary, args, params, via_self=via_self)
+        if is_ctor:
+            cls = callee.class_name
+            if cls and self.resolver.is_module_class(cls):
+                return New(frozenset({Mode(TRAIN, node.lineno - 1, node.col_offset, "constructed",
+                                           False, node)}), cls)
+        return result
+
+    def _bind(self, node: ast.Call, params: list[str], args: list[Value]
+              ) -> list[tuple[str, Value]]:
+        out: list[tuple[str, Value]] = []
+        for i, value in enumerate(args):
+            if i < len(params):
+                out.append((params[i], value))
+        for kw in node.keywords:
+            if kw.arg and kw.arg in params:
+                key = entity_key(kw.value)
+                if key is not None:
+                    value = self._name_value(key, kw.value) if self.state is not None else None
+                    out.append((kw.arg, value))
+        return out
+
+    def _apply_summary(self, node: ast.Call, summary: Summary, args: list[Value],
+                       params: list[str] | None, via_self: bool = False) -> Value:
+        state = self.state
+        if state is None:
+            return None
+        if summary.reaches_step and self.main and self.ctx is not None:
+            if id(node) not in self.call_steps:
+                self.call_steps[id(node)] = StepEvent(node, "call", self.ctx, tuple(self.stmts))
+        if params is None:
+            params = summary.params
+        bound = dict(self._bind(node, params, args))
+        line = node.lineno - 1
+        how = f"{summary.name}()"
+        for key, effect in summary.effects.items():
+            root, _, rest = key.partition(".")
+            target: str | None = None
+            if root in bound:
+                value = bound[root]
+                if isinstance(value, Ent):
+                    target = value.canonical + ("." + rest if rest else "")
+            elif root == "self":
+                if via_self:
+                    target = self._canonical(key)
+            elif root not in params:
+                target = self._canonical(key)
+            if target is None:
+                continue
+            old = self._lookup(state, target) or frozenset()
+            new: set[Mode] = set()
+            for mode in effect:
+                if mode.kind == ENTRY:
+                    new |= old
+                else:
+                    new.add(Mode(mode.kind, line, node.col_offset, how, mode.flagged, node))
+            state.modes[target] = frozenset(new)
+            for child in [k for k in state.modes if k.startswith(target + ".")]:
+                del state.modes[child]
+            if self.main and any(m.kind == EVAL for m in effect) and \
+                    not any(m.kind == ENTRY for m in effect):
+                self.mode_sets[id(node)] = (EVAL, target, self.ctx, tuple(self.stmts))  # type: ignore[assignment]
+        returns = summary.returns
+        if isinstance(returns, New):
+            return New(frozenset(Mode(m.kind, line, node.col_offset,
+                                      "constructed" if m.how == "constructed" else how,
+                                      m.flagged, node) for m in returns.modes),
+                       returns.cls, returns.loaded)
+        if isinstance(returns, Ent):
+            value = bound.get(returns.canonical.split(".")[0])
+            if isinstance(value, Ent):
+                return value
+        return None
+
+    def _referenced_keys(self, fn: FuncInfo) -> set[str]:
+        cached = self._refkeys.get(id(fn.node))
+        if cached is not None:
+            return cached
+        keys: set[str] = set()
+        for sub in ast.walk(fn.node):
+            if isinstance(sub, (ast.Attribute, ast.Name)) and isinstance(sub.ctx, ast.Load):
+                key = entity_key(sub)
+                if key is not None:
+                    keys.add(key)
+        self._refkeys[id(fn.node)] = keys
+        return keys
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _strip_mode(mode: Mode) -> Mode:
+    return Mode(mode.kind, mode.line, mode.col, mode.how, mode.flagged, None)
+
+
+def _strip_nodes(summary: Summary) -> Summary:
+    effects = {k: frozenset(_strip_mode(m) for m in v) for k, v in summary.effects.items()}
+    returns = summary.returns
+    if isinstance(returns, New):
+        returns = New(frozenset(_strip_mode(m) for m in returns.modes), returns.cls,
+                      returns.loaded)
+    return Summary(effects, summary.reaches_step, returns, list(summary.params), summary.name,
+                   summary.line)
+
+
+def _self_keys(state: State) -> list[str]:
+    keys = {k for k in state.modes if k.startswith("self.") and "@" not in k}
+    keys |= {k for k in state.alias if k.startswith("self.")}
+    return sorted(keys)
+
+
+def _record_lookup(modes: dict[str, set[Mode]], key: str) -> set[Mode] | None:
+    if key in modes:
+        return set(modes[key])
+    parts = key.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        prefix = ".".join(parts[:i])
+        if prefix in modes:
+            return set(modes[prefix])
+    return None
+
+
+def _const_truth(node: ast.AST | None) -> bool | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (bool, int)):
+        return bool(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        inner = _const_truth(node.operand)
+        return None if inner is None else not inner
+    return None
+
+
+def _grad_of_flag(call: ast.Call) -> str:
+    flag: ast.AST | None = call.args[0] if call.args else None
+    for kw in call.keywords:
+        if kw.arg == "mode":
+            flag = kw.value
+    truth = _const_truth(flag)
+    if truth is None:
+        return GRAD_DYN
+    return GRAD_ON if truth else GRAD_OFF
+
+
+def _iter_name(node: ast.AST) -> str:
+    """The names an iterable is made of: ``enumerate(tqdm(val_loader))`` -> ``val_loader``."""
+    parts: list[str] = []
+    stack: list[ast.AST] = [node]
+    while stack and len(parts) < 20:
+        cur = stack.pop()
+        if isinstance(cur, ast.Call):
+            stack.extend(cur.args)
+            stack.extend(kw.value for kw in cur.keywords if kw.arg not in ("desc", "total"))
+            if isinstance(cur.func, ast.Attribute):
+                stack.append(cur.func.value)
+        elif isinstance(cur, ast.Attribute):
+            parts.append(cur.attr)
+            stack.append(cur.value)
+        elif isinstance(cur, ast.Name):
+            parts.append(cur.id)
+        elif isinstance(cur, ast.Subscript):
+            stack.append(cur.value)
+            stack.append(cur.slice)
+        elif isinstance(cur, ast.Constant) and isinstance(cur.value, str):
+            parts.append(cur.value)
+        elif isinstance(cur, (ast.Tuple, ast.List)):
+            stack.extend(cur.elts)
+    return " ".join(parts)
+
+
+def _is_module_qual(qual: str, imports: object) -> bool:
+    """True when the receiver of a method call is an imported module (``torch.load``)."""
+    head = qual.split(".", 1)[0]
+    return head in ("torch", "torchvision", "timm", "transformers", "diffusers", "copy", "os",
+                    "np", "numpy", "math", "F")

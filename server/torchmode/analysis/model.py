@@ -1,0 +1,134 @@
+"""Facts the mode dataflow produces and the rules consume.
+
+Everything here is plain data: the interpreter in ``flow.py`` fills it in one run
+over the functions that matter, and each rule reads it without walking the tree.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from ..findings import Range
+
+TRAIN = "train"
+EVAL = "eval"
+DYNAMIC = "dynamic"
+UNKNOWN = "unknown"
+LOADED = "loaded"   # unknown because it came from torch.load / torch.jit.load (reportable)
+ENTRY = "entry"     # summary runs only: "whatever the caller had"
+
+# grad states
+GRAD_ON = "on"
+GRAD_OFF = "off"
+GRAD_DYN = "dyn"    # set_grad_enabled(flag) with a non-literal flag
+GRAD_UNK = "unk"    # function entry with no visible caller
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One possible mode of an entity and where it came from.
+
+    ``line`` is the 0-based line of the statement that set it; ``how`` says how
+    (``constructed``, ``model.eval()``, ``evaluate()``). ``flagged`` marks modes
+    set by a statement another rule already reports (bare ``m.eval``, ``m.training = False``):
+    the user's intent is tracked, and no follow-on TM001/TM003 is made from it.
+    """
+
+    kind: str
+    line: int | None = None
+    col: int = 0
+    how: str = ""
+    flagged: bool = False
+    node: ast.AST | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def public_kind(self) -> str:
+        return UNKNOWN if self.kind in (LOADED, ENTRY) else self.kind
+
+
+Modes = frozenset[Mode]
+
+
+@dataclass(frozen=True)
+class Region:
+    """An evaluation-region candidate on the lexical stack of a forward call."""
+
+    kind: str                 # "nograd" | "loop" | "function" | "script" | "comp"
+    node: ast.AST             # the with/for/while statement, or the function def
+    reaches_training: bool    # a training step is reached inside it
+    training_context: bool = False  # nograd block sitting in a training iteration
+
+
+@dataclass
+class ForwardEvent:
+    node: ast.Call
+    key: str                  # entity as written (``.module`` stripped)
+    canonical: str
+    modes: set[Mode]
+    grad: set[str]
+    lgrad: set[str]
+    func: FuncCtx
+    stmts: tuple[ast.AST, ...]   # enclosing statements in the function, outermost first
+    regions: tuple[Region, ...]
+    trained: bool
+    smoke: bool
+    class_name: str | None = None
+
+
+@dataclass
+class StepEvent:
+    node: ast.Call
+    kind: str                 # "optimizer" | "backward"
+    func: FuncCtx
+    stmts: tuple[ast.AST, ...]
+    lgrad: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ExportEvent:
+    node: ast.Call
+    key: str
+    modes: set[Mode]
+    func: FuncCtx
+    stmts: tuple[ast.AST, ...]
+
+
+@dataclass
+class FlagEvent:
+    """TM004 / TM006 statements."""
+
+    code: str
+    node: ast.AST             # the attribute to report
+    stmt: ast.stmt
+    key: str
+    detail: str               # "eval" | "train" | "no_grad" | "inference_mode" | "flag" | "assign"
+    value: ast.expr | None = None
+
+
+@dataclass
+class FuncCtx:
+    """The function (or module) a fact belongs to."""
+
+    name: str
+    node: ast.AST             # FunctionDef / AsyncFunctionDef / Module
+    class_name: str | None
+    is_module_class: bool
+    gradient_use: bool
+    is_pytest: bool
+    is_hook: bool
+    eval_named: bool
+    has_step: bool            # reaches a training step (directly or through calls)
+
+
+@dataclass(frozen=True)
+class EntityOccurrence:
+    """A model entity at one place in the file, for hovers."""
+
+    entity: str
+    range: Range
+    modes: frozenset[str]
+    set_at_line: int | None
+    class_name: str | None = None
+    class_path: str | None = None
+    layers: str | None = None

@@ -1,0 +1,162 @@
+"""The engine entry point: ``analyze(text, path, settings, project) -> AnalysisResult``.
+
+Parse once with ``ast``; collect facts in one walk; run the mode dataflow over the
+module and its functions; let each rule read the shared facts; then apply the
+settings (select/ignore/severity) and ``# noqa`` comments.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import sys
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from .findings import AnalysisResult, Finding, ForwardCallFact, Severity
+from .settings import DEFAULT_SETTINGS, Settings
+from .source import SourceSyntaxError, SourceText, parse_python
+
+if TYPE_CHECKING:
+    from .analysis.context import FileAnalysis
+    from .project import ProjectIndex
+
+INTERNAL_ERROR_PREFIX = "internal error"
+
+# A file none of these words occur in cannot produce a finding: every rule needs a
+# mode call, a grad context, a training step, an export, a load, or an evaluation
+# loop/function name (``val``/``test``/``eval``/``dev``/``holdout``/``predict``/``infer``).
+_PREFILTER = re.compile(
+    r"eval|train|grad|backward|step|trace|export|load|val|test|dev|holdout|predict|infer|"
+    r"inference", re.IGNORECASE)
+
+_MIN_RECURSION = 12000
+
+
+def analyze(text: str, path: str = "<unknown>", settings: Settings = DEFAULT_SETTINGS,
+            project: ProjectIndex | None = None) -> AnalysisResult:
+    """Analyse one file's text. Never raises: a syntax error (or, as a last resort, an
+    internal error) comes back as ``AnalysisResult.syntax_error``."""
+    limit = sys.getrecursionlimit()
+    if limit < _MIN_RECURSION:
+        sys.setrecursionlimit(_MIN_RECURSION)
+    try:
+        return _analyze(text, path, settings, project)
+    except SourceSyntaxError as exc:
+        return AnalysisResult(syntax_error=f"line {exc.line + 1}: {exc.message}")
+    except RecursionError:
+        return AnalysisResult(syntax_error=f"{INTERNAL_ERROR_PREFIX}: nesting too deep to analyse")
+    except Exception as exc:  # last-resort guard: a clear line, never a traceback
+        return AnalysisResult(
+            syntax_error=f"{INTERNAL_ERROR_PREFIX}: {type(exc).__name__}: {exc}")
+    finally:
+        if limit < _MIN_RECURSION:
+            sys.setrecursionlimit(limit)
+
+
+def _analyze(text: str, path: str, settings: Settings,
+             project: ProjectIndex | None) -> AnalysisResult:
+    tree = parse_python(text, path)
+    extra = settings.evaluation_function_names + settings.evaluation_loader_names
+    if not _PREFILTER.search(text) and not (extra and _mentions_any(text, extra)):
+        return AnalysisResult()
+    fa = build(tree, SourceText(text, path), path, settings, project)
+    return report(fa)
+
+
+def _mentions_any(text: str, patterns: tuple[str, ...]) -> bool:
+    for pattern in patterns:
+        core = pattern.strip("*?[]")
+        if not core or core in text:
+            return True
+    return False
+
+
+def build(tree: ast.Module, src: SourceText, path: str, settings: Settings,
+          project: ProjectIndex | None) -> FileAnalysis:
+    """Facts and dataflow for one parsed file."""
+    from .analysis.context import FileAnalysis
+    from .analysis.facts import collect
+    from .analysis.flow import Interpreter
+    from .analysis.layers import Resolver, file_summaries
+
+    facts = collect(tree)
+    module_name = project.module_name(path) if project is not None else None
+    resolver = Resolver(file_summaries(facts, path), facts.imports, project, module_name)
+    external = project.summary_lookup(path) if project is not None else None
+    interp = Interpreter(tree, facts, resolver, path, settings.evaluation_function_names,
+                         settings.evaluation_loader_names, external, is_test_path(path))
+    interp.run()
+    fa = FileAnalysis(src, path, tree, facts, interp, resolver, settings)
+    fa.prepare()
+    return fa
+
+
+def is_test_path(path: str) -> bool:
+    """pytest files: ``test_*.py``, ``*_test.py``, ``conftest.py``."""
+    name = os.path.basename(path)
+    return (name.startswith("test_") and name.endswith(".py")) or name.endswith("_test.py") \
+        or name == "conftest.py"
+
+
+def report(fa: FileAnalysis) -> AnalysisResult:
+    from .rules import CHECKS
+
+    settings = fa.settings
+    findings: list[Finding] = []
+    for code, check in CHECKS.items():
+        if not settings.enabled(code):
+            continue
+        for found in check(fa):
+            override = settings.severity.get(code)
+            if override is not None and override != found.severity:
+                found = replace(found, severity=Severity(override))
+            findings.append(found)
+    if findings:
+        findings = _without_noqa(fa.src, findings)
+    findings.sort(key=lambda f: (f.range.start, f.range.end, f.code))
+    return AnalysisResult(findings, _forward_facts(fa), None, _entities(fa))
+
+
+def _without_noqa(src: SourceText, findings: list[Finding]) -> list[Finding]:
+    from .noqa import is_suppressed
+
+    lines = src.lines
+    return [f for f in findings if not is_suppressed(lines, f)]
+
+
+def _forward_facts(fa: FileAnalysis) -> list[ForwardCallFact]:
+    from .analysis.model import GRAD_OFF, GRAD_ON
+
+    out: list[ForwardCallFact] = []
+    for ev in fa.interp.forwards.values():
+        rng = fa.range(ev.node)
+        if ev.grad == {GRAD_ON}:
+            grad: bool | None = True
+        elif ev.grad == {GRAD_OFF}:
+            grad = False
+        else:
+            grad = None
+        lines = [m.line for m in ev.modes if m.line is not None]
+        modes = frozenset(m.public_kind for m in ev.modes) or frozenset({"unknown"})
+        out.append(ForwardCallFact(ev.key, rng.start.line, rng.start.character, modes, grad,
+                                   max(lines) if lines else None))
+    out.sort(key=lambda f: (f.line, f.character))
+    return out
+
+
+def _entities(fa: FileAnalysis) -> list[Any]:
+    from .analysis.model import EntityOccurrence
+
+    out: list[EntityOccurrence] = []
+    for node, key, modes, cls in fa.interp.occurrences.values():
+        lines = [m.line for m in modes if m.line is not None]
+        info = fa.layers_of(cls)
+        out.append(EntityOccurrence(
+            key, fa.range(node), frozenset(m.public_kind for m in modes) or frozenset({"unknown"}),
+            max(lines) if lines else None, cls.rsplit(".", 1)[-1] if cls else None,
+            info.path if info is not None else None,
+            info.summary() if info is not None else None))
+    out.sort(key=lambda e: (e.range.start, e.range.end))
+    return out

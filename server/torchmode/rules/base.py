@@ -1,0 +1,89 @@
+"""Shared pieces of the rules: metadata, message parts, fix specs."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from ..analysis.context import Anchor, FileAnalysis
+from ..analysis.model import LOADED, TRAIN, Mode
+from ..findings import Finding, FixKind, FixSpec, Range, Related, Severity
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    fix_safety: str      # "safe" | "unsafe" | "none"
+    summary: str
+
+
+def finding(rule: Rule, message: str, rng: Range, fixes: tuple[FixSpec, ...] = (),
+            related: tuple[Related, ...] = (), severity: Severity | None = None) -> Finding:
+    return Finding(rule.code, rule.name, message, severity or rule.severity, rng, related, fixes)
+
+
+def describe_origin(mode: Mode) -> str:
+    """``constructed at line 12`` / ``set by model.train() at line 30`` (1-based lines)."""
+    line = f" at line {mode.line + 1}" if mode.line is not None else ""
+    how = mode.how or mode.kind
+    if how == "constructed":
+        return f"constructed{line}"
+    if mode.kind == LOADED:
+        return f"{how}{line}, which keeps whatever mode it was saved in"
+    if how.startswith(("built by", "loaded")):
+        return f"{how}{line}"
+    if how.endswith(")") and "." not in how.split("(", 1)[0]:
+        return f"set by {how}{line}"
+    return f"set by {how}{line}"
+
+
+def worst_mode(modes: set[Mode] | frozenset[Mode], kinds: tuple[str, ...] = (TRAIN, LOADED)
+               ) -> Mode | None:
+    """The latest mode of the given kinds (the one a user most likely looks for)."""
+    chosen = [m for m in modes if m.kind in kinds]
+    if not chosen:
+        return None
+    return max(chosen, key=lambda m: (m.line if m.line is not None else -1, m.col))
+
+
+def insert_fix(fa: FileAnalysis, kind: str, entity: str, anchor: Anchor, method: str,
+               what: str) -> FixSpec:
+    first, end = fa.stmt_lines(anchor.stmt)
+    code = f"{entity}.{method}()"
+    if anchor.whole_function is not None:
+        title = f"Insert {code} at the start of {anchor.label}"
+    else:
+        title = f"Insert {code} before {what or anchor.label}"
+    return FixSpec(kind, title, False, first, end, code, entity, None, True)
+
+
+def wrap_fixes(fa: FileAnalysis, anchor: Anchor) -> tuple[FixSpec, ...]:
+    no_grad, imp = fa.spelling("no_grad")
+    inference, imp2 = fa.spelling("inference_mode")
+    fixes: list[FixSpec] = []
+    if anchor.whole_function is not None and anchor.first is not None and anchor.last is not None:
+        first = fa.stmt_lines(anchor.first)[0]
+        end = fa.stmt_lines(anchor.last)[1]
+        what = f"the body of {anchor.label}"
+    else:
+        first, end = fa.stmt_lines(anchor.stmt)
+        what = anchor.label if anchor.label.startswith("the ") else "this statement"
+    fixes.append(FixSpec(FixKind.WRAP_NO_GRAD, f"Wrap {what} in with {no_grad}:", False, first,
+                         end, no_grad, None, imp, True))
+    fixes.append(FixSpec(FixKind.WRAP_INFERENCE_MODE, f"Wrap {what} in with {inference}:", False,
+                         first, end, inference, None, imp2, False))
+    if anchor.whole_function is not None:
+        fn = anchor.whole_function
+        dfirst, dend = fa.stmt_lines(fn)
+        fixes.append(FixSpec(FixKind.DECORATE_NO_GRAD, f"Decorate {fn.name}() with @{no_grad}",
+                             False, dfirst, dend, no_grad, None, imp, False))
+    return tuple(fixes)
+
+
+def call_name(node: ast.Call) -> str:
+    try:
+        return ast.unparse(node.func)
+    except Exception:  # pragma: no cover - unparse handles every valid tree
+        return "call"

@@ -1,0 +1,44 @@
+"""TM002 missing-no-grad: evaluation forward passes that build an autograd graph."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from ..analysis.context import EvalRegion, FileAnalysis
+from ..findings import Finding, Severity
+from .base import Rule, finding, wrap_fixes
+
+RULE = Rule("TM002", "missing-no-grad", Severity.WARNING, "unsafe",
+            "Forward pass for results with autograd still recording a graph.")
+
+
+def check(fa: FileAnalysis) -> Iterator[Finding]:
+    seen: set[int] = set()
+    events = sorted(fa.interp.forwards.values(), key=lambda e: (e.node.lineno, e.node.col_offset))
+    for ev in events:
+        if fa.grad_disabled(ev.grad) or ev.func.gradient_use:
+            continue
+        region = fa.eval_region(ev)
+        why: str
+        if region is not None and region.kind != "nograd":
+            why = {"loop": "an evaluation loop", "function": f"{ev.func.name}() evaluates",
+                   "script": "an inference script"}[region.kind]
+        else:
+            mode = fa.after_eval(ev)
+            if mode is None:
+                continue
+            region = EvalRegion("after-eval", None)
+            why = f"after {mode.how} at line {(mode.line or 0) + 1} with no training step after it"
+        anchor = fa.anchor(ev, region)
+        if id(anchor.stmt) in seen:
+            continue
+        seen.add(id(anchor.stmt))
+        if isinstance(anchor.stmt, (ast.For, ast.AsyncFor, ast.While)):
+            rng = fa.header_range(anchor.stmt)
+        else:
+            rng = fa.range(ev.node)
+        no_grad, _ = fa.spelling("no_grad")
+        message = (f"{ev.key} runs here with autograd on ({why}): no {no_grad} around it, "
+                   "so every forward pass records a graph it never uses.")
+        yield finding(RULE, message, rng, wrap_fixes(fa, anchor))

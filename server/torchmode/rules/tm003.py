@@ -1,0 +1,116 @@
+"""TM003 missing-train: a training step while a trained model may be left in eval mode."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from ..analysis.context import LOOP_TYPES, FileAnalysis
+from ..analysis.model import EVAL, GRAD_OFF, ForwardEvent, Mode, StepEvent
+from ..findings import Finding, FixKind, FixSpec, Related, Severity
+from .base import Rule, finding
+
+RULE = Rule("TM003", "missing-train", Severity.WARNING, "unsafe",
+            "Training step while a trained model may still be in eval mode.")
+
+
+def _same_iteration(fwd: ForwardEvent, step: StepEvent) -> bool:
+    scope = None
+    for stmt in reversed(step.stmts):
+        if isinstance(stmt, LOOP_TYPES):
+            scope = stmt
+            break
+    if scope is None:
+        return True
+    return any(s is scope for s in fwd.stmts)
+
+
+def check(fa: FileAnalysis) -> Iterator[Finding]:
+    interp = fa.interp
+    trained_known = bool(fa.facts.trained)
+    reported: set[int] = set()
+    forwards = list(interp.forwards.values())
+    for step in sorted(interp.steps.values(), key=lambda s: s.node.lineno):
+        for fwd in forwards:
+            if fwd.func is not step.func or fwd.grad == {GRAD_OFF}:
+                continue
+            if trained_known and not fwd.trained:
+                continue
+            if fwd.node.lineno > step.node.lineno and not _same_iteration(fwd, step):
+                continue
+            if not _same_iteration(fwd, step):
+                continue
+            if any(m.kind not in (EVAL,) and m.kind != "train" for m in fwd.modes) and \
+                    any(m.kind == "dynamic" for m in fwd.modes):
+                continue
+            for mode in sorted(fwd.modes, key=lambda m: (m.line or 0)):
+                if mode.kind != EVAL or mode.flagged or mode.node is None:
+                    continue
+                if id(mode.node) in reported:
+                    continue
+                reported.add(id(mode.node))
+                yield _finding(fa, fwd, step, mode)
+
+
+def _finding(fa: FileAnalysis, fwd: ForwardEvent, step: StepEvent, mode: Mode) -> Finding:
+    key = fwd.key
+    step_line = step.node.lineno
+    origin = mode.how or f"{key}.eval()"
+    message = (f"{key} may still be in eval mode at the training step on line {step_line} "
+               f"({origin} at line {(mode.line or 0) + 1} leaves it in eval mode and no "
+               f"{key}.train() follows before the step). Dropout and BatchNorm keep their "
+               "evaluation behaviour while training.")
+    related = (Related(fa.range(step.node), "training step reached in eval mode"),)
+    target = _target(fa, fwd, step, mode)
+    fixes: tuple[FixSpec, ...] = ()
+    if target is not None:
+        first, end = fa.stmt_lines(target)
+        code = f"{key}.train()"
+        fixes = (FixSpec(FixKind.INSERT_TRAIN, f"Insert {code} before the training step", False,
+                         first, end, code, key, None, True),)
+    return finding(RULE, message, fa.range(mode.node), fixes, related)  # type: ignore[arg-type]
+
+
+def _target(fa: FileAnalysis, fwd: ForwardEvent, step: StepEvent, mode: Mode) -> ast.stmt | None:
+    """Where the training part of the iteration starts: the statement, in the block shared
+    with the ``eval()`` (or the loop that carries it to the next epoch), holding the step."""
+    interp = fa.interp
+    info = interp.mode_sets.get(id(mode.node))
+    origin_chain: tuple[ast.AST, ...] = info[3] if info is not None else ()
+    origin_ctx = info[2] if info is not None else None
+    step_chain: tuple[ast.AST, ...] = step.stmts
+    fwd_chain: tuple[ast.AST, ...] = fwd.stmts
+    if origin_ctx is not None and origin_ctx is not step.func:
+        # the eval() happened in a caller: use the caller's call that reaches the step
+        best: tuple[ast.AST, ...] | None = None
+        best_len = -1
+        for call in interp.call_steps.values():
+            if call.func is not origin_ctx:
+                continue
+            n = _common(call.stmts, origin_chain)
+            if n > best_len:
+                best, best_len = call.stmts, n
+        if best is None:
+            return None
+        step_chain = best
+        fwd_chain = best
+    n = _common(step_chain, origin_chain)
+    candidates = []
+    if n < len(step_chain):
+        candidates.append(step_chain[n])
+    if n < len(fwd_chain) and _common(fwd_chain, step_chain) >= n:
+        candidates.append(fwd_chain[n])
+    stmts = [c for c in candidates if isinstance(c, ast.stmt)]
+    if not stmts:
+        inner = [s for s in step_chain if isinstance(s, ast.stmt)]
+        return inner[-1] if inner else None
+    return min(stmts, key=lambda s: (s.lineno, s.col_offset))
+
+
+def _common(a: tuple[ast.AST, ...], b: tuple[ast.AST, ...]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x is not y:
+            break
+        n += 1
+    return n

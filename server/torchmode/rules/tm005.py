@@ -1,0 +1,24 @@
+"""TM005 backward-without-grad: ``backward()`` where gradients are disabled."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..analysis.context import FileAnalysis
+from ..analysis.model import GRAD_OFF
+from ..findings import Finding, Severity
+from .base import Rule, finding
+
+RULE = Rule("TM005", "backward-without-grad", Severity.ERROR, "none",
+            "backward() inside a no_grad / inference_mode region.")
+
+
+def check(fa: FileAnalysis) -> Iterator[Finding]:
+    for ev in fa.interp.backwards.values():
+        if ev.lgrad != {GRAD_OFF}:
+            continue
+        message = ("backward() runs with gradients disabled (inside torch.no_grad(), "
+                   "inference_mode() or set_grad_enabled(False)): the loss has no graph, so it "
+                   "raises at run time. Move it out of the block or wrap it in "
+                   "torch.enable_grad().")
+        yield finding(RULE, message, fa.range(ev.node))

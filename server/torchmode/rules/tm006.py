@@ -1,0 +1,41 @@
+"""TM006 mode-flag-assignment: ``m.training = ...`` or assigning to ``m.eval``/``m.train``."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from ..analysis.context import FileAnalysis
+from ..findings import Finding, FixKind, FixSpec, Severity
+from .base import Rule, finding
+
+RULE = Rule("TM006", "mode-flag-assignment", Severity.WARNING, "unsafe",
+            "Setting the training flag directly skips submodules.")
+
+
+def check(fa: FileAnalysis) -> Iterator[Finding]:
+    for ev in fa.interp.flags.values():
+        if ev.code != "TM006":
+            continue
+        key = ev.key
+        fixes: tuple[FixSpec, ...] = ()
+        if ev.detail == "flag":
+            value = ev.value
+            literal = value.value if isinstance(value, ast.Constant) else None
+            if literal is True or literal is False:
+                code = f"{key}.eval()" if literal is False else f"{key}.train()"
+                shown = "False" if literal is False else "True"
+            else:
+                shown = ast.unparse(value) if value is not None else "..."
+                code = f"{key}.train({shown})"
+            message = (f"{key}.training = {shown} changes the flag of {key} only; its submodules "
+                       f"(Dropout, BatchNorm) keep their mode. Use {code}.")
+            first, end = fa.stmt_lines(ev.stmt)
+            fixes = (FixSpec(FixKind.FLAG_TO_METHOD,
+                             f"Replace {key}.training = {shown} with {code}", False, first, end,
+                             code, key, None, True),)
+        else:
+            attr = ev.node.attr if isinstance(ev.node, ast.Attribute) else "eval"
+            message = (f"Assigning to {key}.{attr} replaces the method: {key}.{attr}() no "
+                       f"longer switches the mode of {key} and its submodules.")
+        yield finding(RULE, message, fa.range(ev.node), fixes)
