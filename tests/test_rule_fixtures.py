@@ -14,7 +14,8 @@ and some code is still expected carries its expectation on the line before, as
 
 Every line without an expectation must have no finding. Files are analysed
 under their real path, so ``pytest_named/test_*.py`` exercises the rule that
-pytest files are never evaluation code.
+pytest files are never evaluation code. Files in a ``project_*`` folder are
+analysed together (a ``ProjectIndex`` of the folder), for cross-file summaries.
 """
 
 from __future__ import annotations
@@ -119,7 +120,14 @@ def test_rule_fixture(path: Path) -> None:
     from torchmode.analyzer import analyze
 
     text = path.read_text(encoding="utf-8")
-    result = analyze(text, str(path))
+    project = None
+    if path.parent.name.startswith("project_"):
+        # A multi-file fixture: analysed with every file of its folder indexed, as
+        # `torchmode check folder/` would (imports resolve by module path).
+        from torchmode.project import ProjectIndex
+
+        project = ProjectIndex.from_paths([str(p) for p in sorted(path.parent.glob("*.py"))])
+    result = analyze(text, str(path), project=project)
     assert result.syntax_error is None, f"fixture does not parse: {result.syntax_error}"
     problems = compare(text, list(result.findings))
     assert not problems, f"{path.relative_to(FIXTURE_DIR)}:\n" + "\n".join(problems)
