@@ -66,6 +66,7 @@ def _insert_statement(doc: Doc, fix: FixSpec) -> list[TextEdit] | None:
     first, last = fix.target_line, fix.target_end_line
     if not (0 <= first <= last < len(doc.lines)):
         return None
+    first = _with_decorators(doc, first, last)
     indent = leading_ws(doc.content(first))
     start = _attached_comments_start(doc, first, indent)
     snippet = Snippet.parse(doc, start, last) if start < first else None
@@ -81,6 +82,18 @@ def _insert_statement(doc: Doc, fix: FixSpec) -> list[TextEdit] | None:
         _, end = snippet.statement_lines(head)
         return [_line_insert(doc, end + 1, indent + fix.code)]
     return [_line_insert(doc, start, indent + fix.code)]
+
+
+def _with_decorators(doc: Doc, first: int, last: int) -> int:
+    """``first`` moved up to the first decorator when it is a decorated def/class line
+    (nothing may come between decorators and their def)."""
+    start = _decorators_start(doc, first)
+    if start == first:
+        return first
+    snippet = Snippet.parse(doc, start, last)
+    if snippet is not None and isinstance(snippet.statements[0], (cst.FunctionDef, cst.ClassDef)):
+        return start
+    return first
 
 
 def _attached_comments_start(doc: Doc, line: int, indent: str) -> int:
@@ -132,7 +145,12 @@ def _head_positions(snippet: Snippet, func: cst.FunctionDef,
     # Map the copies' positions back to the original nodes we were asked about.
     result: dict[cst.CSTNode, CodeRange] = {}
     assert isinstance(short_module_func.body, cst.IndentedBlock)
-    result[head] = resolved[short_module_func.body.body[0]]
+    head_copy = short_module_func.body.body[0]
+    head_range = resolved[head_copy]
+    decorators = getattr(head_copy, "decorators", ())
+    if decorators:  # a decorated statement starts at its first decorator
+        head_range = CodeRange(resolved[decorators[0]].start, head_range.end)
+    result[head] = head_range
     result[func] = resolved[short_module_func]
     result[func.name] = resolved[short_module_func.name]
     for original, copy in zip(func.decorators, short_module_func.decorators, strict=True):
@@ -164,6 +182,9 @@ def _line_insert(doc: Doc, line: int, content: str) -> TextEdit:
 
 def _wrap(doc: Doc, fix: FixSpec) -> list[TextEdit] | None:
     first, last = fix.target_line, fix.target_end_line
+    if not (0 <= first <= last < len(doc.lines)):
+        return None
+    first = _with_decorators(doc, first, last)
     snippet = Snippet.parse(doc, first, last)
     if snippet is None:
         return None
