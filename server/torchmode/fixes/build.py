@@ -322,29 +322,49 @@ def _is_descriptor(expr: cst.BaseExpression) -> bool:
 # -- in-line edits: `()` (TM004) and flag assignment -> method call (TM006) ---------------
 
 
-def _significant_tokens(snippet: Snippet) -> list[tokenize.TokenInfo]:
+def _significant_tokens(text: str) -> list[tokenize.TokenInfo]:
+    """Tokens without comments/NL/INDENT/DEDENT; a text that stops inside an open
+    bracket (a compound statement's header alone) yields the tokens seen so far."""
     skip = {tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT,
             tokenize.ENDMARKER}
-    tokens = tokenize.generate_tokens(io.StringIO(snippet.text).readline)
-    return [tok for tok in tokens if tok.type not in skip]
+    tokens = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type not in skip:
+                tokens.append(tok)
+    except (tokenize.TokenError, IndentationError):
+        pass
+    return tokens
 
 
-def _position_of(doc: Doc, snippet: Snippet, row: int, col: int) -> Position:
-    """File position of a tokenize (row, code-point column) in the snippet."""
-    line = snippet.file_line(row)
+def _position_of(doc: Doc, line: int, col: int) -> Position:
+    """File position of a file line and a code-point column on it."""
     return Position(line, utf16_len(doc.content(line)[:col]))
 
 
-def _add_call_parens(doc: Doc, fix: FixSpec) -> list[TextEdit] | None:
-    snippet = Snippet.parse(doc, fix.target_line, fix.target_end_line)
-    if snippet is None:
+def _target_tokens(doc: Doc, fix: FixSpec) -> tuple[list[tokenize.TokenInfo], int] | None:
+    """Tokens of the target lines and the file line of tokenize's row 1. The
+    statement is parsed as a libcst snippet when it is complete; a target that is
+    only a compound statement's header (`with torch.no_grad:`) is tokenized alone."""
+    first, last = fix.target_line, fix.target_end_line
+    if not (0 <= first <= last < len(doc.lines)):
         return None
+    snippet = Snippet.parse(doc, first, last)
+    if snippet is not None:
+        return _significant_tokens(snippet.text), snippet.file_line(1)
+    return _significant_tokens("".join(doc.lines[first:last + 1])), first
+
+
+def _add_call_parens(doc: Doc, fix: FixSpec) -> list[TextEdit] | None:
+    found = _target_tokens(doc, fix)
+    if found is None:
+        return None
+    tokens, row_one = found
     base = fix.code[:-2] if fix.code.endswith("()") else fix.code
     wanted = [tok.string for tok in tokenize.generate_tokens(io.StringIO(base).readline)
               if tok.type in (tokenize.NAME, tokenize.OP)]
     if not wanted:
         return None
-    tokens = _significant_tokens(snippet)
     for i in range(len(tokens) - len(wanted) + 1):
         window = tokens[i:i + len(wanted)]
         if [tok.string for tok in window] != wanted:
@@ -354,8 +374,9 @@ def _add_call_parens(doc: Doc, fix: FixSpec) -> list[TextEdit] | None:
         after = tokens[i + len(wanted)] if i + len(wanted) < len(tokens) else None
         if after is not None and after.string in ("(", "."):
             continue
-        end = window[-1].end
-        return [TextEdit.insert(*_astuple(_position_of(doc, snippet, *end)), "()")]
+        row, col = window[-1].end
+        line = row_one + row - 1
+        return [TextEdit.insert(*_astuple(_position_of(doc, line, col)), "()")]
     return None
 
 
@@ -364,11 +385,12 @@ def _astuple(position: Position) -> tuple[int, int]:
 
 
 def _flag_to_method(doc: Doc, fix: FixSpec) -> list[TextEdit] | None:
-    snippet = Snippet.parse(doc, fix.target_line, fix.target_end_line)
-    if snippet is None:
+    found = _target_tokens(doc, fix)
+    if found is None:
         return None
+    tokens, row_one = found
     candidates = []
-    for statement in _simple_statements(_significant_tokens(snippet)):
+    for statement in _simple_statements(tokens):
         targets = _assignment_targets(statement)
         if targets is None or len(targets) != 1:
             continue
@@ -381,8 +403,9 @@ def _flag_to_method(doc: Doc, fix: FixSpec) -> list[TextEdit] | None:
         preferred = [c for c in candidates if c[0].rsplit(".", 1)[0] == fix.entity]
         candidates = preferred or candidates
     _, statement = candidates[0]
-    start = _position_of(doc, snippet, *statement[0].start)
-    end = _position_of(doc, snippet, *statement[-1].end)
+    (start_row, start_col), (end_row, end_col) = statement[0].start, statement[-1].end
+    start = _position_of(doc, row_one + start_row - 1, start_col)
+    end = _position_of(doc, row_one + end_row - 1, end_col)
     return [TextEdit(Range(start, end), fix.code)]
 
 

@@ -278,7 +278,10 @@ def _batch_edits(text: str, batch: Sequence[_Item]) -> list[TextEdit]:
         if line and line not in seen:
             seen.add(line)
             imports.extend(import_edit(doc, line) or [])
-    return imports + [e for item in batch for e in item.edits]
+    # Statements inserted before a region go before a `with` header inserted at the same
+    # point (`model.eval()` then `with torch.no_grad():`), so wraps come last.
+    ordered = sorted(batch, key=lambda item: item.spec.kind in _WRAPS)
+    return imports + [e for item in ordered for e in item.edits]
 
 
 def fix_all(text: str, path: str, settings: Settings = DEFAULT_SETTINGS, *, unsafe: bool,
