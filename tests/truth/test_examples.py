@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from torchmode.notebook import NotebookText
 
-from .recorder import record_modes
-from .test_truth_programs import by_line
+from .recorder import compare_with_engine, record_modes
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -20,13 +19,13 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
     "cifar/evaluation.py": [],
     "cifar/train.py": [],
     "missing_eval.py": [("TM001", "correct += (model(x).argmax(1) == y)")],
-    "missing_no_grad.py": [("TM002", "def validate(model, loader, criterion):")],
+    "missing_no_grad.py": [("TM002", "for signals, targets in loader:")],
     "no_train_after_validation.py": [("TM003", "{self.validate():.2%}")],
-    "gan.py": [("TM003", "netG.eval()")],
+    "gan.py": [("TM003", "        netG.eval()")],
     "predict.py": [("TM001", "probs = model(images)"), ("TM002", "probs = model(images)")],
     "export_model.py": [
         ("TM007", "traced = torch.jit.trace(model, example)"),
-        ("TM006", "model.training = False"),
+        ("TM006", "    model.training = False"),
     ],
 }
 NOTEBOOK_EXPECTED = [("TM001", "errors.append(nn.functional.mse_loss(model(x), y)")]
@@ -108,17 +107,6 @@ def test_engine_agrees_with_pytorch_on_example(name: str) -> None:
 
     path = EXAMPLES / name
     text = path.read_text(encoding="utf-8")
-    lines = by_line(_recorded(name))
-    problems = []
-    for fact in analyze(text, str(path), project=_project()).forward_calls:
-        recs = lines.get(fact.line, [])
-        if recs and fact.modes in ({"train"}, {"eval"}):
-            seen = {"train" if r.training else "eval" for r in recs}
-            if seen != set(fact.modes):
-                problems.append(f"line {fact.line + 1}: engine {set(fact.modes)}, PyTorch {seen}")
-        if recs and fact.grad_enabled is not None:
-            seen_grad = {r.grad_enabled for r in recs}
-            if seen_grad != {fact.grad_enabled}:
-                problems.append(
-                    f"line {fact.line + 1}: engine grad={fact.grad_enabled}, PyTorch {seen_grad}")
-    assert not problems, "\n".join(problems)
+    facts = analyze(text, str(path), project=_project()).forward_calls
+    problems, _ = compare_with_engine(_recorded(name), facts, text.splitlines())
+    assert not problems, "engine disagrees with PyTorch:\n" + "\n".join(problems)

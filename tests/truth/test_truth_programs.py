@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .recorder import Recorded, expected_annotations, record_modes
+from .recorder import Recorded, compare_with_engine, expected_annotations, record_modes
 
 PROGRAMS = sorted((Path(__file__).parent / "programs").glob("p*.py"))
 _CACHE: dict[Path, list[Recorded]] = {}
@@ -32,8 +32,23 @@ def by_line(records: list[Recorded]) -> dict[int, list[Recorded]]:
     return out
 
 
-def _mode(training: bool) -> str:
-    return "train" if training else "eval"
+def test_recorder_tells_calls_on_one_line_apart(tmp_path: Path) -> None:
+    program = tmp_path / "two.py"
+    program.write_text(
+        "import torch, torch.nn as nn\n"
+        "model, criterion = nn.Linear(2, 2).eval(), nn.MSELoss()\n"
+        "loss = criterion(model(torch.ones(1, 2)), torch.ones(1, 2))\n",
+        encoding="utf-8",
+    )
+    records = record_modes(program)
+    assert [(r.module_type, r.character, r.training) for r in records] == [
+        ("Linear", 17, False),
+        ("MSELoss", 7, True),
+    ]
+
+
+def _mode(training: bool | None) -> str:
+    return "mixed" if training is None else "train" if training else "eval"
 
 
 def _grad(enabled: bool) -> str:
@@ -67,28 +82,8 @@ def test_engine_agrees_with_pytorch(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     result = analyze(text, str(path))
     assert result.syntax_error is None
-    lines = by_line(recorded(path))
-    source = text.splitlines()
-    problems: list[str] = []
-    compared = 0
-    for fact in result.forward_calls:
-        recs = lines.get(fact.line, [])
-        if not recs:
-            continue  # not reached at run time, or m.forward(x) (no hooks)
-        where = f"line {fact.line + 1} ({fact.entity}): {source[fact.line].strip()}"
-        if fact.modes in ({"train"}, {"eval"}):
-            compared += 1
-            (stated,) = fact.modes
-            seen = sorted({_mode(r.training) for r in recs})
-            if seen != [stated]:
-                problems.append(f"{where}\n    engine: {stated}, PyTorch: {', '.join(seen)}")
-        if fact.grad_enabled is not None:
-            compared += 1
-            seen = sorted({_grad(r.grad_enabled) for r in recs})
-            if seen != [_grad(fact.grad_enabled)]:
-                problems.append(
-                    f"{where}\n    engine: {_grad(fact.grad_enabled)}, PyTorch: {', '.join(seen)}"
-                )
+    problems, compared = compare_with_engine(recorded(path), result.forward_calls,
+                                             text.splitlines())
     assert not problems, "engine disagrees with PyTorch:\n" + "\n".join(problems)
     assert compared, "the engine stated no definite mode or grad state at any recorded call"
 
@@ -106,10 +101,27 @@ def test_recorder_skips_submodule_calls(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert record_modes(program) == [
-        Recorded(4, False, False, "Sequential"),
-        Recorded(4, False, False, "Sequential"),
-        Recorded(6, True, True, "Sequential"),
+        Recorded(4, False, False, "Sequential", 5, False),
+        Recorded(4, False, False, "Sequential", 5, False),
+        Recorded(6, True, True, "Sequential", 0, True),
     ]
+
+
+def test_recorder_records_the_mode_layers_run_in(tmp_path: Path) -> None:
+    program = tmp_path / "flags.py"
+    program.write_text(
+        "import torch, torch.nn as nn\n"
+        "m = nn.Sequential(nn.Linear(2, 2), nn.Dropout())\n"
+        "m.training = False\n"
+        "m(torch.ones(1, 2))\n"
+        "m.train()\n"
+        "m[1].eval()\n"
+        "m(torch.ones(1, 2))\n",
+        encoding="utf-8",
+    )
+    first, second = record_modes(program)
+    assert (first.training, first.own_training) == (True, False)
+    assert (second.training, second.own_training) == (None, True)
 
 
 def test_recorder_restores_grad_mode(tmp_path: Path) -> None:
