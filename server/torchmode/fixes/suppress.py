@@ -9,8 +9,8 @@ which ``noqa.is_suppressed`` also accepts.
 
 from __future__ import annotations
 
-import ast
-import warnings
+import io
+import tokenize
 
 from .. import noqa
 from ..findings import Finding, Position, Range
@@ -31,7 +31,7 @@ def noqa_edit(text: str, finding: Finding) -> TextEdit:
         edit = _edit_on_line(doc, line, finding.code)
         if fallback is None:
             fallback = edit
-        if _parses_same(text, edit):
+        if _lands_in_comment(doc, start, line, edit):
             return edit
     assert fallback is not None
     return fallback
@@ -60,15 +60,37 @@ def _empty(line: int, content: str) -> TextEdit:
     return TextEdit(Range(position, position), "")
 
 
-def _parses_same(text: str, edit: TextEdit) -> bool:
-    """The comment landed in a comment position: the code means the same as before."""
+def _lands_in_comment(doc: Doc, start: int, line: int, edit: TextEdit) -> bool:
+    """The inserted text is a comment: tokenizing lines ``start..line`` before and
+    after the edit gives the same code tokens (a comment inside a string or after a
+    backslash would change them). Local: a whole-file parse costs ~100x more."""
     if not edit.new_text:
         return True
+    first = min(start, line)
+    before = "".join(doc.lines[first:line + 1])
+    shifted = TextEdit(Range(Position(edit.range.start.line - first, edit.range.start.character),
+                             Position(edit.range.end.line - first, edit.range.end.character)),
+                       edit.new_text)
+    after = apply_edits(before, [shifted])
+    old, new = _code_tokens(before), _code_tokens(after)
+    return old is not None and old == new
+
+
+def _code_tokens(text: str) -> list[tuple[int, str]] | None:
+    """Code tokens of a run of lines; None when the run ends inside a string
+    (a comment at its end would be string content)."""
+    out = []
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            before = ast.dump(ast.parse(text))
-            after = ast.dump(ast.parse(apply_edits(text, [edit])))
-    except (SyntaxError, ValueError):
-        return False
-    return before == after
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
+                            tokenize.DEDENT, tokenize.ENDMARKER):
+                continue
+            out.append((tok.type, tok.string))
+    except tokenize.TokenError as exc:
+        if "string" in str(exc):
+            return None
+        # "EOF in multi-line statement": an open bracket (or a backslash, whose
+        # comment would then show up as different tokens): compare what was seen.
+    except (IndentationError, SyntaxError):
+        return None
+    return out

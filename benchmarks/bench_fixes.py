@@ -1,0 +1,232 @@
+"""Cost of torchmode's fixes.
+
+1. One fix's edits on a ~5,000-line real file (transformers' ``trainer.py`` when
+   installed, else a generated file): ``edits_for_fix`` p50/p95 per fix kind
+   (target: p95 < 100 ms), ``noqa_edit``, and ``offered_fixes`` (edits plus the
+   verifying re-analysis) for comparison.
+2. A file without findings pays nothing for fixes: the analyzer never imports
+   ``torchmode.fixes`` (checked in a fresh interpreter) and ``fix_all`` on a clean
+   file costs one analysis.
+3. ``fix_all`` (unsafe included) over a corpus against analysis alone (target
+   <= 2x), default corpus: the installed transformers/timm/pytorch_lightning/
+   accelerate sources (``--limit`` files, spread evenly), else examples/ and the
+   rule fixtures.
+
+    .venv/bin/python benchmarks/bench_fixes.py [--repeat 30] [--limit 400] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib.util
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "server"))
+
+from torchmode.analyzer import analyze  # noqa: E402
+from torchmode.findings import Finding, FixKind, FixSpec, Range, Severity  # noqa: E402
+from torchmode.fixes import edits_for_fix, fix_all, noqa_edit, offered_fixes  # noqa: E402
+from torchmode.settings import DEFAULT_SETTINGS  # noqa: E402
+
+CORPUS_PACKAGES = ("transformers", "timm", "pytorch_lightning", "accelerate")
+
+
+def package_dir(name: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def big_file() -> tuple[str, str]:
+    """transformers' trainer.py, or a generated ~5,000-line file."""
+    found = package_dir("transformers")
+    if found is not None and (found / "trainer.py").exists():
+        path = found / "trainer.py"
+        return str(path), path.read_text(encoding="utf-8")
+    chunks = ["import torch\nimport torch.nn as nn\n\n"]
+    for i in range(250):
+        chunks.append(
+            f"def evaluate_{i}(model, loader):\n"
+            f'    """Evaluate {i}."""\n'
+            "    total = 0.0\n"
+            "    # every batch\n"
+            "    for x, y in loader:\n"
+            "        out = model(x)\n"
+            "        total += (out.argmax(1) == y).float().mean().item()\n"
+            "        note = '''\nmulti-line\n'''\n"
+            "    return total / len(loader)\n\n\n")
+    return "<generated>", "".join(chunks)
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p50 = statistics.median(ordered)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return p50 * 1000, p95 * 1000
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def synthetic_specs(text: str) -> list[FixSpec]:
+    """Specs on real statements of the file: the biggest `for` loop inside a function
+    (insert/wrap), the longest function (insert at top, decorate)."""
+    tree = ast.parse(text)
+    loops = [n for n in ast.walk(tree) if isinstance(n, ast.For) and n.col_offset > 0]
+    funcs = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+    specs = []
+    if loops:
+        loop = max(loops, key=lambda n: (n.end_lineno or n.lineno) - n.lineno)
+        first, last = loop.lineno - 1, (loop.end_lineno or loop.lineno) - 1
+        specs.append(FixSpec(FixKind.INSERT_EVAL, "bench", False, first, last, "model.eval()",
+                             "model"))
+        specs.append(FixSpec(FixKind.WRAP_NO_GRAD, "bench", False, first, last,
+                             "torch.no_grad()"))
+    if funcs:
+        func = max(funcs, key=lambda n: (n.end_lineno or n.lineno) - n.lineno)
+        first, last = func.lineno - 1, (func.end_lineno or func.lineno) - 1
+        specs.append(FixSpec(FixKind.INSERT_EVAL, "bench (function top)", False, first, last,
+                             "model.eval()", "model"))
+        specs.append(FixSpec(FixKind.DECORATE_NO_GRAD, "bench", False, first, last,
+                             "torch.no_grad()"))
+        specs.append(FixSpec(FixKind.WRAP_NO_GRAD, "bench (whole body)", False,
+                             func.body[0].lineno - 1, last, "torch.no_grad()"))
+    return specs
+
+
+def bench_one_fix(repeat: int) -> dict[str, object]:
+    path, text = big_file()
+    lines = text.count("\n") + 1
+    rows: dict[str, object] = {"file": path, "lines": lines}
+    analysis = timed(lambda: analyze(text, path), max(3, repeat // 5))
+    rows["analyze_ms_p50"] = round(percentiles(analysis)[0], 1)
+    findings = analyze(text, path).findings
+    real = [(f, s) for f in findings for s in f.fixes]
+    specs = [(s.title, s) for _, s in real] + [(f"{s.kind} {s.title}", s)
+                                               for s in synthetic_specs(text)]
+    edits_rows = []
+    for title, spec in specs:
+        edits = edits_for_fix(text, spec)
+        samples = timed(lambda spec=spec: edits_for_fix(text, spec), repeat)
+        p50, p95 = percentiles(samples)
+        span = spec.target_end_line - spec.target_line + 1
+        edits_rows.append({"fix": title, "target_lines": span, "made": edits is not None,
+                           "p50_ms": round(p50, 2), "p95_ms": round(p95, 2)})
+    rows["edits_for_fix"] = edits_rows
+    probe = Finding("TM001", "missing-eval", "m", Severity.WARNING,
+                    Range.of(lines // 2, 0, lines // 2, 1))
+    p50, p95 = percentiles(timed(lambda: noqa_edit(text, probe), repeat))
+    rows["noqa_edit"] = {"p50_ms": round(p50, 2), "p95_ms": round(p95, 2)}
+    if real:
+        finding = real[0][0]
+        samples = timed(lambda: offered_fixes(text, path, finding, DEFAULT_SETTINGS),
+                        max(3, repeat // 5))
+        p50, p95 = percentiles(samples)
+        rows["offered_fixes_one_finding"] = {"fixes": len(finding.fixes),
+                                             "p50_ms": round(p50, 1), "p95_ms": round(p95, 1)}
+    return rows
+
+
+def bench_clean_file() -> dict[str, object]:
+    probe = ("import sys; sys.path.insert(0, %r)\n"
+             "from torchmode.analyzer import analyze\n"
+             "analyze(open(%r).read(), 'x.py')\n"
+             "print(any(m.startswith('torchmode.fixes') for m in sys.modules))")
+    clean = REPO / "tests" / "fixtures" / "rules" / "clean_mnist.py"
+    target = clean if clean.exists() else Path(__file__)
+    out = subprocess.run([sys.executable, "-c", probe % (str(REPO / "server"), str(target))],
+                         capture_output=True, text=True, check=False)
+    text = target.read_text(encoding="utf-8")
+    analysis = percentiles(timed(lambda: analyze(text, str(target)), 20))[0]
+    fixing = percentiles(timed(lambda: fix_all(text, str(target), unsafe=True), 20))[0]
+    return {"file": str(target.relative_to(REPO)),
+            "analyzer_imports_fixes": out.stdout.strip() == "True",
+            "analyze_ms_p50": round(analysis, 2), "fix_all_ms_p50": round(fixing, 2)}
+
+
+def corpus(limit: int) -> list[Path]:
+    files: list[Path] = []
+    for name in CORPUS_PACKAGES:
+        found = package_dir(name)
+        if found is not None:
+            files.extend(sorted(found.rglob("*.py")))
+    if not files:
+        files = sorted((REPO / "examples").rglob("*.py"))
+        files += sorted((REPO / "tests" / "fixtures" / "rules").rglob("*.py"))
+    if limit and len(files) > limit:
+        step = len(files) / limit
+        files = [files[int(i * step)] for i in range(limit)]
+    return files
+
+
+def bench_corpus(limit: int) -> dict[str, object]:
+    files = corpus(limit)
+    texts = []
+    for path in files:
+        try:
+            texts.append((str(path), path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError):
+            continue
+    start = time.perf_counter()
+    findings = sum(len(analyze(text, path).findings) for path, text in texts)
+    analysis = time.perf_counter() - start
+    start = time.perf_counter()
+    fixed = changed = 0
+    for path, text in texts:
+        result = fix_all(text, path, unsafe=True)
+        fixed += len(result.fixed)
+        changed += result.text != text
+    fixing = time.perf_counter() - start
+    return {"files": len(texts), "lines": sum(t.count("\n") + 1 for _, t in texts),
+            "findings": findings, "fixed": fixed, "files_changed": changed,
+            "analyze_s": round(analysis, 2), "fix_all_s": round(fixing, 2),
+            "ratio": round(fixing / analysis, 2) if analysis else None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--limit", type=int, default=400, help="corpus files (0: all)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    report = {"one_fix": bench_one_fix(args.repeat), "clean_file": bench_clean_file(),
+              "corpus": bench_corpus(args.limit)}
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    one = report["one_fix"]
+    assert isinstance(one, dict)
+    print(f"one fix on {one['file']} ({one['lines']} lines; analyze p50 "
+          f"{one['analyze_ms_p50']} ms)")
+    for row in one["edits_for_fix"]:  # type: ignore[attr-defined]
+        print(f"  edits_for_fix {row['fix']:<45} {row['target_lines']:>5} lines  "
+              f"p50 {row['p50_ms']:>7} ms  p95 {row['p95_ms']:>7} ms  made={row['made']}")
+    print(f"  noqa_edit p50 {one['noqa_edit']['p50_ms']} ms  "  # type: ignore[index]
+          f"p95 {one['noqa_edit']['p95_ms']} ms")  # type: ignore[index]
+    if "offered_fixes_one_finding" in one:
+        print(f"  offered_fixes (with re-analysis): {one['offered_fixes_one_finding']}")
+    print(f"clean file: {report['clean_file']}")
+    print(f"corpus: {report['corpus']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
