@@ -85,8 +85,9 @@ def build(tree: ast.Module, src: SourceText, path: str, settings: Settings,
     module_name = project.module_name(path) if project is not None else None
     resolver = Resolver(file_summaries(facts, path), facts.imports, project, module_name)
     external = project.summary_lookup(path) if project is not None else None
+    callers = project.caller_lookup(path) if project is not None else None
     interp = Interpreter(tree, facts, resolver, path, settings.evaluation_function_names,
-                         settings.evaluation_loader_names, external, is_test_path(path))
+                         settings.evaluation_loader_names, external, is_test_path(path), callers)
     interp.run()
     fa = FileAnalysis(src, path, tree, facts, interp, resolver, settings)
     fa.prepare()
@@ -155,7 +156,8 @@ def _entities(fa: FileAnalysis) -> list[Any]:
         info = fa.layers_of(cls)
         out.append(EntityOccurrence(
             key, fa.range(node), frozenset(m.public_kind for m in modes) or frozenset({"unknown"}),
-            max(lines) if lines else None, cls.rsplit(".", 1)[-1] if cls else None,
+            max(lines) if lines else None,
+            info.class_name if info is not None else (cls.rsplit(".", 1)[-1] if cls else None),
             info.path if info is not None else None,
             info.summary() if info is not None else None))
     out.sort(key=lambda e: (e.range.start, e.range.end))

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .analysis.flow import Summary
+from .analysis.flow import CallRecord, Summary
 from .analysis.layers import ClassSummary
 from .source import SourceSyntaxError, decode_source, parse_python
 
@@ -26,6 +26,7 @@ class FileSummary:
     classes: dict[str, ClassSummary] = field(default_factory=dict)
     functions: dict[str, Summary] = field(default_factory=dict)
     imports: dict[str, str] = field(default_factory=dict)   # local name -> qualified
+    calls: set[str] = field(default_factory=set)            # qualified names it calls
 
 
 def module_name_of(path: str) -> str:
@@ -49,6 +50,8 @@ class ProjectIndex:
     def __init__(self) -> None:
         self.files: dict[str, FileSummary] = {}
         self._by_module: dict[str, list[str]] = {}
+        self._caller_cache: dict[str, dict[str, CallRecord]] = {}
+        self._busy: set[str] = set()
 
     # ---------------------------------------------------------------- building
 
@@ -88,7 +91,15 @@ class ProjectIndex:
             return
         self.remove(path)
         key = self._key(path)
-        self.files[key] = FileSummary(path, module, classes, functions, dict(facts.imports.names))
+        calls: set[str] = set()
+        for name in facts.all_calls():
+            head, _, rest = name.partition(".")
+            base = facts.imports.names.get(head)
+            if base is not None and not base.startswith(("torch", "numpy", "os", "sys")):
+                calls.add(f"{base}.{rest}" if rest else base)
+        self.files[key] = FileSummary(path, module, classes, functions, dict(facts.imports.names),
+                                      calls)
+        self._caller_cache.clear()
         self._by_module.setdefault(module, []).append(key)
         # also reachable by its trailing parts ("utils" for "pkg.utils"): scripts run from
         # their own directory import siblings that way
@@ -98,6 +109,7 @@ class ProjectIndex:
 
     def remove(self, path: str) -> None:
         key = self._key(path)
+        self._caller_cache.clear()
         if self.files.pop(key, None) is None:
             return
         for name in list(self._by_module):
@@ -182,9 +194,105 @@ class ProjectIndex:
 
         return lookup
 
+    def caller_lookup(self, path: str) -> Callable[[str], CallRecord | None]:
+        """What the other analysed files pass to the top-level functions of ``path``."""
+        target = self._key(path)
+
+        def lookup(function: str) -> CallRecord | None:
+            return self._callers_of(target, function)
+
+        return lookup
+
+    def _callers_of(self, target: str, function: str) -> CallRecord | None:
+        merged: CallRecord | None = None
+        for key, summary in list(self.files.items()):
+            if key == target or key in self._busy:
+                continue
+            for qual in summary.calls:
+                if qual.rsplit(".", 1)[-1] != function:
+                    continue
+                if self._resolve_relative_qual(qual, summary) is None:
+                    continue
+                origin = self._origin(self._resolve_relative_qual(qual, summary) or qual,
+                                      summary.path)
+                if origin != target:
+                    continue
+                records = self._records_of(key)
+                for rqual, record in records.items():
+                    if rqual.rsplit(".", 1)[-1] != function:
+                        continue
+                    if merged is None:
+                        merged = CallRecord()
+                    for name, modes in record.modes.items():
+                        merged.modes.setdefault(name, set()).update(modes)
+                    merged.classes.update(record.classes)
+                    merged.grad |= record.grad
+                    merged.count += record.count
+                break
+        return merged
+
+    def _resolve_relative_qual(self, qual: str, summary: FileSummary) -> str | None:
+        if not qual.startswith("."):
+            return qual
+        from .analysis.layers import _resolve_relative
+        return _resolve_relative(qual, summary.module)
+
+    def _records_of(self, key: str) -> dict[str, CallRecord]:
+        """Run the analysis of a caller file once and keep its calls into other files."""
+        cached = self._caller_cache.get(key)
+        if cached is not None:
+            return cached
+        result: dict[str, CallRecord] = {}
+        summary = self.files.get(key)
+        self._busy.add(key)
+        try:
+            if summary is not None:
+                result = _external_records(summary.path, self)
+        finally:
+            self._busy.discard(key)
+        self._caller_cache[key] = result
+        return result
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_caller_cache"] = {}
+        state["_busy"] = set()
+        return state
+
     def _origin(self, qual: str, near: str) -> str | None:
         found = self._split(qual, near)
         return os.path.abspath(found[0].path) if found else None
 
     def __len__(self) -> int:
         return len(self.files)
+
+
+def _external_records(path: str, project: ProjectIndex) -> dict[str, CallRecord]:
+    """Calls from ``path`` into other analysed files, with the modes passed (no AST kept)."""
+    from dataclasses import replace
+
+    from .analysis.facts import collect
+    from .analysis.flow import Interpreter
+    from .analysis.layers import Resolver, file_summaries
+
+    try:
+        with open(path, "rb") as handle:
+            text = decode_source(handle.read())
+        tree = parse_python(text, path)
+    except (OSError, UnicodeDecodeError, SyntaxError, LookupError, SourceSyntaxError):
+        return {}
+    try:
+        facts = collect(tree)
+        module = project.module_name(path)
+        resolver = Resolver(file_summaries(facts, path), facts.imports, project, module)
+        interp = Interpreter(tree, facts, resolver, path, external=project.summary_lookup(path))
+        interp.run()
+    except (RecursionError, MemoryError):
+        return {}
+    where = os.path.basename(path)
+    out: dict[str, CallRecord] = {}
+    for qual, record in interp.external_records.items():
+        modes = {k: {replace(m, node=None, guard=None, where=m.where or where) for m in v}
+                 for k, v in record.modes.items()}
+        out[qual] = CallRecord(modes, dict(record.classes), set(record.grad), record.count)
+    return out

@@ -45,6 +45,7 @@ class Anchor:
     whole_function: ast.FunctionDef | ast.AsyncFunctionDef | None = None
     first: ast.stmt | None = None   # for whole-function regions: first body statement
     last: ast.stmt | None = None
+    at_start: bool = False          # the insert goes at the start of the function body
 
 
 @dataclass
@@ -102,7 +103,9 @@ class FileAnalysis:
             return None
         ctx = ev.func
         found: list[EvalRegion] = []
-        if ctx.eval_named and not ctx.has_step and not isinstance(ctx.node, ast.Module):
+        if ctx.nograd_decorated:
+            found.append(EvalRegion("nograd-function", ctx.node, ctx.has_step))
+        elif ctx.eval_named and not ctx.has_step and not isinstance(ctx.node, ast.Module):
             found.append(EvalRegion("function", ctx.node))
         interp = self.interp
         for index, stmt in enumerate(ev.stmts):
@@ -145,6 +148,24 @@ class FileAnalysis:
 
     # ---------------------------------------------------------------- anchors
 
+    def wrap_anchor(self, ev: ForwardEvent, region: EvalRegion) -> Anchor:
+        """What TM002 wraps: the loop running the forward calls (the outermost one in the
+        function), else the statement holding the call; a whole-function region may also
+        be decorated."""
+        if region.kind == "loop" and isinstance(region.node, ast.stmt):
+            return self.anchor(ev, region)
+        stmts = [s for s in ev.stmts if isinstance(s, ast.stmt)]
+        ctx = ev.func
+        whole = ctx.node if region.kind == "function" and isinstance(
+            ctx.node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+        root = ev.key.split(".", 1)[0]
+        loops = [s for s in stmts if isinstance(s, LOOP_TYPES)]
+        if loops and not _assigns(loops[0], root):
+            return Anchor(loops[0], "the loop", whole)
+        holder = _holder(ev.stmts, ev.node) or (stmts[-1] if stmts else None)
+        assert holder is not None
+        return Anchor(holder, "this statement", whole)
+
     def anchor(self, ev: ForwardEvent, region: EvalRegion) -> Anchor:
         stmts = [s for s in ev.stmts if isinstance(s, ast.stmt)]
         innermost = stmts[-1] if stmts else None
@@ -160,15 +181,18 @@ class FileAnalysis:
             return Anchor(holder, "this statement")
         root = ev.key.split(".", 1)[0]
         local = self._is_local(root, ctx)
+        if region.kind in ("function", "nograd-function") and isinstance(
+                ctx.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = _body_without_docstring(ctx.node)
+            if not local:
+                return Anchor(body[0], f"{ctx.name}()", ctx.node, body[0], body[-1], True)
+            target = _after_binding(body, root)
+            if target is not None:
+                return Anchor(target, "this statement", ctx.node, body[0], body[-1], False)
         loops = [s for s in stmts if isinstance(s, LOOP_TYPES)]
         if loops and not _assigns(loops[0], root):
             if not local or _assigned_before(ctx.node, root, loops[0].lineno):
                 return Anchor(loops[0], "the loop")
-        if region.kind == "function" and isinstance(ctx.node, (ast.FunctionDef,
-                                                               ast.AsyncFunctionDef)):
-            body = _body_without_docstring(ctx.node)
-            if body and not local:
-                return Anchor(body[0], f"{ctx.name}()", ctx.node, body[0], body[-1])
         assert innermost is not None
         return Anchor(innermost, "this statement")
 
@@ -196,6 +220,19 @@ class FileAnalysis:
         start = self.range(node).start
         stop = self.range(end).end
         return Range(start, stop)
+
+    def def_range(self, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> Range:
+        """``def name(...)`` on the def line: from ``def`` (or ``async``) to the line's end."""
+        line = fn.lineno - 1
+        text = self.src.line_text(line)
+        start = self.src.utf16_column(line, fn.col_offset)
+        stripped = text.rstrip()
+        if stripped.endswith(":"):
+            stripped = stripped[:-1]
+        if "#" in stripped:
+            stripped = stripped.split("#", 1)[0].rstrip()
+        end = len(stripped.encode("utf-16-le")) // 2
+        return Range(Position(line, start), Position(line, max(end, start)))
 
     def stmt_lines(self, stmt: ast.AST) -> tuple[int, int]:
         first = stmt.lineno - 1  # type: ignore[attr-defined]
@@ -227,6 +264,7 @@ def _innermost_scope(stmts: tuple[ast.AST, ...], func_node: ast.AST) -> ast.AST:
 
 
 def _holder(stmts: tuple[ast.AST, ...], node: ast.AST) -> ast.stmt | None:
+    """The innermost statement of ``stmts`` before ``node`` (or the last one)."""
     holder: ast.stmt | None = None
     for stmt in stmts:
         if stmt is node:
@@ -242,6 +280,17 @@ def _body_without_docstring(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[
             isinstance(body[0].value.value, str):
         body = body[1:] or body
     return body
+
+
+def _after_binding(body: list[ast.stmt], name: str) -> ast.stmt | None:
+    """The first statement after the last top-level statement binding ``name``."""
+    last = -1
+    for index, stmt in enumerate(body):
+        if _assigns(stmt, name):
+            last = index
+    if last + 1 < len(body):
+        return body[last + 1]
+    return None
 
 
 def _assigns(node: ast.AST, name: str) -> bool:

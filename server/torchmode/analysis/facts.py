@@ -65,6 +65,13 @@ class FileFacts:
     loaded_keys: set[str] = field(default_factory=set)   # load_state_dict receivers
     optimizer_vars: set[str] = field(default_factory=set)
     module_assigned: set[str] = field(default_factory=set)
+    module_calls: set[str] = field(default_factory=set)
+
+    def all_calls(self) -> set[str]:
+        calls = set(self.module_calls)
+        for fn in self.functions:
+            calls |= fn.calls
+        return calls
 
 
 def _is_optimizer_call(qual: str | None) -> bool:
@@ -226,8 +233,11 @@ def _on_call(node: ast.Call, owner: FuncInfo | None, facts: FileFacts, called_id
     func = node.func
     called_ids.add(id(func))
     name = dotted(func)
-    if name is not None and owner is not None:
-        owner.calls.add(name)
+    if name is not None:
+        if owner is not None:
+            owner.calls.add(name)
+        else:
+            facts.module_calls.add(name)
     if isinstance(func, ast.Attribute):
         method = func.attr
         recv = func.value
@@ -235,12 +245,12 @@ def _on_call(node: ast.Call, owner: FuncInfo | None, facts: FileFacts, called_id
             if owner is not None:
                 owner.mode_calls = True
             key = entity_key(recv)
-            if key and (method == "train" or not node.args):
+            if key and key != "self" and (method == "train" or not node.args):
                 if method == "eval" or key.rsplit(".", 1)[-1].lower().find("trainer") < 0:
                     facts.module_used.add(key)
         elif method in MODULE_METHODS:
             key = entity_key(recv)
-            if key:
+            if key and key != "self":
                 facts.module_used.add(key)
                 if method == "load_state_dict":
                     facts.loaded_keys.add(key)

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .facts import FileFacts, FuncInfo, is_optimizer_name
-from .layers import Resolver
+from .layers import NEUTRAL_BUILTINS, Resolver
 from .model import (
     DYNAMIC,
     ENTRY,
@@ -45,7 +45,8 @@ from .names import (
     GRAD_ON_CTX,
     HOOK_RE,
     LOADERS,
-    MODEL_NAME_RE,
+    MODULE_METHODS,
+    NOT_FORWARD_METHODS,
     PRETRAINED_EVAL_PREFIXES,
     SELF_RETURNING,
     SET_GRAD,
@@ -55,6 +56,7 @@ from .names import (
     entity_key,
     is_eval_function_name,
     is_eval_loader_name,
+    looks_like_model_name,
 )
 
 Modes = frozenset[Mode]
@@ -175,7 +177,8 @@ class Interpreter:
                  path: str, eval_func_patterns: tuple[str, ...] = (),
                  eval_loader_patterns: tuple[str, ...] = (),
                  external: Callable[[str], Summary | None] | None = None,
-                 is_test_file: bool = False) -> None:
+                 is_test_file: bool = False,
+                 callers: Callable[[str], CallRecord | None] | None = None) -> None:
         self.tree = tree
         self.facts = facts
         self.imports = facts.imports
@@ -185,6 +188,9 @@ class Interpreter:
         self.eval_loader_patterns = eval_loader_patterns
         self.external = external
         self.is_test_file = is_test_file
+        self.callers = callers
+        self.external_records: dict[str, CallRecord] = {}
+        self._merged_records: dict[int, CallRecord | None] = {}
         self.summaries: dict[int, Summary] = {}
         self.records: dict[int, CallRecord] = {}
         self.init_state: dict[str, dict[str, Modes]] = {}
@@ -210,6 +216,8 @@ class Interpreter:
         self.budget = 400_000
         self.truncated = False
         self._reach: dict[int, bool] = {}
+        self._in_progress: set[int] = set()
+        self.guards: list[tuple[str, bool, frozenset[str]] | None] = []
         self._refkeys: dict[int, set[str]] = {}
         # per-run fields
         self.fn: FuncInfo | None = None
@@ -237,7 +245,7 @@ class Interpreter:
             self._reaches_step(fn)
         for fn in self._bottom_up(funcs):
             if self._needs_summary(fn):
-                self._run_function(fn, main=False)
+                self._summary(fn)
 
     def exported_summaries(self) -> dict[str, Summary]:
         """Summaries of top-level functions and methods, keyed ``name`` / ``Class.name``,
@@ -301,6 +309,53 @@ class Interpreter:
                     return self.facts.by_node.get(id(init))
         return None
 
+    _RUN_FIELDS = ("fn", "ctx", "main", "state", "loops", "returns", "return_values", "stmts",
+                   "entry", "guards")
+
+    def _summary(self, fn: FuncInfo) -> Summary:
+        """The function's summary, computed on first use (callee before caller)."""
+        key = id(fn.node)
+        found = self.summaries.get(key)
+        if found is not None:
+            return found
+        default = Summary(reaches_step=self._reaches_step(fn), params=fn.params, name=fn.name,
+                          line=fn.node.lineno - 1)
+        if key in self._in_progress or len(self._in_progress) > 40 or self._trivial(fn):
+            if key not in self._in_progress:
+                self.summaries[key] = default
+            return default
+        saved = tuple(getattr(self, name) for name in self._RUN_FIELDS)
+        self._in_progress.add(key)
+        try:
+            self._run_function(fn, main=False)
+        finally:
+            self._in_progress.discard(key)
+            for name, value in zip(self._RUN_FIELDS, saved, strict=True):
+                setattr(self, name, value)
+        return self.summaries.get(key, default)
+
+    def _trivial(self, fn: FuncInfo) -> bool:
+        """No mode call, grad context, module construction or call we could follow."""
+        if fn.mode_calls or fn.grad_ctx:
+            return False
+        for name in fn.calls:
+            if self._static_callee(fn, name) is not None:
+                return False
+            qual = self.imports.qual(ast.Name(id=name)) if "." not in name else None
+            if qual is None:
+                head, _, rest = name.partition(".")
+                base = self.imports.names.get(head)
+                qual = f"{base}.{rest}" if base else name
+            last = qual.rsplit(".", 1)[-1]
+            if qual.startswith(("torch.nn.", "torchvision.models", "timm.", "torch.hub.",
+                                "torch.load", "torch.jit.load", "copy.deepcopy")) or \
+                    last == "from_pretrained" or (last[:1].isupper() and "." not in name):
+                return False
+            if self.external is not None and "." not in name and name in self.imports.names \
+                    and self.external(self.imports.names[name]) is not None:
+                return False
+        return True
+
     def _class_of(self, fn: FuncInfo) -> str | None:
         while fn.parent is not None:
             fn = fn.parent
@@ -363,6 +418,7 @@ class Interpreter:
         self.return_values = []
         self.stmts = []
         self.entry = {}
+        self.guards = []
 
     def _run_module(self) -> None:
         self._begin(None, True, frozenset({GRAD_ON}), frozenset({GRAD_ON}))
@@ -380,7 +436,7 @@ class Interpreter:
         is_hook = bool(HOOK_RE.match(name)) and (cls is not None or name.endswith("_step"))
         eval_named = is_eval_function_name(name, self.eval_func_patterns) and not is_pytest
         return FuncCtx(name, fn.node, cls, is_module_class, fn.gradient_use, is_pytest, is_hook,
-                       eval_named, self._reaches_step(fn))
+                       eval_named, self._reaches_step(fn), self._grad_decorator(fn) == GRAD_OFF)
 
     def _looks_like_pytest(self, fn: FuncInfo) -> bool:
         for dec in fn.node.decorator_list:
@@ -406,7 +462,7 @@ class Interpreter:
     def _run_function(self, fn: FuncInfo, main: bool) -> None:
         dec = self._grad_decorator(fn)
         if main:
-            record = self.records.get(id(fn.node))
+            record = self._record(fn)
             if dec is not None:
                 grad = frozenset({dec})
             elif record is not None and record.grad and not self._unknown_callers(fn):
@@ -474,6 +530,34 @@ class Interpreter:
             self.class_mutated.setdefault(cls, set()).update(
                 k for k in effects if k.startswith("self."))
 
+    def _record(self, fn: FuncInfo) -> CallRecord | None:
+        """What the visible callers pass: this file's calls, and for a top-level function
+        the calls from the other analysed files (through the project index)."""
+        key = id(fn.node)
+        if key in self._merged_records:
+            return self._merged_records[key]
+        local = self.records.get(key)
+        external = None
+        if self.callers is not None and fn.parent is None:
+            try:
+                external = self.callers(fn.qualname)
+            except RecursionError:
+                external = None
+        if external is None:
+            merged = local
+        elif local is None:
+            merged = external
+        else:
+            merged = CallRecord({k: set(v) for k, v in local.modes.items()},
+                                dict(local.classes), set(local.grad), local.count)
+            for k, v in external.modes.items():
+                merged.modes.setdefault(k, set()).update(v)
+            merged.classes.update(external.classes)
+            merged.grad |= external.grad
+            merged.count += external.count
+        self._merged_records[key] = merged
+        return merged
+
     def _unknown_callers(self, fn: FuncInfo) -> bool:
         name = fn.name
         if fn.class_name is not None:
@@ -504,7 +588,7 @@ class Interpreter:
             if root not in fn.locals:
                 result = frozenset({Mode(ENTRY)})
         elif root not in fn.locals:
-            record = self.records.get(id(fn.node))
+            record = self._record(fn)
             unknown_callers = self._unknown_callers(fn)
             found: set[Mode] | None = None
             if record is not None:
@@ -685,14 +769,23 @@ class Interpreter:
             return
         const = _const_truth(stmt.test)
         before = self.state
+        guard = _guard_of(stmt.test)
         results: list[State | None] = []
         if const is not False:
             self.state = before.copy()
-            self._block(stmt.body)
+            self.guards.append((guard[0], True, guard[1]) if guard else None)
+            try:
+                self._block(stmt.body)
+            finally:
+                self.guards.pop()
             results.append(self.state)
         if const is not True:
             self.state = before.copy()
-            self._block(stmt.orelse)
+            self.guards.append((guard[0], False, guard[1]) if guard else None)
+            try:
+                self._block(stmt.orelse)
+            finally:
+                self.guards.pop()
             results.append(self.state)
         self.state = self._join_all(results)
 
@@ -869,6 +962,9 @@ class Interpreter:
             return
         if isinstance(target, ast.Attribute) and target.attr in ("training", "eval", "train"):
             key = entity_key(target.value)
+            if key == "self" and self.ctx is not None and self.ctx.name in (
+                    "train", "eval", "__init__", "__setstate__", "requires_grad_"):
+                return  # the implementation of train()/eval() itself
             if key is not None and self._is_entity_key(key, assigning=True):
                 if self.main:
                     self.flags[id(target)] = FlagEvent(
@@ -890,6 +986,8 @@ class Interpreter:
         key = entity_key(target)
         if key is None:
             return
+        if isinstance(target, ast.Name) and (self.guards or self._guarded(state)):
+            self._invalidate_guards(target.id)
         # a rebinding: drop the old alias and children of the name
         for old in [k for k in state.alias if k == key or k.startswith(key + ".")]:
             del state.alias[old]
@@ -921,13 +1019,37 @@ class Interpreter:
 
     # ------------------------------------------------------------------ modes
 
+    def _guarded(self, state: State) -> bool:
+        return any(m.guard is not None for ms in state.modes.values() for m in ms)
+
+    def _invalidate_guards(self, name: str) -> None:
+        """``name`` changes: conditions reading it say nothing about later paths."""
+        self.guards = [g if g is None or name not in g[2] else None for g in self.guards]
+        state = self.state
+        if state is None:
+            return
+        for canonical, modes in list(state.modes.items()):
+            if any(m.guard is not None and name in m.guard[2] for m in modes):
+                state.modes[canonical] = frozenset(
+                    replace(m, guard=None) if m.guard is not None and name in m.guard[2] else m
+                    for m in modes)
+
+    def _feasible(self, modes: Iterable[Mode]) -> set[Mode]:
+        """Drop modes set under the opposite branch of a condition we are inside of."""
+        active = {(g[0], g[1]) for g in self.guards if g is not None}
+        if not active:
+            return set(modes)
+        return {m for m in modes if m.guard is None or (m.guard[0], not m.guard[1]) not in active}
+
     def _set_mode(self, canonical: str, kind: str, node: ast.AST, how: str,
                   flagged: bool = False, children: bool = True) -> None:
         state = self.state
         if state is None:
             return
         line = node.lineno - 1  # type: ignore[attr-defined]
-        mode = Mode(kind, line, node.col_offset, how, flagged, node)  # type: ignore[attr-defined]
+        guard = self.guards[-1] if self.guards else None
+        mode = Mode(kind, line, node.col_offset, how, flagged, node,  # type: ignore[attr-defined]
+                    guard)
         state.modes[canonical] = frozenset({mode})
         if children:
             prefix = canonical + "."
@@ -975,7 +1097,7 @@ class Interpreter:
 
     def _looks_like_model(self, key: str, root: str) -> bool:
         last = key.rsplit(".", 1)[-1]
-        if not MODEL_NAME_RE.search(last):
+        if not looks_like_model_name(last):
             return False
         if root in self.imports.names or root in self.facts.module_funcs or \
                 root in self.facts.classes:
@@ -1119,6 +1241,17 @@ class Interpreter:
                     return None
             head = dotted(recv)
             head_root = head.split(".", 1)[0] if head else None
+            if method not in NOT_FORWARD_METHODS and method not in SELF_RETURNING and \
+                    method not in MODULE_METHODS and head_root is not None and \
+                    not (head_root in self.imports.names and head_root not in state.modes
+                         and head_root not in self.facts.module_used):
+                fkey = entity_key(func)
+                if fkey is not None and self._attribute_entity(fkey):
+                    found = self._entity_modes(fkey, forward=True)
+                    if found is not None:
+                        self._args(node)
+                        self._forward(node, Ent(found[0], fkey))
+                        return None
             if qual is None or head_root is None or not (
                     _is_module_qual(qual, self.imports) or (
                         head_root in self.imports.names and head_root not in self.facts.module_used
@@ -1139,7 +1272,7 @@ class Interpreter:
                     found = self._entity_modes(key)
                     if found is not None:
                         return self._mode_call(node, method, recv, Ent(found[0], key))
-            self._args(node)
+            arg_values = self._args(node)
             if isinstance(recv_value, Ent):
                 if method in ("forward", "generate"):
                     self._forward(node, recv_value)
@@ -1156,7 +1289,7 @@ class Interpreter:
             elif method == "backward":
                 self._backward(node)
             if qual:
-                return self._qual_call(node, qual, recv_value)
+                return self._qual_call(node, qual, recv_value, arg_values)
             return None
         # plain calls: f(...)
         key = entity_key(func) if isinstance(func, ast.Name) else None
@@ -1174,6 +1307,26 @@ class Interpreter:
         if qual:
             return self._qual_call(node, qual, None, arg_values)
         return None
+
+    def _attribute_entity(self, key: str) -> bool:
+        """``self.model`` / ``gan.netG`` called: a forward only if that path itself is a
+        module (not a method of the class, not a mode inherited from its owner)."""
+        state = self.state
+        assert state is not None
+        if key.startswith("self.") and key.count(".") == 1:
+            cls = self.ctx.class_name if self.ctx is not None else None
+            info = self.facts.classes.get(cls) if cls else None
+            if info is not None and key[5:] in info.methods:
+                return False
+        canonical = self._canonical(key)
+        if canonical in state.modes or canonical != key:
+            return True
+        if self._is_static_entity(key):
+            return True
+        initial = self._initial(canonical)
+        if initial:
+            return True
+        return self._looks_like_model(key, key.split(".", 1)[0])
 
     def _callable_entity(self, key: str) -> bool:
         state = self.state
@@ -1298,10 +1451,15 @@ class Interpreter:
         return self.fn.direct_step
 
     def _step(self, node: ast.Call, kind: str) -> None:
-        if not self.main or self.ctx is None:
+        if not self.main or self.ctx is None or self.state is None:
             return
-        if id(node) not in self.steps:
-            self.steps[id(node)] = StepEvent(node, kind, self.ctx, tuple(self.stmts))
+        ev = self.steps.get(id(node))
+        if ev is None:
+            ev = self.steps[id(node)] = StepEvent(node, kind, self.ctx, tuple(self.stmts))
+        for fwd in self.forwards.values():
+            if fwd.func is self.ctx:
+                modes = self._lookup(self.state, fwd.canonical) or frozenset()
+                ev.modes.setdefault(fwd.canonical, set()).update(self._feasible(modes))
 
     def _qual_call(self, node: ast.Call, qual: str, recv_value: Value,
                    arg_values: list[Value] | None = None) -> Value:
@@ -1312,6 +1470,11 @@ class Interpreter:
         args = arg_values if arg_values is not None else []
         last = qual.rsplit(".", 1)[-1]
         line = node.lineno - 1
+        if qual in SET_GRAD:
+            value = _grad_of_flag(node)
+            state.grad = frozenset({value})
+            state.lgrad = frozenset({value})
+            return None
         if qual in WRAPPERS or last in ("DistributedDataParallel", "DataParallel", "DDP",
                                         "FullyShardedDataParallel", "FSDP"):
             return args[0] if args and isinstance(args[0], (Ent, New)) else None
@@ -1343,8 +1506,13 @@ class Interpreter:
         if qual.startswith("torch.nn.") and last[:1].isupper() and \
                 not qual.startswith(("torch.nn.functional", "torch.nn.utils", "torch.nn.init")) \
                 and last not in ("Parameter", "ParameterList", "ParameterDict"):
+            if NEUTRAL_BUILTINS.match(last):
+                return None  # losses and activations: no parameters, no mode
+            cls = qual
+            if last in ("Sequential", "ModuleList", "ModuleDict"):
+                cls = self.resolver.inline_layers(node, f"<{last}@{line}:{node.col_offset}>")
             return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
-                       qual)
+                       cls)
         callee = self._callee(node, qual)
         if callee is not None:
             return self._apply_call(node, callee, args)
@@ -1357,8 +1525,11 @@ class Interpreter:
             return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
                        qual)
         if self.external is not None:
-            summary = self.external(self._full_qual(qual))
+            full = self._full_qual(qual)
+            summary = self.external(full)
             if summary is not None:
+                if self.main:
+                    self._record_external(node, full, summary, args)
                 return self._apply_summary(node, summary, args, None)
         if qual in ("torch.jit.trace", "torch.export.export", "torch.jit.trace_module",
                     "torch.export", "torch.onnx.dynamo_export"):
@@ -1427,10 +1598,7 @@ class Interpreter:
                 modes = self._lookup(state, canonical)
                 if modes:
                     record.modes.setdefault(key, set()).update(modes)
-        summary = self.summaries.get(id(callee.node))
-        if summary is None:
-            summary = Summary(reaches_step=self._reaches_step(callee), params=callee.params,
-                              name=callee.name, line=callee.node.lineno - 1)
+        summary = self._summary(callee)
         result = self._apply_summary(node, summary, args, params, via_self=via_self)
         if is_ctor:
             cls = callee.class_name
@@ -1438,6 +1606,26 @@ class Interpreter:
                 return New(frozenset({Mode(TRAIN, node.lineno - 1, node.col_offset, "constructed",
                                            False, node)}), cls)
         return result
+
+    def _record_external(self, node: ast.Call, qual: str, summary: Summary,
+                         args: list[Value]) -> None:
+        state = self.state
+        assert state is not None
+        record = self.external_records.setdefault(qual, CallRecord())
+        record.count += 1
+        record.grad |= state.grad
+        for name, value in self._bind(node, summary.params, args):
+            modes: Modes | None = None
+            cls: str | None = None
+            if isinstance(value, Ent):
+                modes = self._lookup(state, value.canonical)
+                cls = self.classes_of.get(value.canonical)
+            elif isinstance(value, New):
+                modes, cls = value.modes, value.cls
+            if modes:
+                record.modes.setdefault(name, set()).update(modes)
+                if cls:
+                    record.classes[name] = cls
 
     def _bind(self, node: ast.Call, params: list[str], args: list[Value]
               ) -> list[tuple[str, Value]]:
@@ -1551,6 +1739,22 @@ def _record_lookup(modes: dict[str, set[Mode]], key: str) -> set[Mode] | None:
         if prefix in modes:
             return set(modes[prefix])
     return None
+
+
+def _guard_of(test: ast.expr) -> tuple[str, frozenset[str]] | None:
+    """A condition simple enough to correlate branches: names, attributes, comparisons."""
+    names: set[str] = set()
+    for sub in ast.walk(test):
+        if isinstance(sub, (ast.Call, ast.NamedExpr, ast.Await, ast.Lambda)):
+            return None
+        if isinstance(sub, ast.Name):
+            names.add(sub.id)
+    if not names:
+        return None
+    try:
+        return ast.unparse(test), frozenset(names)
+    except Exception:  # pragma: no cover
+        return None
 
 
 def _const_truth(node: ast.AST | None) -> bool | None:

@@ -152,6 +152,7 @@ class Resolver:
         self.project = project
         self.module_name = module_name
         self._cache: dict[str, LayerInfo | None] = {}
+        self.inline: dict[str, LayerInfo] = {}
 
     def find(self, name: str) -> ClassSummary | None:
         if name in self.local:
@@ -166,6 +167,33 @@ class Resolver:
         if qual.startswith(".") and self.module_name:
             qual = _resolve_relative(qual, self.module_name)
         return self.project.find_class(qual)
+
+    def inline_layers(self, call: ast.Call, key: str) -> str:
+        """Layers of ``nn.Sequential(nn.Linear(...), nn.Dropout(...))`` built on the spot;
+        registers them under ``key`` and returns it (the class name to look up)."""
+        counts: Counter[str] = Counter()
+        unknown = False
+        for sub in ast.walk(call):
+            if sub is call or not isinstance(sub, ast.Call):
+                continue
+            qual = self.imports.qual(sub.func)
+            if not qual:
+                continue
+            last = qual.rsplit(".", 1)[-1]
+            label = layer_label(sub, last)
+            if label is not None:
+                counts[label] += 1
+            elif qual.startswith("torch.nn."):
+                continue
+            elif last[:1].isupper():
+                info = self.layers(qual)
+                if info is None or info.dependent is None:
+                    unknown = True
+                else:
+                    counts.update(info.counts)
+        dependent: bool | None = True if counts else (None if unknown else False)
+        self.inline[key] = LayerInfo(dependent, counts, "nn.Sequential", None)
+        return key
 
     def is_module_base(self, base: str) -> bool:
         if base in MODULE_BASES or base.endswith(("nn.Module", "LightningModule")):
@@ -182,8 +210,12 @@ class Resolver:
 
     def layers(self, name: str, depth: int = 0) -> LayerInfo | None:
         """Mode-dependent layers of class ``name``; None if the class is not visible."""
+        if name in self.inline:
+            return self.inline[name]
         if name in self._cache:
             return self._cache[name]
+        if name.startswith("torch.nn.") and self.find(name) is None:
+            return _builtin_layers(name)
         summary = self.find(name)
         if summary is None or depth > 30:
             return None
@@ -212,6 +244,27 @@ class Resolver:
         result = LayerInfo(dependent, counts, summary.name, summary.path)
         self._cache[name] = result
         return result
+
+
+NEUTRAL_BUILTINS = re.compile(
+    r"^(.*Loss|ReLU\d?|LeakyReLU|PReLU|GELU|SiLU|Mish|ELU|SELU|CELU|Tanh|Sigmoid|Softmax\d?d?|"
+    r"LogSoftmax|Softplus|Hardswish|Hardsigmoid|Hardtanh|Identity|Flatten|Unflatten|"
+    r"Upsample|PixelShuffle|MaxPool\dd|AvgPool\dd|AdaptiveAvgPool\dd|AdaptiveMaxPool\dd|"
+    r"CosineSimilarity|PairwiseDistance|ZeroPad\dd|ConstantPad\dd|ReflectionPad\dd)$")
+
+
+def _builtin_layers(qual: str) -> LayerInfo | None:
+    last = qual.rsplit(".", 1)[-1]
+    if last in ("Sequential", "ModuleList", "ModuleDict", "Module"):
+        return None
+    label = layer_label(ast.Call(func=ast.Name(id=last), args=[], keywords=[]), last)
+    if label is not None or last in ("TransformerEncoderLayer", "TransformerDecoderLayer",
+                                     "Transformer", "TransformerEncoder",
+                                     "TransformerDecoder", "MultiheadAttention"):
+        return LayerInfo(True, Counter({label or f"{last} (dropout)": 1}), last, None)
+    if _IN.match(last) or last in _RNN:
+        return LayerInfo(None, Counter(), last, None)
+    return LayerInfo(False, Counter(), last, None)
 
 
 def _resolve_relative(qual: str, module_name: str) -> str:

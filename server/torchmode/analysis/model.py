@@ -41,6 +41,9 @@ class Mode:
     how: str = ""
     flagged: bool = False
     node: ast.AST | None = field(default=None, compare=False, hash=False)
+    # set inside ``if <guard>``: (condition text, branch taken, names it reads)
+    guard: tuple[str, bool, frozenset[str]] | None = None
+    where: str = ""           # another file's name when a caller there set it
 
     @property
     def public_kind(self) -> str:
@@ -79,10 +82,12 @@ class ForwardEvent:
 @dataclass
 class StepEvent:
     node: ast.Call
-    kind: str                 # "optimizer" | "backward"
+    kind: str                 # "optimizer" | "backward" | "call"
     func: FuncCtx
     stmts: tuple[ast.AST, ...]
     lgrad: set[str] = field(default_factory=set)
+    # modes at the step of the entities forward-called so far in the function
+    modes: dict[str, set[Mode]] = field(default_factory=dict)
 
 
 @dataclass
@@ -119,6 +124,7 @@ class FuncCtx:
     is_hook: bool
     eval_named: bool
     has_step: bool            # reaches a training step (directly or through calls)
+    nograd_decorated: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,12 @@ SELF_RETURNING = frozenset({
     "requires_grad_", "share_memory", "to_empty", "xpu", "ipu", "mps", "apply", "zero_grad_",
 })
 # Methods that only an nn.Module has (with the calling convention we check): "used as a module".
+NOT_FORWARD_METHODS = frozenset({
+    "forward", "generate", "step", "backward", "zero_grad", "state_dict", "__enter__",
+    "__exit__", "item", "size", "numel", "view", "reshape", "detach", "clone", "append",
+    "extend", "update", "get", "items", "keys", "values", "pop", "format", "join", "split",
+    "register_hook", "named_parameters", "save_pretrained",
+})
 MODULE_METHODS = frozenset({
     "parameters", "named_parameters", "load_state_dict", "named_modules", "modules",
     "children", "named_children", "named_buffers", "buffers", "register_forward_hook",
@@ -57,11 +63,16 @@ HOOK_RE = re.compile(
     r"^(training_step|validation_step|test_step|predict_step|.*_step_end|on_.*|.*_epoch_end|"
     r"forward|configure_.*|setup|teardown|__call__|compute_loss|prediction_step|evaluation_loop|"
     r"_?inner_training_loop)$")
-MODEL_NAME_RE = re.compile(
-    r"(?:^|_)(?:model|models|net|network|module|encoder|decoder|generator|discriminator|"
+_MODEL_WORD_RE = re.compile(
+    r"(?:^|_)(?:model|net|network|module|encoder|decoder|generator|discriminator|"
     r"classifier|backbone|teacher|student|critic|actor|policy|vae|unet|transformer|resnet|"
-    r"detector|segmenter|clf|autoencoder|ema)(?:$|_|\d)|^net[A-Z]|^(?:G|D|netG|netD)$",
-    re.IGNORECASE)
+    r"detector|segmenter|clf|autoencoder|ema|head)s?\d*$")
+_MODEL_CAMEL_RE = re.compile(r"^(?:net[A-Z][A-Za-z]?\d*|G|D|[A-Z]\w*(?:Net|Model))$")
+
+
+def looks_like_model_name(name: str) -> bool:
+    """``model``, ``ema_model``, ``netG``, ``teacher2``: a name people give to modules."""
+    return bool(_MODEL_WORD_RE.search(name.lower()) or _MODEL_CAMEL_RE.match(name))
 
 
 def dotted(node: ast.AST) -> str | None:

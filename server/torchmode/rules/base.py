@@ -27,6 +27,8 @@ def finding(rule: Rule, message: str, rng: Range, fixes: tuple[FixSpec, ...] = (
 def describe_origin(mode: Mode) -> str:
     """``constructed at line 12`` / ``set by model.train() at line 30`` (1-based lines)."""
     line = f" at line {mode.line + 1}" if mode.line is not None else ""
+    if mode.where:
+        line += f" in {mode.where}"
     how = mode.how or mode.kind
     if how == "constructed":
         return f"constructed{line}"
@@ -52,7 +54,7 @@ def insert_fix(fa: FileAnalysis, kind: str, entity: str, anchor: Anchor, method:
                what: str) -> FixSpec:
     first, end = fa.stmt_lines(anchor.stmt)
     code = f"{entity}.{method}()"
-    if anchor.whole_function is not None:
+    if anchor.at_start:
         title = f"Insert {code} at the start of {anchor.label}"
     else:
         title = f"Insert {code} before {what or anchor.label}"
@@ -63,13 +65,8 @@ def wrap_fixes(fa: FileAnalysis, anchor: Anchor) -> tuple[FixSpec, ...]:
     no_grad, imp = fa.spelling("no_grad")
     inference, imp2 = fa.spelling("inference_mode")
     fixes: list[FixSpec] = []
-    if anchor.whole_function is not None and anchor.first is not None and anchor.last is not None:
-        first = fa.stmt_lines(anchor.first)[0]
-        end = fa.stmt_lines(anchor.last)[1]
-        what = f"the body of {anchor.label}"
-    else:
-        first, end = fa.stmt_lines(anchor.stmt)
-        what = anchor.label if anchor.label.startswith("the ") else "this statement"
+    first, end = fa.stmt_lines(anchor.stmt)
+    what = anchor.label if anchor.label.startswith("the ") else "the statement"
     fixes.append(FixSpec(FixKind.WRAP_NO_GRAD, f"Wrap {what} in with {no_grad}:", False, first,
                          end, no_grad, None, imp, True))
     fixes.append(FixSpec(FixKind.WRAP_INFERENCE_MODE, f"Wrap {what} in with {inference}:", False,

@@ -35,8 +35,7 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
         assert mode is not None
         anchor = fa.anchor(ev, region)
         where = {"the loop": "this loop", "the with block": "this block"}.get(
-            anchor.label, "this call" if anchor.whole_function is None else
-            f"this call in {anchor.label}")
+            anchor.label, f"this call in {anchor.label}" if anchor.at_start else "this call")
         key = ev.key
         state = "may still be in training mode" if mode.kind == TRAIN else \
             "may be in training mode"

@@ -30,14 +30,16 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
                 continue
             region = EvalRegion("after-eval", None)
             why = f"after {mode.how} at line {(mode.line or 0) + 1} with no training step after it"
-        anchor = fa.anchor(ev, region)
-        if id(anchor.stmt) in seen:
-            continue
-        seen.add(id(anchor.stmt))
+        anchor = fa.wrap_anchor(ev, region)
         if isinstance(anchor.stmt, (ast.For, ast.AsyncFor, ast.While)):
+            key_node: ast.AST = anchor.stmt
             rng = fa.header_range(anchor.stmt)
         else:
+            key_node = anchor.stmt
             rng = fa.range(ev.node)
+        if id(key_node) in seen:
+            continue
+        seen.add(id(key_node))
         no_grad, _ = fa.spelling("no_grad")
         message = (f"{ev.key} runs here with autograd on ({why}): no {no_grad} around it, "
                    "so every forward pass records a graph it never uses.")

@@ -40,10 +40,10 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
                 continue
             if not _same_iteration(fwd, step):
                 continue
-            if any(m.kind not in (EVAL,) and m.kind != "train" for m in fwd.modes) and \
-                    any(m.kind == "dynamic" for m in fwd.modes):
+            modes = step.modes.get(fwd.canonical, fwd.modes)
+            if any(m.kind == "dynamic" for m in modes):
                 continue
-            for mode in sorted(fwd.modes, key=lambda m: (m.line or 0)):
+            for mode in sorted(modes, key=lambda m: (m.line or 0)):
                 if mode.kind != EVAL or mode.flagged or mode.node is None:
                     continue
                 if id(mode.node) in reported:
