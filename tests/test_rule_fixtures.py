@@ -153,3 +153,78 @@ def test_expectation_parser() -> None:
         Expected(0, "TM002", None, None),
         Expected(3, "TM003", None, None),
     ]
+
+
+def _all_findings() -> list[tuple[Path, list[str], Finding]]:
+    from torchmode.analyzer import analyze
+
+    out = []
+    for path in fixture_files():
+        if path.parent.name.startswith("project_"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        for finding in analyze(text, str(path)).findings:
+            out.append((path, text.splitlines(), finding))
+    return out
+
+
+# code -> (default severity, fix kinds every finding must offer)
+CONTRACT = {
+    "TM001": ("warning", {"insert-eval"}),
+    "TM002": ("warning", {"wrap-no-grad", "wrap-inference-mode"}),
+    "TM003": ("warning", {"insert-train"}),
+    "TM004": ("error", {"add-call-parens"}),
+    "TM005": ("error", set()),
+    "TM006": ("warning", set()),
+    "TM007": ("warning", {"insert-eval"}),
+}
+
+
+def test_findings_follow_the_rule_contract() -> None:
+    """Severity, fix kinds and fix safety as RULES.md §3-4 define them."""
+    problems = []
+    for path, lines, finding in _all_findings():
+        where = f"{path.name}:{finding.range.start.line + 1} {finding.code}"
+        severity, kinds = CONTRACT[finding.code]
+        hint_ok = finding.code == "TM001" and finding.severity.label == "hint"
+        if finding.severity.label != severity and not hint_ok:
+            problems.append(f"{where}: severity {finding.severity.label}")
+        offered = {fix.kind for fix in finding.fixes}
+        if not kinds <= offered:
+            problems.append(f"{where}: fixes {sorted(offered)} lack {sorted(kinds - offered)}")
+        if finding.code == "TM005" and finding.fixes:
+            problems.append(f"{where}: TM005 has no fix")
+        for fix in finding.fixes:
+            if fix.safe != (fix.kind == "add-call-parens"):
+                problems.append(f"{where}: {fix.kind} marked safe={fix.safe}")
+        if finding.fixes and sum(fix.preferred for fix in finding.fixes) != 1:
+            problems.append(f"{where}: exactly one fix should be preferred")
+        source = lines[finding.range.start.line]
+        if (finding.code == "TM006" and re.search(r"\.training\s*=\s*(True|False)\b", source)
+                and "flag-to-method" not in offered):
+            problems.append(f"{where}: a True/False flag assignment takes flag-to-method")
+        if finding.code == "TM003":
+            steps = [lines[r.range.start.line] for r in finding.related if r.path is None]
+            if not any(re.search(r"step\(|backward\(", s) for s in steps):
+                problems.append(f"{where}: related info should point at the training step")
+    assert not problems, "\n".join(problems)
+
+
+def test_columns_are_utf16_after_non_ascii_text() -> None:
+    """A CJK identifier and an emoji before the call on the same line."""
+    from torchmode.analyzer import analyze
+
+    text = (
+        "import torch\n"
+        "import torch.nn as nn\n"
+        "model = nn.Sequential(nn.Linear(2, 2), nn.Dropout())\n"
+        "val_loader = [torch.ones(1, 2)]\n"
+        "with torch.no_grad():\n"
+        "    for x in val_loader:\n"
+        "        结果 = '🙂'; out = model(x)\n"
+    )
+    (finding,) = [f for f in analyze(text, "unicode.py").findings if f.code == "TM001"]
+    line = text.splitlines()[6]
+    prefix = line[: line.index("model(x)")]
+    assert finding.range.start.line == 6
+    assert finding.range.start.character == len(prefix.encode("utf-16-le")) // 2
