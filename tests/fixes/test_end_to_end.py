@@ -1,0 +1,244 @@
+"""analyze -> offered_fixes / fix_all -> exact text, with the real engine."""
+
+from __future__ import annotations
+
+import pytest
+from torchmode.analyzer import analyze
+from torchmode.findings import FixKind
+from torchmode.fixes import TextEdit, apply_edits, fix_all, noqa_edit, offered_fixes
+from torchmode.fixes import verify as verify_module
+from torchmode.settings import DEFAULT_SETTINGS
+
+from fixes.helpers import src
+
+PATH = "script.py"
+MODEL = "model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))\n"
+
+
+def only(text: str, code: str, path: str = PATH):
+    found = [f for f in analyze(text, path).findings if f.code == code]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def offered_texts(text: str, code: str, path: str = PATH) -> dict[str, str]:
+    finding = only(text, code, path)
+    return {spec.kind: apply_edits(text, edits)
+            for spec, edits in offered_fixes(text, path, finding, DEFAULT_SETTINGS)}
+
+
+def test_tm001_insert_eval_above_the_comment_of_the_with_block() -> None:
+    text = ("import torch\nimport torch.nn as nn\n\n" + MODEL +
+            "val_loader = [torch.randn(2, 4)]\n\n# validation\nwith torch.no_grad():\n"
+            "    for x in val_loader:\n        print(model(x))\n")
+    assert offered_texts(text, "TM001") == {FixKind.INSERT_EVAL: text.replace(
+        "# validation\n", "model.eval()\n# validation\n")}
+
+
+def test_tm002_spelling_import_torch_as_th() -> None:
+    text = ("import torch as th\nimport torch.nn as nn\n\n" + MODEL +
+            "val_loader = [th.randn(2, 4)]\n\nmodel.eval()\nfor x in val_loader:\n"
+            "    print(model(x))\n")
+    loop = "for x in val_loader:\n    print(model(x))\n"
+    assert offered_texts(text, "TM002") == {
+        FixKind.WRAP_NO_GRAD: text.replace(
+            loop, "with th.no_grad():\n    for x in val_loader:\n        print(model(x))\n"),
+        FixKind.WRAP_INFERENCE_MODE: text.replace(
+            loop, "with th.inference_mode():\n    for x in val_loader:\n        print(model(x))\n"),
+    }
+
+
+def test_tm002_spelling_from_torch_import_no_grad_and_decorator() -> None:
+    text = src('''
+        from torch import nn, no_grad, randn
+
+        model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+
+
+        def evaluate(model, loader):
+            """Mean output."""
+            model.eval()
+            outs = [model(x) for x in loader]
+            return outs
+    ''')
+    texts = offered_texts(text, "TM002")
+    assert texts[FixKind.WRAP_NO_GRAD] == text.replace(
+        "    outs = [model(x) for x in loader]\n",
+        "    with no_grad():\n        outs = [model(x) for x in loader]\n")
+    assert texts[FixKind.DECORATE_NO_GRAD] == text.replace(
+        "def evaluate", "@no_grad()\ndef evaluate")
+    # inference_mode is not imported by name: `import torch` is added after the imports.
+    assert texts[FixKind.WRAP_INFERENCE_MODE] == text.replace(
+        "randn\n", "randn\nimport torch\n").replace(
+        "    outs = [model(x) for x in loader]\n",
+        "    with torch.inference_mode():\n        outs = [model(x) for x in loader]\n")
+
+
+def test_tm002_nothing_imported_adds_import_torch_after_docstring_and_imports() -> None:
+    text = src('''
+        """Validation without any torch import in this file."""
+        from models import Net
+
+        model = Net()
+        model.load_state_dict(state)
+        model.eval()
+        for x in val_loader:
+            print(model(x))
+    ''')
+    assert offered_texts(text, "TM002")[FixKind.WRAP_NO_GRAD] == src('''
+        """Validation without any torch import in this file."""
+        from models import Net
+        import torch
+
+        model = Net()
+        model.load_state_dict(state)
+        model.eval()
+        with torch.no_grad():
+            for x in val_loader:
+                print(model(x))
+    ''')
+
+
+def test_fix_all_two_models_one_loop_one_with_two_evals() -> None:
+    text = src('''
+        import torch
+        import torch.nn as nn
+
+        encoder = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+        decoder = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))
+        val_loader = [torch.randn(2, 4)]
+
+        for x in val_loader:
+            print(decoder(encoder(x)))
+    ''')
+    result = fix_all(text, PATH, DEFAULT_SETTINGS, unsafe=True)
+    assert result.text == src('''
+        import torch
+        import torch.nn as nn
+
+        encoder = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+        decoder = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4))
+        val_loader = [torch.randn(2, 4)]
+
+        decoder.eval()
+        encoder.eval()
+        with torch.no_grad():
+            for x in val_loader:
+                print(decoder(encoder(x)))
+    ''')
+    assert sorted(f.code for f in result.fixed) == ["TM001", "TM001", "TM002"]
+    assert result.remaining == []
+    assert apply_edits(text, result.edits) == result.text
+    again = fix_all(result.text, PATH, DEFAULT_SETTINGS, unsafe=True)
+    assert again.text == result.text and again.edits == [] and again.fixed == []
+
+
+def test_tm003_insert_train_at_the_top_of_the_epoch() -> None:
+    text = src('''
+        import torch
+        import torch.nn as nn
+
+        model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        train_loader = [torch.randn(2, 4)]
+        val_loader = [torch.randn(2, 4)]
+
+        for epoch in range(3):
+            for x in train_loader:
+                opt.zero_grad()
+                model(x).sum().backward()
+                opt.step()
+            model.eval()
+            with torch.no_grad():
+                for x in val_loader:
+                    model(x)
+    ''')
+    assert offered_texts(text, "TM003") == {FixKind.INSERT_TRAIN: text.replace(
+        "for epoch in range(3):\n", "for epoch in range(3):\n    model.train()\n")}
+
+
+TM004_006 = ("import torch\nimport torch.nn as nn\n\n" + MODEL +
+             "val_loader = [torch.randn(2, 4)]\n\nmodel.eval\nwith torch.no_grad:\n"
+             "    for x in val_loader:\n        model(x)\nmodel.training = False\n"
+             "with torch.no_grad():\n    for x in val_loader:\n        model(x)\n")
+
+
+def test_fix_all_safe_only_adds_parens() -> None:
+    result = fix_all(TM004_006, PATH, DEFAULT_SETTINGS, unsafe=False)
+    assert result.text == TM004_006.replace("model.eval\n", "model.eval()\n").replace(
+        "with torch.no_grad:", "with torch.no_grad():")
+    assert [f.code for f in result.remaining] == ["TM006"]
+
+
+def test_fix_all_unsafe_also_replaces_the_flag() -> None:
+    result = fix_all(TM004_006, PATH, DEFAULT_SETTINGS, unsafe=True)
+    assert result.text == TM004_006.replace("model.eval\n", "model.eval()\n").replace(
+        "with torch.no_grad:", "with torch.no_grad():").replace(
+        "model.training = False\n", "model.eval()\n")
+    assert result.remaining == []
+
+
+def test_tm007_insert_eval_before_trace_crlf() -> None:
+    text = ("import torch\r\nimport torch.nn as nn\r\n\r\n" + MODEL.replace("\n", "\r\n") +
+            "example = torch.randn(1, 4)\r\ntraced = torch.jit.trace(model, example)")
+    assert offered_texts(text, "TM007") == {FixKind.INSERT_EVAL: text.replace(
+        "traced =", "model.eval()\r\ntraced =")}
+
+
+def test_noqa_edit_silences_on_reanalysis() -> None:
+    text = ("import torch\nimport torch.nn as nn\n\n" + MODEL +
+            "val_loader = [torch.randn(2, 4)]\n\nmodel.eval()\nfor x in val_loader:  # noqa: E501\n"
+            "    print(model(x))\n")
+    finding = only(text, "TM002")
+    fixed = apply_edits(text, [noqa_edit(text, finding)])
+    assert "for x in val_loader:  # noqa: E501, TM002\n" in fixed
+    assert not [f for f in analyze(fixed, PATH).findings if f.code == "TM002"]
+
+
+# -- the guarantees are enforced in code --------------------------------------------------------
+
+
+LOOP = ("import torch\nimport torch.nn as nn\n\n" + MODEL +
+        "val_loader = [torch.randn(2, 4)]\n\nmodel.eval()\nfor x in val_loader:\n"
+        "    print(model(x))\n")
+
+
+def _with_builder(monkeypatch: pytest.MonkeyPatch, make) -> list[str]:
+    monkeypatch.setattr(verify_module, "edits_for_fix", lambda text, spec: make(text))
+    finding = only(LOOP, "TM002")
+    kept = [spec.kind for spec, _ in offered_fixes(LOOP, PATH, finding, DEFAULT_SETTINGS)]
+    result = fix_all(LOOP, PATH, DEFAULT_SETTINGS, unsafe=True)
+    assert result.text == LOOP  # fix_all applies nothing either
+    return kept
+
+
+def test_fix_that_does_not_parse_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(text: str) -> list[TextEdit]:
+        return [TextEdit.insert(8, 0, "with torch.no_grad(:\n")]
+    assert _with_builder(monkeypatch, broken) == []
+
+
+def test_fix_that_leaves_the_finding_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    def useless(text: str) -> list[TextEdit]:
+        return [TextEdit.insert(7, 0, "x = 1\n")]
+    assert _with_builder(monkeypatch, useless) == []
+
+
+def test_fix_that_adds_a_finding_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    def noisy(text: str) -> list[TextEdit]:
+        # Fixes TM002 but writes a flag assignment (TM006).
+        return [TextEdit.insert(7, 0, "model.training = False\n"),
+                TextEdit.insert(7, 0, "with torch.no_grad():\n"),
+                TextEdit.insert(7, 0, "    "), TextEdit.insert(8, 0, "    ")]
+    after = analyze(apply_edits(LOOP, noisy(LOOP)), PATH)
+    assert after.syntax_error is None
+    assert [f.code for f in after.findings] == ["TM006"]  # the case this test is about
+    assert _with_builder(monkeypatch, noisy) == []
+
+
+def test_fix_is_not_offered_twice() -> None:
+    finding = only(LOOP, "TM002")
+    (spec, edits), *_ = offered_fixes(LOOP, PATH, finding, DEFAULT_SETTINGS)
+    fixed = apply_edits(LOOP, edits)
+    assert not [f for f in analyze(fixed, PATH).findings if f.code == "TM002"]
+    assert fix_all(fixed, PATH, DEFAULT_SETTINGS, unsafe=True).text == fixed
