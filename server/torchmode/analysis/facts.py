@@ -103,6 +103,7 @@ def collect(tree: ast.Module) -> FileFacts:
     facts = FileFacts(imports, classes, functions, by_node, module_funcs, module_used, trained,
                       value_refs)
     backward_owners: list[FuncInfo | None] = []
+    alias_pairs: list[tuple[str, str]] = []
     step_candidates: list[tuple[FuncInfo | None, str, int]] = []
 
     # explicit stack: (node, owning function, enclosing class name)
@@ -189,6 +190,12 @@ def collect(tree: ast.Module) -> FileFacts:
         elif tp is ast.Assign:
             assert isinstance(node, ast.Assign)
             value = node.value
+            source = _alias_source(value)
+            if source is not None:
+                for target in node.targets:
+                    tkey = entity_key(target)
+                    if tkey is not None and tkey != source:
+                        alias_pairs.append((tkey, source))
             if isinstance(value, ast.Call) and _is_optimizer_call(imports.qual(value.func)):
                 for target in node.targets:
                     key = dotted(target)
@@ -217,7 +224,51 @@ def collect(tree: ast.Module) -> FileFacts:
         if step or not grad_use:
             facts.any_backward_training = True
     facts.any_step = facts.module_step or any(f.direct_step for f in functions)
+    if alias_pairs and facts.trained:
+        _close_trained(facts, alias_pairs)
     return facts
+
+
+def _alias_source(value: ast.expr) -> str | None:
+    """``net = model``, ``self.model = model``, ``model = DDP(model)``, ``m = model.to(dev)``."""
+    for _ in range(8):
+        if isinstance(value, (ast.Name, ast.Attribute)):
+            return entity_key(value)
+        if isinstance(value, ast.Call):
+            func = value.func
+            if isinstance(func, ast.Attribute) and func.attr in (
+                    "to", "cuda", "cpu", "half", "float", "double", "bfloat16", "train", "eval"):
+                value = func.value
+                continue
+            if value.args and isinstance(value.args[0], (ast.Name, ast.Attribute, ast.Call)):
+                name = dotted(func) or ""
+                last = name.rsplit(".", 1)[-1]
+                if last in ("DDP", "DistributedDataParallel", "DataParallel", "compile",
+                            "FSDP", "FullyShardedDataParallel", "prepare", "deepcopy"):
+                    value = value.args[0]
+                    continue
+        return None
+    return None
+
+
+def _close_trained(facts: FileFacts, pairs: list[tuple[str, str]]) -> None:
+    """Aliases of a trained model are trained (``self.model = model``)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[ra] = rb
+    roots = {find(t) for t in facts.trained}
+    for key in {k for pair in pairs for k in pair}:
+        if find(key) in roots:
+            facts.trained.add(key)
 
 
 def _grad_use(owner: FuncInfo | None, facts: FileFacts) -> None:

@@ -83,6 +83,7 @@ class New:
     modes: Modes
     cls: str | None = None
     loaded: bool = False
+    children: tuple[str, ...] = ()   # entities passed in: submodules (mode follows ours)
 
 
 @dataclass(frozen=True)
@@ -213,6 +214,7 @@ class Interpreter:
         self.occurrences: dict[int, tuple[ast.AST, str, Modes, str | None]] = {}
         self.spot_names: set[tuple[int, str]] = set()
         self.loaded_canon: set[str] = set()
+        self.contains: dict[str, tuple[str, ...]] = {}
         self.budget = 400_000
         self.truncated = False
         self._reach: dict[int, bool] = {}
@@ -1003,6 +1005,8 @@ class Interpreter:
             state.modes[canonical] = value.modes
             for child in [k for k in state.modes if k.startswith(canonical + ".")]:
                 del state.modes[child]
+            if value.children:
+                self.contains[canonical] = value.children
             if value.cls and self.main:
                 self.classes_of[canonical] = value.cls
         elif isinstance(value, Flag) and isinstance(target, ast.Name):
@@ -1055,6 +1059,15 @@ class Interpreter:
             prefix = canonical + "."
             for child in [k for k in state.modes if k.startswith(prefix)]:
                 del state.modes[child]
+            todo = list(self.contains.get(canonical, ()))
+            seen = {canonical}
+            while todo:   # submodules passed to the constructor follow eval()/train()
+                sub = todo.pop()
+                if sub in seen:
+                    continue
+                seen.add(sub)
+                state.modes[sub] = frozenset({mode})
+                todo.extend(self.contains.get(sub, ()))
         if self.main and kind in (EVAL, TRAIN) and not flagged:
             self.mode_sets[id(node)] = (kind, canonical, self.ctx, tuple(self.stmts))  # type: ignore[assignment]
 
@@ -1512,18 +1525,18 @@ class Interpreter:
             if last in ("Sequential", "ModuleList", "ModuleDict"):
                 cls = self.resolver.inline_layers(node, f"<{last}@{line}:{node.col_offset}>")
             return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
-                       cls)
+                       cls, False, _children(args))
         callee = self._callee(node, qual)
         if callee is not None:
             return self._apply_call(node, callee, args)
         if "." not in qual and qual in self.facts.classes and \
                 self.resolver.is_module_class(qual):
             return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
-                       qual)
+                       qual, False, _children(args))
         if last[:1].isupper() and self.resolver.find(qual) is not None and \
                 self.resolver.is_module_class(qual):
             return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
-                       qual)
+                       qual, False, _children(args))
         if self.external is not None:
             full = self._full_qual(qual)
             summary = self.external(full)
@@ -1604,7 +1617,7 @@ class Interpreter:
             cls = callee.class_name
             if cls and self.resolver.is_module_class(cls):
                 return New(frozenset({Mode(TRAIN, node.lineno - 1, node.col_offset, "constructed",
-                                           False, node)}), cls)
+                                           False, node)}), cls, False, _children(args))
         return result
 
     def _record_external(self, node: ast.Call, qual: str, summary: Summary,
@@ -1708,6 +1721,10 @@ class Interpreter:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _children(args: list[Value]) -> tuple[str, ...]:
+    return tuple(a.canonical for a in args if isinstance(a, Ent))
 
 
 def _strip_mode(mode: Mode) -> Mode:
