@@ -26,7 +26,7 @@ for net in [netG, netD]:
 netD(x)  # truth: train grad
 
 models = {"a": make(), "b": make()}
-for name, m in models.items():
+for _name, m in models.items():
     m.eval()
 first = models["a"]
 first(x)  # truth: eval grad

@@ -52,5 +52,5 @@ def batches_of_outputs(inputs):
         yield model(inp)  # truth: eval no_grad
 
 
-for out in batches_of_outputs([x, x]):
+for _out in batches_of_outputs([x, x]):
     model(x)  # truth: eval grad
