@@ -194,7 +194,10 @@ def compare_with_engine(records: Sequence[Recorded], facts: Sequence[Any],
         if fact.modes in ({"train"}, {"eval"}):
             compared += 1
             (stated,) = fact.modes
-            seen = sorted({_mode_name(r.training) for r in recs})
+            # Mixed leaves (a frozen backbone inside a training model): the
+            # engine's claim is about the module's own flag.
+            seen = sorted({_mode_name(r.own_training if r.training is None else r.training)
+                           for r in recs})
             if seen != [stated]:
                 problems.append(f"{where}\n    engine: {stated}, PyTorch: {', '.join(seen)}")
         if fact.grad_enabled is not None:

@@ -33,3 +33,11 @@ plain = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
 plain.eval()
 plain[1].train()
 plain[0](x)  # truth: eval grad
+
+# Mixed: the model's own flag is train, its backbone is frozen in eval.
+frozen = Detector()
+frozen.train()
+frozen(x)
+nn.Module.train(frozen)
+frozen.backbone.eval()
+frozen(x)
