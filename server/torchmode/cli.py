@@ -230,8 +230,15 @@ def run_task(task: Task) -> FileReport:
 
 
 def _syntax_error(text: str, fallback: str, notebook: Any = None) -> str:
-    """A one-line syntax error with a 1-based position (cell-relative in notebooks)."""
+    """A one-line syntax error with a 1-based position (cell-relative in notebooks).
+
+    ``analyze()`` also reports its own last-resort failures through ``syntax_error``
+    (``internal error: ...``); those are passed through unchanged.
+    """
     from .source import SourceSyntaxError, parse_python
+
+    if fallback.startswith("internal error"):
+        return fallback
 
     try:
         parse_python(text)
