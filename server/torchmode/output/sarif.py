@@ -43,30 +43,19 @@ class RuleInfo:
 
 
 def rule_catalog() -> list[RuleInfo]:
-    """Rule metadata from the registry and the rule docs, degrading when either is missing."""
-    try:
-        from ..rules import RULES
-    except ImportError:
-        RULES = {}
-    try:
-        from ..rule_docs import rule_doc
-    except ImportError:
-        rule_doc = None
+    """Rule metadata from the registry, help text from the rule docs."""
+    from ..rule_docs import rule_doc
+    from ..rules import RULES
+
     infos = []
     for code in sorted(set(ALL_CODES) | set(RULES)):
-        rule = RULES.get(code)
-        name = getattr(rule, "name", code)
-        severity = getattr(rule, "severity", getattr(rule, "default_severity", Severity.WARNING))
-        summary = getattr(rule, "summary", "") or name
-        doc = ""
-        if rule_doc is not None:
-            try:
-                doc = rule_doc(code)
-            except (KeyError, ValueError, OSError):
-                doc = ""
-        level = _LEVEL.get(severity, "warning") if isinstance(severity, Severity) else "warning"
-        infos.append(RuleInfo(code, name, level, summary, doc or summary,
-                              str(getattr(rule, "fix_safety", "none"))))
+        rule = RULES[code]
+        try:
+            doc = rule_doc(code)
+        except ValueError:  # a doc missing from a broken installation: keep the summary
+            doc = rule.summary
+        infos.append(RuleInfo(code, rule.name, _LEVEL.get(rule.severity, "warning"),
+                              rule.summary, doc, rule.fix_safety))
     return infos
 
 
