@@ -110,3 +110,19 @@ def test_engine_agrees_with_pytorch_on_example(name: str) -> None:
     facts = analyze(text, str(path), project=_project()).forward_calls
     problems, _ = compare_with_engine(_recorded(name), facts, text.splitlines())
     assert not problems, "engine disagrees with PyTorch:\n" + "\n".join(problems)
+
+
+def test_notebook_runs_and_engine_agrees_with_pytorch(tmp_path: Path) -> None:
+    """The notebook's code cells, joined as torchmode reads them, run as one program."""
+    from torchmode.analyzer import analyze
+
+    path = EXAMPLES / "notebook_validation.ipynb"
+    notebook = NotebookText.from_ipynb(path.read_text(encoding="utf-8"))
+    program = tmp_path / "notebook_validation.py"
+    program.write_text(notebook.text, encoding="utf-8")
+    records = record_modes(program)
+    assert any(not r.grad_enabled and r.training for r in records), "the bug really runs"
+    facts = analyze(notebook.text, str(path)).forward_calls
+    problems, compared = compare_with_engine(records, facts, notebook.text.splitlines())
+    assert not problems, "engine disagrees with PyTorch:\n" + "\n".join(problems)
+    assert compared
