@@ -113,11 +113,25 @@ def index_build(files: list[str]) -> float:
     return time.perf_counter() - start
 
 
+_PYCACHE = tempfile.mkdtemp(prefix="torchmode-bench-pycache-")
+
+
+def child_env() -> dict[str, str]:
+    """Children run as an installed tool would: with bytecode caches (an installed
+    package has its .pyc files; PYTHONDONTWRITEBYTECODE would recompile every
+    module on every start). The cache goes to a temporary folder, not the tree."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = _PYCACHE
+    return env
+
+
 def timed_child(command: list[str], cwd: Path | None = None) -> tuple[float, int, int]:
     """(wall seconds, peak RSS in MB of that child alone, exit status); output discarded."""
     start = time.perf_counter()
     with open(os.devnull, "wb") as devnull:
-        proc = subprocess.Popen(command, cwd=cwd, stdout=devnull, stderr=devnull)
+        proc = subprocess.Popen(command, cwd=cwd, stdout=devnull, stderr=devnull,
+                                env=child_env())
         _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
