@@ -206,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     chosen_lines = count_lines(chosen)
     with tempfile.TemporaryDirectory() as folder:
         listing = Path(folder)
+        warm = listing / "warm.py"
+        warm.write_text("import torch\n")
+        timed_child([args.torchfix, "--jobs", "1", str(warm)])  # fills its bytecode cache
         tm_time, tm_rss, _ = timed_child(
             [sys.executable, "-m", "torchmode", "check", "--exit-zero", "--jobs", "1", *chosen],
             cwd=listing)
