@@ -8,7 +8,7 @@ server answers hovers without re-analysing (a hover must take milliseconds on a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,6 +126,9 @@ class _CallEntity:
     """Stand-in occurrence for a forward call the engine reported without an entity."""
 
     entity: str
+    class_name: str | None = None
+    class_path: str | None = None
+    layers: str | None = None
 
 
 def layer_doc(name: str) -> str | None:
@@ -228,11 +231,14 @@ def hover_info(
     entities: Sequence[Any] = (),
     forward_calls: Sequence[ForwardCallFact] = (),
     rule_doc: Callable[[str], str] | None = None,
+    entity_classes: Mapping[str, Any] | None = None,
 ) -> HoverInfo | None:
     """Hover for UTF-16 ``character`` on 0-based ``line`` whose text is ``line_text``.
 
     ``entities`` / ``forward_calls`` are the last analysis's facts (any line; only
     this line's are used). ``rule_doc`` gives a rule's markdown for ``# noqa`` hovers.
+    ``entity_classes`` maps an entity name to an occurrence that knows its class and
+    layers, for forward calls the engine reported without an occurrence.
     """
     index = codepoint_index(line_text, character)
     code = _noqa_code_at(line_text, index)
@@ -272,7 +278,14 @@ def hover_info(
         call_end = call.character + utf16_len(call.entity)
         if call.character <= character <= call_end:
             call_range = Range(Position(line, call.character), Position(line, call_end))
-            return HoverInfo(entity_markdown(_CallEntity(call.entity), call), call_range)
+            known = (entity_classes or {}).get(call.entity)
+            occurrence = _CallEntity(
+                call.entity,
+                class_name=getattr(known, "class_name", None),
+                class_path=getattr(known, "class_path", None),
+                layers=getattr(known, "layers", None),
+            )
+            return HoverInfo(entity_markdown(occurrence, call), call_range)
     before = line_text[:start].rstrip()
     if word in ("eval", "train", "training") and before.endswith("."):
         return HoverInfo(KEYWORD_DOCS[word], rng)

@@ -191,16 +191,45 @@ def to_text_edits(
 ) -> dict[str, list[types.TextEdit]] | None:
     """Engine ``TextEdit``s (joined text) as LSP edits per document URI.
 
-    Returns ``None`` when an edit spans two notebook cells: such an edit cannot be
-    expressed per cell and the fix is not offered.
+    An edit that ends at the start of the next notebook cell ends at the end of its own
+    cell. Returns ``None`` when an edit really spans two cells: it cannot be expressed
+    per cell and the fix is not offered.
     """
     out: dict[str, list[types.TextEdit]] = {}
     for edit in edits:
+        new_text = edit.new_text
         uri, start = client_position(snap, edit.range.start, enc)
         end_uri, end = client_position(snap, edit.range.end, enc)
         if end_uri != uri:
-            return None
+            clipped = _clip_to_cell(snap, edit, enc)
+            if clipped is None:
+                return None
+            end, new_text = clipped
         out.setdefault(uri, []).append(
-            types.TextEdit(range=types.Range(start=start, end=end), new_text=edit.new_text)
+            types.TextEdit(range=types.Range(start=start, end=end), new_text=new_text)
         )
     return out
+
+
+def _clip_to_cell(snap: Snapshot, edit: Any, enc: Encoding) -> tuple[types.Position, str] | None:
+    """End and text of an edit running up to column 0 of the next cell, or None."""
+    start_slot = snap.slot_of_line(edit.range.start.line)
+    end_line = edit.range.end.line
+    if (
+        start_slot is None
+        or edit.range.end.character != 0
+        or start_slot + 1 >= len(snap.start_lines)
+        or snap.start_lines[start_slot + 1] != end_line
+    ):
+        return None
+    cell_lines = end_line - snap.start_lines[start_slot]
+    if snap.cells[start_slot].ends_newline:
+        return types.Position(line=cell_lines, character=0), edit.new_text
+    # The joined text added the cell's last line break: stop before it.
+    last = end_line - 1
+    last_text = snap.source.line_text(last)
+    end = types.Position(
+        line=cell_lines - 1, character=enc.to_client(last_text, utf16_len(last_text))
+    )
+    text = edit.new_text[:-1] if edit.new_text.endswith("\n") else edit.new_text
+    return end, text

@@ -21,6 +21,7 @@ class CellRef:
     uri: str
     version: int | None
     index: int  # index among all cells of the notebook
+    ends_newline: bool = True  # the cell's text ends with a line break (joining adds one)
 
 
 @dataclass(frozen=True)

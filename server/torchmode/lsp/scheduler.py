@@ -51,6 +51,18 @@ class Analysis:
         return out
 
     @cached_property
+    def entities_by_name(self) -> dict[str, Any]:
+        """An occurrence per entity name that knows its class (for hovers on calls)."""
+        out: dict[str, Any] = {}
+        for occ in getattr(self.result, "entities", None) or ():
+            if occ.entity not in out or (
+                getattr(occ, "class_name", None)
+                and not getattr(out[occ.entity], "class_name", None)
+            ):
+                out[occ.entity] = occ
+        return out
+
+    @cached_property
     def calls_by_line(self) -> dict[int, list[ForwardCallFact]]:
         out: dict[int, list[ForwardCallFact]] = {}
         for call in self.result.forward_calls:

@@ -20,7 +20,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.json_rpc import JsonRPCNotification
 from pygls.uris import to_fs_path
 
 from .. import __version__
@@ -60,11 +63,35 @@ NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
 )
 
 
+class TorchmodeProtocol(LanguageServerProtocol):
+    """Answers requests whose params do not match the LSP types with an error.
+
+    pygls logs such a message and drops it, which leaves the client waiting forever.
+    """
+
+    def structure_message(self, data: Any) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if not (isinstance(data, dict) and "id" in data and "method" in data):
+                raise
+            method = data.get("method")
+            cause = exc.__cause__ or exc
+            error = JsonRpcInvalidParams(f"invalid params for {method}: {cause}".strip())
+            self._send_response(data["id"], error=error.to_response_error())
+            return JsonRPCNotification(method="$/torchmode/rejected", jsonrpc="2.0", params=None)
+
+
 class TorchmodeServer(LanguageServer):
     """Holds the server's state; the handlers below stay stateless."""
 
     def __init__(self) -> None:
-        super().__init__("torchmode", __version__, notebook_document_sync=NOTEBOOK_SYNC)
+        super().__init__(
+            "torchmode",
+            __version__,
+            notebook_document_sync=NOTEBOOK_SYNC,
+            protocol_cls=TorchmodeProtocol,
+        )
         self.lsp_settings: LspSettings = DEFAULT_LSP_SETTINGS
         self.reported_problems: set[tuple[str, ...]] = set()
         self.encoding = Encoding()
@@ -80,7 +107,8 @@ class TorchmodeServer(LanguageServer):
         self.scheduler = AnalysisScheduler(
             self.analysis_pool, self.snapshot_of, self.analyse, self.deliver
         )
-        self.published: dict[str, int | None] = {}  # uri -> version of the last publish
+        # uri -> (version, diagnostics) of the last publish
+        self.published: dict[str, tuple[int | None, list[types.Diagnostic]]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
 
     # --- documents -------------------------------------------------------------------
@@ -147,13 +175,16 @@ class TorchmodeServer(LanguageServer):
         self.publish(analysis)
 
     def publish(self, analysis: Analysis) -> None:
+        """Push diagnostics per document; an unchanged set for the same version is not resent."""
         findings = analysis.result.findings if self.lsp_settings.enable else []
         grouped = diagnostics_by_uri(findings, analysis.snapshot, self.encoding, self.support)
         for uri, diagnostics in grouped.items():
             version = analysis.snapshot.version
             if analysis.snapshot.cells:
                 version = next((c.version for c in analysis.snapshot.cells if c.uri == uri), None)
-            self.published[uri] = version
+            if self.published.get(uri) == (version, diagnostics):
+                continue
+            self.published[uri] = (version, diagnostics)
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
             )
@@ -172,9 +203,10 @@ class TorchmodeServer(LanguageServer):
         self.scheduler.request(key, 0.0 if now else self.lsp_settings.debounce_s)
 
     def reanalyse_all(self) -> None:
-        """Settings or the index changed: analyse every open document again."""
+        """Settings or the index changed: analyse every open document again (debounced, so
+        a document being typed in is not analysed at an intermediate version)."""
         for key in self.scheduler.keys():
-            self.schedule(key, now=True)
+            self.schedule(key)
         if self.pull_mode and self.refresh_supported():
             self.workspace_diagnostic_refresh(None)
 
@@ -395,7 +427,9 @@ def create_server() -> TorchmodeServer:
         grouped = diagnostics_by_uri(
             analysis.result.findings, analysis.snapshot, ls.encoding, ls.support
         )
-        result_id = f"{analysis.snapshot.version}:{id(analysis)}"
+        # Content-based: a re-analysis with the same findings keeps the same id.
+        digest = hash((uri, tuple(analysis.result.findings), ls.encoding.name))
+        result_id = f"{analysis.snapshot.version}:{digest & 0xFFFFFFFFFFFF:x}"
         if params.previous_result_id == result_id:
             return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
         return types.RelatedFullDocumentDiagnosticReport(
@@ -542,9 +576,11 @@ def hover_for(ls: TorchmodeServer, uri: str, position: types.Position) -> types.
     analysis = ls.scheduler.last_good(key)
     entities: list[Any] = []
     calls: list[Any] = []
+    known: dict[str, Any] = {}
     if analysis is not None and _line_unchanged(analysis.snapshot, current, pos.line):
         entities = analysis.entities_by_line.get(pos.line, [])
         calls = analysis.calls_by_line.get(pos.line, [])
+        known = analysis.entities_by_name
     info = hover_info(
         current.source.line_text(pos.line),
         pos.line,
@@ -552,6 +588,7 @@ def hover_for(ls: TorchmodeServer, uri: str, position: types.Position) -> types.
         entities,
         calls,
         rule_doc=_rule_doc,
+        entity_classes=known,
     )
     if info is None:
         return None

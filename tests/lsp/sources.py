@@ -1,0 +1,71 @@
+"""Python sources the language server tests open."""
+
+TRAIN_EVAL = """\
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.drop(self.fc(x))
+
+
+model = Net()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+for x, y in train_loader:
+    optimizer.zero_grad()
+    loss = (model(x) - y).pow(2).mean()
+    loss.backward()
+    optimizer.step()
+
+for x, y in val_loader:
+    out = model(x)
+"""
+
+# The same program, fixed by hand: eval() before and train() after evaluation.
+CLEAN = """\
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.drop(self.fc(x))
+
+
+model = Net()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+for x, y in train_loader:
+    optimizer.zero_grad()
+    loss = (model(x) - y).pow(2).mean()
+    loss.backward()
+    optimizer.step()
+
+model.eval()
+with torch.no_grad():
+    for x, y in val_loader:
+        out = model(x)
+"""
+
+BARE_EVAL = """\
+import torch
+from torch import nn
+
+model = nn.Sequential(nn.Linear(4, 2), nn.Dropout(0.5))
+model.eval
+with torch.no_grad():
+    for x in test_loader:
+        out = model(x)
+"""

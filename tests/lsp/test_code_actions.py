@@ -1,0 +1,161 @@
+"""Code actions: quick fixes applied end to end, ignore-this-line, fix all, stale edits."""
+
+from __future__ import annotations
+
+import pytest
+from lsprotocol import types
+
+from .conftest import Session, Starter, apply_workspace_edit
+from .sources import BARE_EVAL, TRAIN_EVAL
+
+INSERT_EVAL_TEXT = TRAIN_EVAL.replace(
+    "for x, y in val_loader:\n", "model.eval()\nfor x, y in val_loader:\n"
+)
+WRAP_NO_GRAD_TEXT = TRAIN_EVAL.replace(
+    "for x, y in val_loader:\n    out = model(x)\n",
+    "with torch.no_grad():\n    for x, y in val_loader:\n        out = model(x)\n",
+)
+
+
+def fix_titles(actions: list[types.CodeAction]) -> list[str]:
+    return [a.title for a in actions]
+
+
+async def apply_and_reanalyse(
+    session: Session, uri: str, action: types.CodeAction
+) -> tuple[str, list[types.Diagnostic]]:
+    assert action.edit is not None
+    new_text = apply_workspace_edit(session, action.edit)[uri]
+    version = session.change(uri, new_text)
+    return new_text, await session.diagnostics(uri, version=version)
+
+
+async def test_quick_fix_titles_preferred_and_versioned_edits(start: Starter) -> None:
+    session = await start(init_options={"debounceMs": 0})
+    uri = session.open("train.py", TRAIN_EVAL)
+    diagnostics = await session.diagnostics(uri, version=1)
+    tm001 = next(d for d in diagnostics if d.code == "TM001")
+    actions = await session.code_actions(uri, [tm001])
+    titles = fix_titles(actions)
+    assert "torchmode (TM001 missing-eval): Insert model.eval() before the loop" in titles
+    assert "torchmode (TM001 missing-eval): Ignore this line" in titles
+    insert = next(a for a in actions if a.title.endswith("Insert model.eval() before the loop"))
+    assert insert.kind == types.CodeActionKind.QuickFix
+    assert insert.is_preferred is True
+    assert insert.diagnostics and insert.diagnostics[0].code == "TM001"
+    assert insert.edit is not None and insert.edit.document_changes
+    change = insert.edit.document_changes[0]
+    assert isinstance(change, types.TextDocumentEdit)
+    assert change.text_document.version == 1 and change.text_document.uri == uri
+
+
+async def test_insert_eval_fix_end_to_end(start: Starter) -> None:
+    session = await start(init_options={"debounceMs": 0})
+    uri = session.open("train.py", TRAIN_EVAL)
+    tm001 = next(d for d in await session.diagnostics(uri, version=1) if d.code == "TM001")
+    actions = await session.code_actions(uri, [tm001], only=["quickfix"])
+    insert = next(a for a in actions if a.title.endswith("Insert model.eval() before the loop"))
+    new_text, diagnostics = await apply_and_reanalyse(session, uri, insert)
+    assert new_text == INSERT_EVAL_TEXT
+    assert "TM001" not in {d.code for d in diagnostics}
+
+
+async def test_every_offered_fix_clears_its_diagnostic(start: Starter) -> None:
+    session = await start(init_options={"debounceMs": 0})
+    uri = session.open("train.py", TRAIN_EVAL)
+    diagnostics = await session.diagnostics(uri, version=1)
+    assert diagnostics
+    for diagnostic in diagnostics:
+        actions = await session.code_actions(uri, [diagnostic], only=["quickfix"])
+        fixes = [a for a in actions if a.diagnostics and not a.title.endswith("Ignore this line")]
+        for action in fixes:
+            # Start from the original text each time.
+            version = session.change(uri, TRAIN_EVAL)
+            fresh = await session.diagnostics(uri, version=version)
+            same = next(
+                d for d in fresh if d.code == diagnostic.code and d.range == diagnostic.range
+            )
+            again = await session.code_actions(uri, [same], only=["quickfix"])
+            action = next(a for a in again if a.title == action.title)
+            new_text, after = await apply_and_reanalyse(session, uri, action)
+            assert new_text != TRAIN_EVAL
+            compile(new_text, "train.py", "exec")
+            before = sum(1 for d in fresh if d.code == diagnostic.code)
+            assert sum(1 for d in after if d.code == diagnostic.code) < before, action.title
+
+
+async def test_ignore_this_line_adds_noqa(start: Starter) -> None:
+    session = await start(init_options={"debounceMs": 0})
+    uri = session.open("train.py", TRAIN_EVAL)
+    tm001 = next(d for d in await session.diagnostics(uri, version=1) if d.code == "TM001")
+    actions = await session.code_actions(uri, [tm001])
+    ignore = next(
+        a for a in actions if a.title == "torchmode (TM001 missing-eval): Ignore this line"
+    )
+    new_text, diagnostics = await apply_and_reanalyse(session, uri, ignore)
+    assert new_text == TRAIN_EVAL.replace("out = model(x)\n", "out = model(x)  # noqa: TM001\n")
+    assert "TM001" not in {d.code for d in diagnostics}
+
+
+async def test_ignore_action_follows_the_setting(start: Starter) -> None:
+    session = await start(init_options={"codeAction": {"disableRuleComment": {"enable": False}}})
+    uri = session.open("train.py", TRAIN_EVAL)
+    tm001 = next(d for d in await session.diagnostics(uri, version=1) if d.code == "TM001")
+    actions = await session.code_actions(uri, [tm001])
+    assert actions and not any(a.title.endswith("Ignore this line") for a in actions)
+
+
+async def test_stale_edit_is_refused(start: Starter) -> None:
+    session = await start(init_options={"debounceMs": 0})
+    uri = session.open("train.py", TRAIN_EVAL)
+    tm001 = next(d for d in await session.diagnostics(uri, version=1) if d.code == "TM001")
+    actions = await session.code_actions(uri, [tm001])
+    insert = next(a for a in actions if a.title.endswith("before the loop"))
+    session.change(uri, "# a line added above everything\n" + TRAIN_EVAL)
+    assert insert.edit is not None
+    with pytest.raises(ValueError, match="stale edit"):
+        apply_workspace_edit(session, insert.edit)
+
+
+async def test_source_fix_all_applies_safe_fixes_only(start: Starter) -> None:
+    session = await start(init_options={"debounceMs": 0})
+    uri = session.open("bare.py", BARE_EVAL)
+    diagnostics = await session.diagnostics(uri, version=1)
+    assert "TM004" in {d.code for d in diagnostics}
+    actions = await session.code_actions(uri, [], only=["source.fixAll"])
+    assert [a.kind for a in actions] == ["source.fixAll.torchmode"]
+    action = actions[0]
+    if action.edit is None:  # VS Code resolves the edit lazily
+        action = await session.client.code_action_resolve_async(action)
+    new_text, after = await apply_and_reanalyse(session, uri, action)
+    assert new_text == BARE_EVAL.replace("model.eval\n", "model.eval()\n")
+    assert "TM004" not in {d.code for d in after}
+
+    # A file with only unsafe fixes gets no source.fixAll edit.
+    uri2 = session.open("train.py", TRAIN_EVAL)
+    await session.diagnostics(uri2, version=1)
+    actions = await session.code_actions(uri2, [], only=["source.fixAll.torchmode"])
+    for action in actions:
+        if action.edit is None:
+            action = await session.client.code_action_resolve_async(action)
+        assert (
+            action.edit is None
+            or not apply_workspace_edit(session, action.edit)
+            or apply_workspace_edit(session, action.edit)[uri2] == TRAIN_EVAL
+        )
+
+
+async def test_fix_all_command_includes_unsafe_fixes(start: Starter) -> None:
+    session = await start(init_options={"debounceMs": 0})
+    uri = session.open("train.py", TRAIN_EVAL)
+    await session.diagnostics(uri, version=1)
+    result = await session.client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="torchmode.fixAll", arguments=[uri])
+    )
+    assert result["applied"] is True and result["fixed"] >= 1
+    assert len(session.applied_edits) == 1
+    new_text = apply_workspace_edit(session, session.applied_edits[0])[uri]
+    version = session.change(uri, new_text)
+    after = await session.diagnostics(uri, version=version)
+    assert "TM001" not in {d.code for d in after}
+    compile(new_text, "train.py", "exec")

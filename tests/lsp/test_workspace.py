@@ -1,0 +1,201 @@
+"""Settings, cross-file summaries, inlay hints and robustness against bad requests."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from concurrent.futures import Future
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+
+from .conftest import Starter
+from .sources import CLEAN, TRAIN_EVAL
+
+UTILS = """\
+def evaluate(model, loader):
+    model.eval()
+    total = 0
+    for x, y in loader:
+        total += float((model(x) - y).abs().sum())
+    return total
+"""
+
+UTILS_RESTORING = """\
+def evaluate(model, loader):
+    was_training = model.training
+    model.eval()
+    total = 0
+    for x, y in loader:
+        total += float((model(x) - y).abs().sum())
+    model.train(was_training)
+    return total
+"""
+
+TRAIN_WITH_HELPER = """\
+import torch
+from torch import nn
+
+from utils import evaluate
+
+model = nn.Sequential(nn.Linear(4, 2), nn.Dropout(0.5))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+for epoch in range(3):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        loss = (model(x) - y).pow(2).mean()
+        loss.backward()
+        optimizer.step()
+    score = evaluate(model, val_loader)
+"""
+
+
+async def codes_eventually(
+    session, uri: str, want: bool, code: str, timeout: float = 20.0
+) -> list[types.Diagnostic]:
+    """Wait until the latest publish for ``uri`` has (``want``) or lacks ``code``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        published = session.publishes_for(uri)
+        if published and (code in {d.code for d in published[-1].diagnostics}) == want:
+            return list(published[-1].diagnostics)
+        await asyncio.sleep(0.05)
+    latest = session.publishes_for(uri)[-1].diagnostics if session.publishes_for(uri) else None
+    raise AssertionError(f"{code} present={want} never published; latest: {latest}")
+
+
+async def test_settings_from_configuration_and_changes_take_effect(start: Starter) -> None:
+    session = await start(configuration={"torchmode": {"ignore": ["TM001"], "debounceMs": 0}})
+    uri = session.open("train.py", TRAIN_EVAL)
+    await codes_eventually(session, uri, False, "TM001")
+    assert "TM001" not in {d.code for d in session.publishes_for(uri)[-1].diagnostics}
+    session.client.set_configuration(
+        {"debounceMs": 0, "severity": {"TM001": "hint"}}, section="torchmode"
+    )
+    session.client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings=None)
+    )
+    diagnostics = await codes_eventually(session, uri, True, "TM001")
+    tm001 = next(d for d in diagnostics if d.code == "TM001")
+    assert tm001.severity == types.DiagnosticSeverity.Hint
+
+    session.client.set_configuration({"enable": False}, section="torchmode")
+    session.client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings=None)
+    )
+    assert await codes_eventually(session, uri, False, "TM001") == []
+
+
+async def test_invalid_settings_fall_back_and_are_reported_once(start: Starter) -> None:
+    bad = {"debounceMs": "fast", "select": ["TM999"], "fixAll": {"unsafe": "yes"}}
+    session = await start(init_options=bad, configuration={"torchmode": bad})
+    uri = session.open("train.py", TRAIN_EVAL)
+    diagnostics = await session.diagnostics(uri, version=1)
+    assert "TM001" in {d.code for d in diagnostics}  # defaults: every rule selected
+    session.client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings=None)
+    )
+    await asyncio.sleep(0.5)
+    warnings = [
+        m
+        for m in session.client.log_messages
+        if m.type == types.MessageType.Warning and "invalid settings" in m.message
+    ]
+    assert len(warnings) == 1
+    for key in ("debounceMs", "select", "fixAll.unsafe"):
+        assert f"torchmode.{key}" in warnings[0].message
+
+
+async def test_pyproject_first_or_editor_first(start: Starter, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.torchmode]\nignore = ["TM001"]\n')
+    session = await start(
+        init_options={"select": ["TM001", "TM002"], "configurationPreference": "filesystemFirst"}
+    )
+    uri = session.open("train.py", TRAIN_EVAL)
+    assert "TM001" not in {d.code for d in await session.diagnostics(uri, version=1)}
+    session.client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings=None)
+    )
+    session.client.set_configuration(
+        {"ignore": [], "configurationPreference": "editorFirst"}, section="torchmode"
+    )
+    session.client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings=None)
+    )
+    await codes_eventually(session, uri, True, "TM001")
+
+
+async def test_cross_file_summary_from_the_workspace_index(start: Starter, tmp_path: Path) -> None:
+    (tmp_path / "utils.py").write_text(UTILS)
+    session = await start(init_options={"debounceMs": 0})
+    uri = session.open("train.py", TRAIN_WITH_HELPER)
+    # evaluate() from utils.py leaves the model in eval for the next epoch: TM003.
+    diagnostics = await codes_eventually(session, uri, True, "TM003")
+    tm003 = next(d for d in diagnostics if d.code == "TM003")
+    assert tm003.range.start.line == TRAIN_WITH_HELPER.splitlines().index(
+        "    score = evaluate(model, val_loader)"
+    )
+    assert tm003.related_information  # the training step
+    # utils.py now restores the mode; saving it refreshes the index and train.py.
+    utils = session.open("utils.py", UTILS)
+    session.change(utils, UTILS_RESTORING)
+    session.save(utils)
+    await codes_eventually(session, uri, False, "TM003")
+    assert any(r.method == "workspace/didChangeWatchedFiles" for r in session.registrations)
+
+
+async def test_inlay_hints_show_the_mode_at_forward_calls(start: Starter) -> None:
+    session = await start()
+    uri = session.open("train.py", CLEAN)
+    await session.diagnostics(uri, version=1)
+    params = types.InlayHintParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(types.Position(0, 0), types.Position(40, 0)),
+    )
+    assert not await session.client.text_document_inlay_hint_async(params)  # off by default
+    session.client.set_configuration({"inlayHints": {"enable": True}}, section="torchmode")
+    session.client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings=None)
+    )
+    await asyncio.sleep(0.5)
+    hints = await session.client.text_document_inlay_hint_async(params)
+    assert hints
+    by_line = {h.position.line: h.label for h in hints}
+    train_line = CLEAN.splitlines().index("    loss = (model(x) - y).pow(2).mean()")
+    eval_line = CLEAN.splitlines().index("        out = model(x)")
+    assert by_line[train_line] == "train:"
+    assert by_line[eval_line] == "eval, no grad:"
+
+
+async def test_malformed_requests_get_errors_and_the_server_keeps_serving(start: Starter) -> None:
+    session = await start()
+    uri = session.open("train.py", TRAIN_EVAL)
+    await session.diagnostics(uri, version=1)
+    protocol = session.client.protocol
+
+    async def raw_request(method: str, params: object) -> object:
+        # Written as raw JSON: the client library would refuse to send malformed params.
+        msg_id = str(uuid.uuid4())
+        future: Future[object] = Future()
+        protocol._request_futures[msg_id] = future
+        protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+        return await asyncio.wait_for(asyncio.wrap_future(future), 10)
+
+    with pytest.raises(JsonRpcException):
+        await raw_request("textDocument/hover", {"textDocument": 5})
+    with pytest.raises(JsonRpcException):
+        await raw_request("textDocument/codeAction", {"textDocument": {"uri": uri}})
+    with pytest.raises(JsonRpcException):
+        await raw_request("torchmode/noSuchMethod", {})
+    with pytest.raises(JsonRpcException):
+        await session.client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="torchmode.fixAll", arguments=[42])
+        )
+    assert await session.hover("file:///not/open.py", 0, 0) is None
+    hover = await session.hover(uri, TRAIN_EVAL.splitlines().index("    out = model(x)"), 15)
+    assert hover is not None
+    version = session.change(uri, CLEAN)
+    assert await session.diagnostics(uri, version=version) == []
