@@ -210,3 +210,43 @@ def test_module_reading_self_training_is_mode_dependent() -> None:
     x = torch.zeros(1)
     assert noisy(x).item() == 1.0
     assert noisy.eval()(x).item() == 0.0
+
+
+def _dropout_net() -> nn.Module:
+    return nn.Sequential(nn.Linear(8, 8), nn.Dropout(0.5))
+
+
+def test_jit_trace_bakes_in_the_training_mode() -> None:
+    """TM007: a trace taken in train mode keeps dropping out, even after .eval()."""
+    import warnings
+
+    x = torch.ones(4, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(_dropout_net(), x, check_trace=False)
+    traced.eval()
+    assert not torch.equal(traced(x), traced(x))
+    net = _dropout_net().eval()
+    traced_eval = torch.jit.trace(net, x)
+    assert torch.equal(traced_eval(x), net(x))
+
+
+def test_torch_export_captures_the_current_mode() -> None:
+    x = torch.ones(4, 8)
+    exported = torch.export.export(_dropout_net(), (x,))
+    assert not torch.equal(exported.module()(x), exported.module()(x))
+    net = _dropout_net().eval()
+    exported_eval = torch.export.export(net, (x,))
+    assert torch.equal(exported_eval.module()(x), net(x))
+
+
+def test_onnx_export_defaults_to_the_torch_export_path() -> None:
+    """torch.onnx.export's default (dynamo=True) captures with torch.export in the
+    model's current mode; only the TorchScript path (dynamo=False) switches to
+    eval itself (training=TrainingMode.EVAL). Hence TM007 covers onnx.export
+    without dynamo=False."""
+    import inspect
+
+    params = inspect.signature(torch.onnx.export).parameters
+    assert params["dynamo"].default is True
+    assert params["training"].default == torch.onnx.TrainingMode.EVAL
