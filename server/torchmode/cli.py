@@ -547,7 +547,10 @@ def cmd_server(argv: list[str], stderr: TextIO) -> int:
     except ImportError as exc:
         print(f"torchmode: error: the language server is unavailable ({exc})", file=stderr)
         return 2
-    result = server_main(argv)
+    try:
+        result = server_main(argv)
+    except SystemExit as exc:  # its own --help / usage errors
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     return int(result) if isinstance(result, int) else 0
 
 

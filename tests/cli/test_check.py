@@ -400,3 +400,29 @@ def test_progress_and_colors_on_a_terminal(tmp_path: Path, run_cli: RunCli,
     colored = run_cli("check", "zz.py")
     assert "\x1b[1;31mTM004\x1b[0m" in colored.out
     assert "checked" not in colored.err  # one file: no progress
+
+
+def test_server_subprocess_answers_initialize(tmp_path: Path) -> None:
+    """`python -m torchmode server` reaches the real language server over stdio."""
+    import json
+    import subprocess
+
+    def frame(message: dict[str, object]) -> bytes:
+        body = json.dumps(message).encode()
+        return f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+         "params": {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "id": 2, "method": "shutdown", "params": None},
+        {"jsonrpc": "2.0", "method": "exit", "params": None},
+    ]
+    proc = subprocess.run([sys.executable, "-m", "torchmode", "server"], cwd=tmp_path,
+                          input=b"".join(frame(m) for m in messages), capture_output=True,
+                          timeout=120)
+    bodies = [json.loads(part.split(b"\r\n\r\n", 1)[1])
+              for part in proc.stdout.split(b"Content-Length: ")[1:]]
+    by_id = {body.get("id"): body for body in bodies if "id" in body}
+    assert "capabilities" in by_id[1]["result"], proc.stderr.decode()
+    assert by_id[2]["result"] is None
