@@ -297,6 +297,8 @@ def _fix_python(task: Task, project: Any, text: str, encoding: str, lines: int) 
             report.diff += "\n\\ No newline at end of file\n"
     else:
         write_atomically(task.path, outcome.text, encoding)
+        if project is not None:  # later files of this process see the fixed summaries
+            project.update(task.path, outcome.text)
     return report
 
 

@@ -426,3 +426,48 @@ def test_server_subprocess_answers_initialize(tmp_path: Path) -> None:
     by_id = {body.get("id"): body for body in bodies if "id" in body}
     assert "capabilities" in by_id[1]["result"], proc.stderr.decode()
     assert by_id[2]["result"] is None
+
+
+UTILS = '''\
+import torch
+
+
+def evaluate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        return [model(x) for x in loader]
+'''
+
+FIT = '''\
+import torch
+
+from utils import evaluate
+
+
+def fit(model, train_loader, val_loader):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for epoch in range(10):
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            loss = model(x).sum()
+            loss.backward()
+            optimizer.step()
+        evaluate(model, val_loader)
+'''
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_cross_file_summary(tmp_path: Path, run_cli: RunCli, jobs: str) -> None:
+    """utils.evaluate() leaves the model in eval mode: TM003 in train.py, only when
+    utils.py is part of the run (the index covers the run's files, nothing else)."""
+    write(tmp_path / "utils.py", UTILS)
+    write(tmp_path / "train.py", FIT)
+    for i in range(4):  # enough files for the process pool to be used with --jobs 2
+        write(tmp_path / f"other{i}.py", CLEAN)
+    run = run_cli("check", "--format", "json", "--jobs", jobs, ".")
+    found = [(f["path"], f["code"], f["range"]["start"]["line"] + 1) for f in run.json()]
+    assert ("train.py", "TM003", 14) in found
+    (item,) = [f for f in run.json() if f["code"] == "TM003"]
+    assert item["related"][0]["range"]["start"]["line"] == 11  # the training step
+    alone = run_cli("check", "--format", "json", "train.py")
+    assert "TM003" not in {f["code"] for f in alone.json()}
