@@ -25,7 +25,7 @@ def main():
     model = KeypointHead()
     example = torch.rand(1, 3, 16, 16)
     traced = torch.jit.trace(model, example)
-    traced.save("/tmp/keypoints_traced.pt")
+    traced.save("keypoints_traced.pt")
 
     model.training = False
     exported = torch.export.export(model, (example,))

@@ -4,7 +4,7 @@ Two bugs: the model is never put in eval mode (Dropout is active, BatchNorm uses
 statistics of this one batch), and the forward call builds an autograd graph.
 
 Runs without a checkpoint on random weights: python examples/predict.py
-(pass --checkpoint /tmp/smallnet.pt after running examples/cifar/train.py)
+(pass --checkpoint smallnet.pt after running examples/cifar/train.py)
 """
 import argparse
 

@@ -41,7 +41,7 @@ def main(epochs=2):
     with torch.no_grad():
         preds = torch.cat([model(images).argmax(1) for images, _ in val_loader])
     print("predicted classes:", preds.bincount(minlength=10).tolist())
-    torch.save(model.state_dict(), "/tmp/smallnet.pt")
+    torch.save(model.state_dict(), "smallnet.pt")
 
 
 if __name__ == "__main__":

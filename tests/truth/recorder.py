@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import runpy
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,7 +82,11 @@ def _call_site(frame: FrameType | None, filename: str) -> tuple[int, int | None]
 
 
 def record_modes(path: str | os.PathLike[str], argv: Sequence[str] = ()) -> list[Recorded]:
-    """Execute ``path`` and return its top-level forward calls in call order."""
+    """Execute ``path`` and return its top-level forward calls in call order.
+
+    The program runs in a fresh temporary working directory, so files it saves
+    with relative paths (checkpoints, traced models) do not litter the repo.
+    """
     import torch
     from torch.nn.modules.module import (
         register_module_forward_hook,
@@ -119,9 +124,14 @@ def record_modes(path: str | os.PathLike[str], argv: Sequence[str] = ()) -> list
     sys.argv = [filename, *argv]
     sys.path.insert(0, folder)
     torch.manual_seed(0)
+    old_cwd = os.getcwd()
+    workdir = tempfile.TemporaryDirectory(prefix="torchmode-truth-")
+    os.chdir(workdir.name)
     try:
         runpy.run_path(filename, run_name="__main__")
     finally:
+        os.chdir(old_cwd)
+        workdir.cleanup()
         pre.remove()
         post.remove()
         sys.argv = old_argv
