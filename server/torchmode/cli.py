@@ -153,6 +153,9 @@ def read_source(path: str) -> tuple[str, str]:
     return text, encoding
 
 
+_MESSAGE_LINE = re.compile(r"\bline (\d+)\b")
+
+
 class _Positions:
     """UTF-16 LSP positions -> 1-based human locations for one text."""
 
@@ -190,13 +193,28 @@ class _Positions:
             rng = Range.of(start.line - offset, start.character, end.line - offset, end.character)
         return rng, location
 
+    def cell_message(self, message: str) -> str:
+        """In a notebook, ``line 17`` in an engine message (a line of the joined
+        cells, 1-based) becomes ``cell 3, line 4`` as the user sees it."""
+        if self.notebook is None or not self.notebook.start_lines:
+            return message
+
+        def replace_line(match: re.Match[str]) -> str:
+            cell, offset = self.cell_of(int(match.group(1)) - 1)
+            return f"cell {cell}, line {int(match.group(1)) - offset}"
+
+        return _MESSAGE_LINE.sub(replace_line, message)
+
     def report(self, path: str, finding: Finding) -> Reported:
+        if self.notebook is not None:
+            finding = replace(finding, message=self.cell_message(finding.message))
         rng, location = self.locate(finding.range)
         related = []
         for rel in finding.related:
             if rel.path is None or os.path.abspath(rel.path) == os.path.abspath(path):
                 rel_range, rel_loc = self.locate(rel.range)
-                related.append(RelatedReport(path, rel_range, rel_loc, rel.message))
+                related.append(RelatedReport(path, rel_range, rel_loc,
+                                             self.cell_message(rel.message)))
             else:  # another file: its text is not at hand; columns are reported as UTF-16
                 r = rel.range
                 loc = Location(r.start.line + 1, r.start.character + 1, r.end.line + 1,

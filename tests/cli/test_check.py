@@ -216,6 +216,8 @@ def test_notebook_cell_numbers(tmp_path: Path, run_cli: RunCli) -> None:
                if f["code"] == "TM001"]
     assert item["cell"] == 4
     assert item["range"]["start"] == {"line": cell_line - 1, "character": VAL_COL - 1}
+    # line numbers inside messages are made cell-relative too (`model = Net()`: cell 4, line 2)
+    assert "constructed at cell 4, line 2" in item["message"], item["message"]
 
 
 def test_notebook_errors(tmp_path: Path, run_cli: RunCli) -> None:
