@@ -99,7 +99,16 @@ class Tup:
     items: tuple[Value, ...]
 
 
-Value = Ent | New | Flag | Tup | None
+@dataclass(frozen=True)
+class GradCtx:
+    """A grad context manager held in a variable (``ctx = torch.no_grad()``); ``KEEP``
+    among the values: on some path it is a context that leaves grad mode alone."""
+
+    values: frozenset[str]
+
+
+KEEP = "keep"
+Value = Ent | New | Flag | Tup | GradCtx | None
 
 
 # ----------------------------------------------------------------------------- state
@@ -109,7 +118,7 @@ class State:
     __slots__ = ("modes", "alias", "grad", "lgrad", "saved")
 
     def __init__(self, modes: dict[str, Modes], alias: dict[str, str], grad: frozenset[str],
-                 lgrad: frozenset[str], saved: dict[str, Flag]) -> None:
+                 lgrad: frozenset[str], saved: dict[str, Flag | GradCtx]) -> None:
         self.modes = modes
         self.alias = alias
         self.grad = grad
@@ -811,6 +820,8 @@ class Interpreter:
                 self.eval_loops.add(id(stmt))
         if self.state is None:
             return
+        if is_for and self._unroll(stmt):  # type: ignore[arg-type]
+            return
         head = self.state.copy()
         ctx = LoopCtx()
         self.loops.append(ctx)
@@ -841,27 +852,59 @@ class Interpreter:
             self._block(stmt.orelse)
         self.state = self._join_all([self.state, *ctx.breaks])
 
+    def _unroll(self, stmt: ast.For | ast.AsyncFor) -> bool:
+        """``for net in (netG, netD): net.eval()``: a literal tuple of models is run once
+        per element, so each of them is switched for sure."""
+        it = stmt.iter
+        if not isinstance(it, (ast.Tuple, ast.List)) or not 0 < len(it.elts) <= 8 or \
+                stmt.orelse or not isinstance(stmt.target, ast.Name):
+            return False
+        keys = [entity_key(e) for e in it.elts]
+        if any(k is None for k in keys):
+            return False
+        values = [self._name_value(k, e) for k, e in zip(keys, it.elts, strict=True)
+                  if k is not None]
+        if not all(isinstance(v, Ent) for v in values):
+            return False
+        ctx = LoopCtx()
+        self.loops.append(ctx)
+        try:
+            for value in values:
+                if self.state is None:
+                    break
+                self._assign(stmt.target, value, stmt)
+                self._block(stmt.body)
+                self.state = self._join_all([self.state, *ctx.continues])
+                ctx.continues.clear()
+        finally:
+            self.loops.pop()
+        self.state = self._join_all([self.state, *ctx.breaks])
+        return True
+
     def _with(self, stmt: ast.With | ast.AsyncWith) -> None:
-        grad_value: str | None = None
+        grad_values: frozenset[str] | None = None
         for item in stmt.items:
             ctx_expr = item.context_expr
             kind = self._grad_ctx(ctx_expr, stmt)
             if kind is not None:
-                grad_value = kind
+                grad_values = frozenset({kind})
             else:
                 value = self._expr(ctx_expr)
+                if isinstance(value, GradCtx):
+                    grad_values = value.values
                 if item.optional_vars is not None:
                     self._assign(item.optional_vars, value, stmt)
         if self.state is None:
             return
-        if grad_value is None:
+        if grad_values is None:
             self._block(stmt.body)
             return
-        if grad_value == GRAD_OFF and self.main:
+        if grad_values == {GRAD_OFF} and self.main:
             self.nograd_withs.add(id(stmt))
         saved_grad, saved_lgrad = self.state.grad, self.state.lgrad
-        self.state.grad = frozenset({grad_value})
-        self.state.lgrad = frozenset({grad_value})
+        keep = KEEP in grad_values
+        self.state.grad = (grad_values - {KEEP}) | (saved_grad if keep else frozenset())
+        self.state.lgrad = (grad_values - {KEEP}) | (saved_lgrad if keep else frozenset())
         marks = [(len(c.breaks), len(c.continues)) for c in self.loops]
         self._block(stmt.body)
         for (nb, nc), loop in zip(marks, self.loops, strict=False):
@@ -877,9 +920,12 @@ class Interpreter:
             if qual in GRAD_OFF_CTX:
                 for arg in node.args:
                     self._expr(arg)
-                if qual is not None and qual.endswith("inference_mode") and node.args and \
-                        _const_truth(node.args[0]) is False:
-                    return None
+                if qual is not None and qual.endswith("inference_mode") and (
+                        node.args or node.keywords):
+                    # inference_mode(False) turns grad mode on (even inside no_grad)
+                    flag = _grad_of_flag(node)
+                    return GRAD_ON if flag == GRAD_OFF else (GRAD_OFF if flag == GRAD_ON
+                                                             else GRAD_DYN)
                 return GRAD_OFF
             if qual in GRAD_ON_CTX:
                 return GRAD_ON
@@ -1011,6 +1057,8 @@ class Interpreter:
                 self.classes_of[canonical] = value.cls
         elif isinstance(value, Flag) and isinstance(target, ast.Name):
             state.saved[key] = value
+        elif isinstance(value, GradCtx) and isinstance(target, ast.Name):
+            state.saved[key] = value
         else:
             if key in state.modes or self._is_static_entity(key):
                 canonical = f"{key}@{stmt.lineno}:{stmt.col_offset}"
@@ -1046,14 +1094,15 @@ class Interpreter:
         return {m for m in modes if m.guard is None or (m.guard[0], not m.guard[1]) not in active}
 
     def _set_mode(self, canonical: str, kind: str, node: ast.AST, how: str,
-                  flagged: bool = False, children: bool = True) -> None:
+                  flagged: bool = False, children: bool = True,
+                  param_flag: str | None = None) -> None:
         state = self.state
         if state is None:
             return
         line = node.lineno - 1  # type: ignore[attr-defined]
         guard = self.guards[-1] if self.guards else None
         mode = Mode(kind, line, node.col_offset, how, flagged, node,  # type: ignore[attr-defined]
-                    guard)
+                    guard, "", param_flag)
         state.modes[canonical] = frozenset({mode})
         if children:
             prefix = canonical + "."
@@ -1163,6 +1212,10 @@ class Interpreter:
             self._expr(node.test)
             a = self._expr(node.body)
             b = self._expr(node.orelse)
+            if isinstance(a, GradCtx) or isinstance(b, GradCtx):
+                va = a.values if isinstance(a, GradCtx) else frozenset({KEEP})
+                vb = b.values if isinstance(b, GradCtx) else frozenset({KEEP})
+                return GradCtx(va | vb)
             return a if a == b else None
         if tp is ast.NamedExpr:
             assert isinstance(node, ast.NamedExpr)
@@ -1205,6 +1258,9 @@ class Interpreter:
     def _name_value(self, key: str, node: ast.AST) -> Value:
         state = self.state
         assert state is not None
+        held = state.saved.get(key)
+        if isinstance(held, GradCtx):
+            return held
         canonical = self._canonical(key)
         if canonical in state.modes or self._lookup(state, canonical):
             if self.main:
@@ -1400,12 +1456,34 @@ class Interpreter:
         canonical = value.canonical
         if kind == DYNAMIC and isinstance(flag_node, ast.Name):
             saved = state.saved.get(flag_node.id)
-            if saved is not None and saved.canonical == canonical and saved.snapshot:
+            if isinstance(saved, Flag) and saved.canonical == canonical and saved.snapshot:
                 state.modes[canonical] = saved.snapshot   # train(was_training): restored
                 return value
         how = f"{key}.{method}()" if flag_node is None else f"{key}.train({ast.unparse(flag_node)})"
-        self._set_mode(canonical, kind, node, how)
+        param_flag = None
+        if kind == DYNAMIC and not self.main and self.fn is not None and \
+                isinstance(flag_node, ast.Name) and flag_node.id in self.fn.params:
+            param_flag = flag_node.id
+        self._set_mode(canonical, kind, node, how, param_flag=param_flag)
+        self._apply_override(node, method, canonical, kind)
         return value
+
+    def _apply_override(self, node: ast.Call, method: str, canonical: str, kind: str) -> None:
+        """A class that overrides train()/eval() (e.g. to keep BatchNorm frozen): apply
+        the override's effect on ``self.*`` after the mode switch."""
+        cls = self.classes_of.get(canonical)
+        if cls is None or cls not in self.facts.classes:
+            return
+        info = self.facts.classes[cls]
+        name = method if method in info.methods else ("train" if method == "eval" and
+                                                      "train" in info.methods else None)
+        if name is None:
+            return
+        fn = self.facts.by_node.get(id(info.methods[name]))
+        if fn is None or id(fn.node) == id(self.fn.node if self.fn else None):
+            return
+        summary = self._summary(fn)
+        self._apply_summary(node, summary, [], fn.params[1:], self_target=canonical)
 
     def _forward(self, node: ast.Call, value: Ent) -> None:
         state = self.state
@@ -1488,6 +1566,13 @@ class Interpreter:
             state.grad = frozenset({value})
             state.lgrad = frozenset({value})
             return None
+        callee = self._callee(node, qual)
+        if callee is not None:
+            return self._apply_call(node, callee, args)
+        if qual in GRAD_OFF_CTX or qual in GRAD_ON_CTX:
+            stmt = self.stmts[-1] if self.stmts else None
+            kind = self._grad_ctx(node, stmt) if stmt is not None else None  # type: ignore[arg-type]
+            return GradCtx(frozenset({kind})) if kind is not None else None
         if qual in WRAPPERS or last in ("DistributedDataParallel", "DataParallel", "DDP",
                                         "FullyShardedDataParallel", "FSDP"):
             return args[0] if args and isinstance(args[0], (Ent, New)) else None
@@ -1526,9 +1611,6 @@ class Interpreter:
                 cls = self.resolver.inline_layers(node, f"<{last}@{line}:{node.col_offset}>")
             return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
                        cls, False, _children(args))
-        callee = self._callee(node, qual)
-        if callee is not None:
-            return self._apply_call(node, callee, args)
         if "." not in qual and qual in self.facts.classes and \
                 self.resolver.is_module_class(qual):
             return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
@@ -1544,8 +1626,11 @@ class Interpreter:
                 if self.main:
                     self._record_external(node, full, summary, args)
                 return self._apply_summary(node, summary, args, None)
+        if qual == "torch.onnx.export" and any(
+                kw.arg == "dynamo" and _const_truth(kw.value) is False for kw in node.keywords):
+            return None  # the TorchScript exporter switches to eval itself
         if qual in ("torch.jit.trace", "torch.export.export", "torch.jit.trace_module",
-                    "torch.export", "torch.onnx.dynamo_export"):
+                    "torch.export", "torch.onnx.dynamo_export", "torch.onnx.export"):
             if args and isinstance(args[0], Ent) and self.main and self.ctx is not None:
                 modes = self._lookup(state, args[0].canonical) or frozenset()
                 ev = self.exports.get(id(node))
@@ -1655,7 +1740,8 @@ class Interpreter:
         return out
 
     def _apply_summary(self, node: ast.Call, summary: Summary, args: list[Value],
-                       params: list[str] | None, via_self: bool = False) -> Value:
+                       params: list[str] | None, via_self: bool = False,
+                       self_target: str | None = None) -> Value:
         state = self.state
         if state is None:
             return None
@@ -1675,7 +1761,9 @@ class Interpreter:
                 if isinstance(value, Ent):
                     target = value.canonical + ("." + rest if rest else "")
             elif root == "self":
-                if via_self:
+                if self_target is not None:
+                    target = self_target + ("." + rest if rest else "")
+                elif via_self:
                     target = self._canonical(key)
             elif root not in params:
                 target = self._canonical(key)
@@ -1686,8 +1774,13 @@ class Interpreter:
             for mode in effect:
                 if mode.kind == ENTRY:
                     new |= old
-                else:
-                    new.add(Mode(mode.kind, line, node.col_offset, how, mode.flagged, node))
+                    continue
+                kind = mode.kind
+                if kind == DYNAMIC and mode.param_flag:
+                    truth = _const_truth(_arg_node(node, params, mode.param_flag))
+                    if truth is not None:
+                        kind = TRAIN if truth else EVAL
+                new.add(Mode(kind, line, node.col_offset, how, mode.flagged, node))
             state.modes[target] = frozenset(new)
             for child in [k for k in state.modes if k.startswith(target + ".")]:
                 del state.modes[child]
@@ -1721,6 +1814,18 @@ class Interpreter:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _arg_node(call: ast.Call, params: list[str], name: str) -> ast.expr | None:
+    for kw in call.keywords:
+        if kw.arg == name:
+            return kw.value
+    if name in params:
+        index = params.index(name)
+        if index < len(call.args) and not any(isinstance(a, ast.Starred)
+                                              for a in call.args[:index + 1]):
+            return call.args[index]
+    return None
 
 
 def _children(args: list[Value]) -> tuple[str, ...]:

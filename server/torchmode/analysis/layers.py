@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -105,47 +106,77 @@ def summarize_classes(tree_classes: dict[str, ast.ClassDef], imports: Imports,
                       path: str) -> dict[str, ClassSummary]:
     out: dict[str, ClassSummary] = {}
     for name, node in tree_classes.items():
-        summary = ClassSummary(name, path, [imports.qual(b) or "" for b in node.bases])
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Call):
-                qual = imports.qual(sub.func)
-                if not qual:
-                    continue
-                last = qual.rsplit(".", 1)[-1]
-                label = layer_label(sub, last)
-                if label is not None:
-                    if qual.startswith("torch.nn.") or "." not in qual or qual.startswith("nn."):
-                        summary.layers[label] += 1
-                        continue
-                if qual in ("torch.nn.functional.dropout", "torch.nn.functional.dropout2d",
-                            "torch.nn.functional.batch_norm", "torch.nn.functional.alpha_dropout"):
-                    summary.reads_training = True
-                    summary.layers[f"F.{last}"] += 1
-                    continue
-                if qual.startswith("torch.nn.") or qual.startswith(_NEUTRAL_FUNCS) \
-                        or qual in ("super", "len", "range", "int", "float", "list", "dict",
-                                    "tuple", "isinstance", "getattr", "setattr", "print"):
-                    continue
-                if qual.startswith(("torchvision.models.", "timm.", "torch.hub.")) \
-                        or ".from_pretrained" in qual:
-                    summary.unknown = True
-                    continue
-                if last[:1].isupper() and not last.isupper() and last not in _NOT_MODULES \
-                        and not last.endswith(("Error", "Exception", "Warning", "Config")):
-                    summary.submodules.append(qual)
-            elif isinstance(sub, ast.Attribute) and sub.attr == "training" and \
-                    isinstance(sub.ctx, ast.Load) and dotted(sub.value) == "self":
-                summary.reads_training = True
-        if summary.reads_training and not summary.layers:
-            summary.layers["reads self.training"] += 1
-        out[name] = summary
+        out[name] = summarize_class(name, node, imports, path)
     return out
+
+
+class LazyClasses(Mapping[str, ClassSummary]):
+    """This file's class summaries, each made on first use (most are never needed)."""
+
+    def __init__(self, nodes: dict[str, ast.ClassDef], imports: Imports, path: str) -> None:
+        self.nodes = nodes
+        self.imports = imports
+        self.path = path
+        self._done: dict[str, ClassSummary] = {}
+
+    def __getitem__(self, name: str) -> ClassSummary:
+        found = self._done.get(name)
+        if found is None:
+            found = summarize_class(name, self.nodes[name], self.imports, self.path)
+            self._done[name] = found
+        return found
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.nodes
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.nodes)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+
+def summarize_class(name: str, node: ast.ClassDef, imports: Imports, path: str) -> ClassSummary:
+    summary = ClassSummary(name, path, [imports.qual(b) or "" for b in node.bases])
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Call):
+            qual = imports.qual(sub.func)
+            if not qual:
+                continue
+            last = qual.rsplit(".", 1)[-1]
+            label = layer_label(sub, last)
+            if label is not None:
+                if qual.startswith("torch.nn.") or "." not in qual or qual.startswith("nn."):
+                    summary.layers[label] += 1
+                    continue
+            if qual in ("torch.nn.functional.dropout", "torch.nn.functional.dropout2d",
+                        "torch.nn.functional.batch_norm", "torch.nn.functional.alpha_dropout"):
+                summary.reads_training = True
+                summary.layers[f"F.{last}"] += 1
+                continue
+            if qual.startswith("torch.nn.") or qual.startswith(_NEUTRAL_FUNCS) \
+                    or qual in ("super", "len", "range", "int", "float", "list", "dict",
+                                "tuple", "isinstance", "getattr", "setattr", "print"):
+                continue
+            if qual.startswith(("torchvision.models.", "timm.", "torch.hub.")) \
+                    or ".from_pretrained" in qual:
+                summary.unknown = True
+                continue
+            if last[:1].isupper() and not last.isupper() and last not in _NOT_MODULES \
+                    and not last.endswith(("Error", "Exception", "Warning", "Config")):
+                summary.submodules.append(qual)
+        elif isinstance(sub, ast.Attribute) and sub.attr == "training" and \
+                isinstance(sub.ctx, ast.Load) and dotted(sub.value) == "self":
+            summary.reads_training = True
+    if summary.reads_training and not summary.layers:
+        summary.layers["reads self.training"] += 1
+    return summary
 
 
 class Resolver:
     """Resolves class names seen in one file to summaries (this file, then the project)."""
 
-    def __init__(self, local: dict[str, ClassSummary], imports: Imports,
+    def __init__(self, local: Mapping[str, ClassSummary], imports: Imports,
                  project: ProjectClasses | None, module_name: str | None = None) -> None:
         self.local = local
         self.imports = imports
@@ -153,6 +184,7 @@ class Resolver:
         self.module_name = module_name
         self._cache: dict[str, LayerInfo | None] = {}
         self.inline: dict[str, LayerInfo] = {}
+        self._module_cache: dict[str, bool] = {}
 
     def find(self, name: str) -> ClassSummary | None:
         if name in self.local:
@@ -195,18 +227,31 @@ class Resolver:
         self.inline[key] = LayerInfo(dependent, counts, "nn.Sequential", None)
         return key
 
-    def is_module_base(self, base: str) -> bool:
+    def _bases(self, name: str) -> list[str] | None:
+        local = self.local
+        if isinstance(local, LazyClasses) and name in local.nodes:
+            node = local.nodes[name]
+            return [self.imports.qual(b) or "" for b in node.bases]
+        summary = self.find(name)
+        return summary.bases if summary is not None else None
+
+    def is_module_base(self, base: str, depth: int = 0) -> bool:
         if base in MODULE_BASES or base.endswith(("nn.Module", "LightningModule")):
             return True
-        summary = self.find(base)
-        if summary is None or summary.name == base and base in self.local and \
-                summary.bases == [base]:
+        if depth > 20:
             return False
-        return any(self.is_module_base(b) for b in summary.bases if b != base)
+        bases = self._bases(base)
+        if bases is None:
+            return False
+        return any(self.is_module_base(b, depth + 1) for b in bases if b != base)
 
     def is_module_class(self, name: str) -> bool:
-        summary = self.find(name)
-        return summary is not None and summary.is_module(self)
+        cached = self._module_cache.get(name)
+        if cached is None:
+            bases = self._bases(name)
+            cached = bases is not None and any(self.is_module_base(b) for b in bases if b != name)
+            self._module_cache[name] = cached
+        return cached
 
     def layers(self, name: str, depth: int = 0) -> LayerInfo | None:
         """Mode-dependent layers of class ``name``; None if the class is not visible."""
@@ -277,3 +322,7 @@ def _resolve_relative(qual: str, module_name: str) -> str:
 
 def file_summaries(facts: FileFacts, path: str) -> dict[str, ClassSummary]:
     return summarize_classes({n: c.node for n, c in facts.classes.items()}, facts.imports, path)
+
+
+def lazy_summaries(facts: FileFacts, path: str) -> LazyClasses:
+    return LazyClasses({n: c.node for n, c in facts.classes.items()}, facts.imports, path)

@@ -44,6 +44,7 @@ class Mode:
     # set inside ``if <guard>``: (condition text, branch taken, names it reads)
     guard: tuple[str, bool, frozenset[str]] | None = None
     where: str = ""           # another file's name when a caller there set it
+    param_flag: str | None = None   # summary: train(<this parameter>), resolved per call
 
     @property
     def public_kind(self) -> str:
