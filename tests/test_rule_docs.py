@@ -84,3 +84,15 @@ def test_example_code_parses(code: str) -> None:
 
     for block in re.findall(r"```python\n(.*?)```", rule_doc(code), re.S):
         ast.parse(block)
+
+
+@pytest.mark.parametrize("code", ALL_CODES)
+def test_doc_agrees_with_the_rule_registry(code: str) -> None:
+    """Title name and stated fix safety match the engine's rule metadata."""
+    from torchmode.rules import RULES
+
+    rule = RULES[code]
+    assert rule_title(code) == f"{code} {rule.name}"
+    safety = rule_section(code, "Fix safety").lower()
+    expected = {"safe": "**safe**", "unsafe": "**unsafe**", "none": "no fix"}[rule.fix_safety]
+    assert expected in safety
