@@ -242,3 +242,15 @@ def test_fix_is_not_offered_twice() -> None:
     fixed = apply_edits(LOOP, edits)
     assert not [f for f in analyze(fixed, PATH).findings if f.code == "TM002"]
     assert fix_all(fixed, PATH, DEFAULT_SETTINGS, unsafe=True).text == fixed
+
+
+def test_later_round_findings_are_reported_at_original_positions() -> None:
+    from torchmode.fixes.verify import _located_in
+
+    original = "for x in val_loader:\n    y = model(x)\n"
+    later = "with torch.no_grad():\n    for x in val_loader:\n        y = model(x)\n"
+    from fixes.helpers import finding
+
+    moved = _located_in(finding("TM001", 2, 12, 2, 20), later, original)
+    assert (moved.range.start.line, moved.range.start.character) == (1, 8)
+    assert (moved.range.end.line, moved.range.end.character) == (1, 16)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import difflib
 import re
 import warnings
 from collections import Counter, OrderedDict
@@ -19,11 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..findings import AnalysisResult, Finding, FixKind, FixSpec
+from ..findings import AnalysisResult, Finding, FixKind, FixSpec, Position, Range
 from ..settings import DEFAULT_SETTINGS, Settings
 from .build import edits_for_fix, import_edit
 from .layout import Doc
-from .textedit import LineIndex, PositionMap, TextEdit, apply_edits, diff_edits
+from .textedit import LineIndex, PositionMap, TextEdit, apply_edits, diff_edits, split_lines
 
 if TYPE_CHECKING:
     from ..project import ProjectIndex
@@ -37,8 +38,8 @@ _DIGITS = re.compile(r"\d+")
 @dataclass
 class FixAllResult:
     """``text`` after fixing; ``edits`` turn the original text into it (minimal, line
-    granular); ``fixed``: findings that the fixes removed (positions in the text the
-    round that fixed them started from, the original text for the first round);
+    granular); ``fixed``: findings that the fixes removed, with ranges in the original
+    text (a finding first seen in a later round is moved back by matching lines);
     ``remaining``: the findings of the final text."""
 
     text: str
@@ -313,9 +314,36 @@ def fix_all(text: str, path: str, settings: Settings = DEFAULT_SETTINGS, *, unsa
             continue
         new_text, check = applied
         assert check.after is not None and check.moved is not None
-        fixed.extend(_gone(current.findings, check.after.findings, check.moved))
+        gone = _gone(current.findings, check.after.findings, check.moved)
+        fixed.extend(gone if text == original else [_located_in(f, text, original) for f in gone])
         text, current = new_text, check.after
     return FixAllResult(text, diff_edits(original, text), fixed, list(current.findings))
+
+
+def _located_in(finding: Finding, text: str, original: str) -> Finding:
+    """``finding`` (found in ``text``, a later round's text) with its range moved to
+    where its lines are in ``original``: lines are matched by their content without
+    indentation (a wrap re-indents), columns shift with the indentation."""
+    ours = split_lines(text)
+    theirs = split_lines(original)
+    matcher = difflib.SequenceMatcher(None, [x.strip() for x in ours],
+                                      [x.strip() for x in theirs], autojunk=False)
+    mapping: dict[int, int] = {}
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            mapping[block.a + k] = block.b + k
+
+    def move(position: Position) -> Position | None:
+        line = mapping.get(position.line)
+        if line is None:
+            return None
+        shift = _indent_width(theirs[line]) - _indent_width(ours[position.line])
+        return Position(line, max(0, position.character + shift))
+
+    start, end = move(finding.range.start), move(finding.range.end)
+    if start is None or end is None:
+        return finding
+    return dataclasses.replace(finding, range=Range(start, end))
 
 
 def _apply_batch(text: str, batch: Sequence[_Item], before: AnalysisResult, path: str,
@@ -333,3 +361,7 @@ def _apply_batch(text: str, batch: Sequence[_Item], before: AnalysisResult, path
 
 __all__ = ["FixAllResult", "fix_all", "offered_fixes"]
 
+
+
+def _indent_width(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t\f"))
