@@ -108,7 +108,8 @@ def _walk(root: str, settings_for: Any) -> Iterator[str]:
         for name in sorted(filenames):
             if name.endswith(SUFFIXES):
                 file = os.path.join(dirpath, name)
-                if not is_excluded(file, settings):
+                # isfile: a FIFO named x.py would block the read; broken links are skipped
+                if os.path.isfile(file) and not is_excluded(file, settings):
                     yield os.path.normpath(file)
 
 

@@ -3,6 +3,7 @@ selection, noqa, configuration, notebooks, bad input."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -473,3 +474,14 @@ def test_cross_file_summary(tmp_path: Path, run_cli: RunCli, jobs: str) -> None:
     assert item["related"][0]["range"]["start"]["line"] == 11  # the training step
     alone = run_cli("check", "--format", "json", "train.py")
     assert "TM003" not in {f["code"] for f in alone.json()}
+
+
+def test_fifo_and_broken_link_do_not_block(tmp_path: Path, run_cli: RunCli) -> None:
+    os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "gone.py").symlink_to(tmp_path / "missing.py")
+    write(tmp_path / "ok.py", CLEAN)
+    run = run_cli("check", ".")
+    assert run.status == 0 and "(1 file checked)" in run.out
+    explicit = run_cli("check", "pipe.py")
+    assert explicit.status == 2
+    assert "pipe.py: error: not a regular file or folder" in explicit.err
