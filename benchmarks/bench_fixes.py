@@ -13,6 +13,14 @@
    rule fixtures.
 
     .venv/bin/python benchmarks/bench_fixes.py [--repeat 30] [--limit 400] [--json]
+
+``--sweep``: over the installed library sources (all files), apply every fix the
+engine proposes (unsafe included) to an in-memory copy and check, independently
+of ``offered_fixes``, that the result parses and re-analyses clean of the fixed
+finding with no new finding; also that ``fix_all`` is idempotent. Prints counts
+and the first failures.
+
+    .venv/bin/python benchmarks/bench_fixes.py --sweep [--limit 0]
 """
 
 from __future__ import annotations
@@ -33,7 +41,14 @@ sys.path.insert(0, str(REPO / "server"))
 
 from torchmode.analyzer import analyze  # noqa: E402
 from torchmode.findings import Finding, FixKind, FixSpec, Range, Severity  # noqa: E402
-from torchmode.fixes import edits_for_fix, fix_all, noqa_edit, offered_fixes  # noqa: E402
+from torchmode.fixes import (  # noqa: E402
+    apply_edits,
+    edits_for_fix,
+    fix_all,
+    noqa_edit,
+    offered_fixes,
+)
+from torchmode.fixes.textedit import PositionMap  # noqa: E402
 from torchmode.settings import DEFAULT_SETTINGS  # noqa: E402
 
 CORPUS_PACKAGES = ("transformers", "timm", "pytorch_lightning", "accelerate")
@@ -201,12 +216,86 @@ def bench_corpus(limit: int) -> dict[str, object]:
             "ratio": round(fixing / analysis, 2) if analysis else None}
 
 
+def sweep(limit: int, samples: int = 8) -> dict[str, object]:
+    """Apply every proposed fix to a copy; count what parses, clears, adds nothing."""
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    per_kind: Counter[str] = Counter()
+    failures: list[str] = []
+    started = time.perf_counter()
+    for path in corpus(limit):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            counts["unreadable"] += 1
+            continue
+        counts["files"] += 1
+        before = analyze(text, str(path))
+        if before.syntax_error:
+            counts["not analysed"] += 1
+            continue
+        for finding in before.findings:
+            counts["findings"] += 1
+            for spec in finding.fixes:
+                counts["fixes proposed"] += 1
+                edits = edits_for_fix(text, spec)
+                if not edits:
+                    counts["no edit made"] += 1
+                    failures.append(f"{path}:{spec.target_line + 1} {spec.kind}: no edit")
+                    continue
+                fixed = apply_edits(text, edits)
+                try:
+                    ast.parse(fixed)
+                except SyntaxError as exc:
+                    counts["does not parse"] += 1
+                    failures.append(f"{path}:{spec.target_line + 1} {spec.kind}: {exc}")
+                    continue
+                counts["parses"] += 1
+                after = analyze(fixed, str(path)).findings
+                moved = PositionMap(text, fixed, edits)
+                where = moved.map(finding.range.start)
+                if any(g.code == finding.code and g.range.start == where for g in after):
+                    counts["finding still there"] += 1
+                    failures.append(f"{path}:{spec.target_line + 1} {spec.kind}: not cleared")
+                    continue
+                counts["finding cleared"] += 1
+                old = [(f.code, moved.map(f.range.start)) for f in before.findings]
+                new = [g for g in after if (g.code, g.range.start) not in old]
+                if new:
+                    counts["new finding (dropped by offered_fixes)"] += 1
+                    failures.append(f"{path}:{spec.target_line + 1} {spec.kind}: new "
+                                    f"{new[0].code} line {new[0].range.start.line + 1}")
+                    continue
+                counts["clean"] += 1
+                per_kind[spec.kind] += 1
+            counts["fixes offered (verified)"] += len(
+                offered_fixes(text, str(path), finding, DEFAULT_SETTINGS))
+        if before.findings:
+            result = fix_all(text, str(path), unsafe=True)
+            counts["fix_all files changed"] += result.text != text
+            counts["fix_all fixed"] += len(result.fixed)
+            again = fix_all(result.text, str(path), unsafe=True)
+            if again.text != result.text:
+                counts["fix_all not idempotent"] += 1
+                failures.append(f"{path}: fix_all changes its own result")
+    return {"counts": dict(counts), "clean_by_kind": dict(per_kind),
+            "seconds": round(time.perf_counter() - started, 1),
+            "failures": failures[:samples]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--limit", type=int, default=400, help="corpus files (0: all)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--sweep", action="store_true",
+                        help="apply every proposed fix over the installed libraries")
     args = parser.parse_args(argv)
+    if args.sweep:
+        outcome = sweep(args.limit)
+        print(json.dumps(outcome, indent=2))
+        return 0
     report = {"one_fix": bench_one_fix(args.repeat), "clean_file": bench_clean_file(),
               "corpus": bench_corpus(args.limit)}
     if args.json:
