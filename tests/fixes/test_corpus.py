@@ -8,6 +8,8 @@ import ast
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from torchmode.fixes import apply_edits, fix_all, offered_fixes
 from torchmode.settings import DEFAULT_SETTINGS
 
@@ -59,3 +61,32 @@ def test_corpus_has_fixes_to_check() -> None:
     total = sum(check_offered(p.read_text(encoding="utf-8"), str(p), _project(p))
                 for p in FILES if "tm00" in p.name)
     assert total >= 20
+
+
+def _retabbed(text: str) -> str:
+    """Leading runs of four spaces become tabs (a valid program with another indent unit)."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        body = line.lstrip(" ")
+        spaces = len(line) - len(body)
+        out.append("\t" * (spaces // 4) + " " * (spaces % 4) + body)
+    return "".join(out)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([p for p in FILES if not p.parent.name.startswith("project_")]),
+       st.sampled_from(["\n", "\r\n"]), st.booleans(), st.booleans())
+def test_fixture_variants_keep_the_guarantees(path: Path, eol: str, tabs: bool,
+                                              final_newline: bool) -> None:
+    """The same files with CRLF, tabs, or without a final newline."""
+    text = path.read_text(encoding="utf-8")
+    if tabs:
+        text = _retabbed(text)
+    text = eol.join(text.split("\n"))
+    if not final_newline:
+        text = text.rstrip("\r\n")
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        assume(False)  # retabbing changed a string's continuation into bad indentation
+    check_offered(text, str(path))

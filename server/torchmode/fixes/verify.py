@@ -14,6 +14,7 @@ import ast
 import dataclasses
 import difflib
 import re
+import threading
 import warnings
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
@@ -56,6 +57,7 @@ def _analyze(text: str, path: str, settings: Settings,
 
 
 _BEFORE_CACHE: OrderedDict[tuple[object, ...], AnalysisResult] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
 
 
 def _analyze_cached(text: str, path: str, settings: Settings,
@@ -63,14 +65,16 @@ def _analyze_cached(text: str, path: str, settings: Settings,
     """The analysis of the unfixed text: code actions ask for each diagnostic of
     one document version in turn, so the last few analyses are kept."""
     key = (path, text, settings, id(project), getattr(project, "generation", None))
-    cached = _BEFORE_CACHE.get(key)
-    if cached is not None:
-        _BEFORE_CACHE.move_to_end(key)
-        return cached
+    with _CACHE_LOCK:  # the language server may ask from several worker threads
+        cached = _BEFORE_CACHE.get(key)
+        if cached is not None:
+            _BEFORE_CACHE.move_to_end(key)
+            return cached
     result = _analyze(text, path, settings, project)
-    _BEFORE_CACHE[key] = result
-    while len(_BEFORE_CACHE) > 4:
-        _BEFORE_CACHE.popitem(last=False)
+    with _CACHE_LOCK:
+        _BEFORE_CACHE[key] = result
+        while len(_BEFORE_CACHE) > 4:
+            _BEFORE_CACHE.popitem(last=False)
     return result
 
 
