@@ -49,6 +49,8 @@ def edits_for_fix(text: str, fix: FixSpec) -> list[TextEdit] | None:
         edits = builder(doc, fix)
     except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError, tokenize.TokenError):
         return None
+    except Exception:  # noqa: BLE001 - a fix we cannot build is not offered; never crash callers
+        return None
     if not edits:
         return None
     if fix.import_line:

@@ -22,6 +22,16 @@ from .textedit import TextEdit, apply_edits
 def noqa_edit(text: str, finding: Finding) -> TextEdit:
     """An edit that silences ``finding`` on its line. When the line already
     silences it (bare ``# noqa`` or the code listed) the edit is empty."""
+    try:
+        return _noqa_edit(text, finding)
+    except Exception:  # noqa: BLE001 - odd text: fall back to the end of the finding's line
+        doc = Doc(text)
+        line = min(max(finding.range.start.line, 0), max(len(doc.lines) - 1, 0))
+        return TextEdit.insert(line, utf16_len(doc.content(line).rstrip()),
+                               f"  # noqa: {finding.code}")
+
+
+def _noqa_edit(text: str, finding: Finding) -> TextEdit:
     doc = Doc(text)
     start = min(max(finding.range.start.line, 0), max(len(doc.lines) - 1, 0))
     end = noqa.statement_end_line(doc.lines, start) if doc.lines else start
