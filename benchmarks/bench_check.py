@@ -4,8 +4,9 @@ In one run, on the corpus of ``sweep.py`` (installed transformers, timm,
 pytorch_lightning, accelerate, torch/nn; else examples/):
 
 1. ``ast.parse`` of every file and ``analyze()`` of the same files, one core,
-   in this process: both totals, the ratio, per-file ratio percentiles;
-   the cross-file index build time; this process's peak RSS.
+   in this process: both totals, the ratio, per-file ratio percentiles; the
+   cross-file index build time and ``analyze()`` with that index (as ``check``
+   runs it); this process's peak RSS.
 2. Start-up: ``torchmode check`` on one tiny file vs ``python -c pass``.
 3. Whole process: ``torchmode check`` over the corpus (``--jobs 1``), wall time
    and peak RSS of that child alone.
@@ -36,6 +37,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "server"))
@@ -52,14 +54,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def engine_vs_parse(files: list[str]) -> dict[str, float]:
-    """Time ``ast.parse`` and ``analyze()`` per file (texts read first, outside the timing)."""
+def engine_vs_parse(files: list[str], project: Any) -> dict[str, float]:
+    """Time ``ast.parse`` and ``analyze()`` per file, without and with the cross-file
+    index (what ``torchmode check`` runs); texts are read first, outside the timing."""
     from torchmode.analyzer import analyze
     from torchmode.settings import DEFAULT_SETTINGS
 
-    parse_total = analyze_total = 0.0
+    parse_total = alone_total = with_total = 0.0
     ratios: list[float] = []
     big_ratios: list[float] = []
+    with_ratios: list[float] = []
     crashes = 0
     for path in files:
         try:
@@ -75,27 +79,34 @@ def engine_vs_parse(files: list[str]) -> dict[str, float]:
         except (SyntaxError, ValueError, RecursionError):
             pass
         parse_time = time.perf_counter() - start
-        start = time.perf_counter()
-        try:
-            analyze(text, path, DEFAULT_SETTINGS, None)
-        except Exception as exc:  # counted, reported; the sweep shows the file
-            crashes += 1
-            print(f"  analyze() raised on {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        analyze_time = time.perf_counter() - start
+        times = []
+        for index in (None, project):
+            start = time.perf_counter()
+            result = analyze(text, path, DEFAULT_SETTINGS, index)
+            times.append(time.perf_counter() - start)
+            if index is None and (result.syntax_error or "").startswith("internal error"):
+                crashes += 1
+                print(f"  {path}: {result.syntax_error}", file=sys.stderr)
         parse_total += parse_time
-        analyze_total += analyze_time
+        alone_total += times[0]
+        with_total += times[1]
         if parse_time > 0:
-            ratios.append(analyze_time / parse_time)
+            ratios.append(times[0] / parse_time)
+            with_ratios.append(times[1] / parse_time)
             if parse_time >= 0.001:  # files of a few hundred lines and more: less timer noise
-                big_ratios.append(analyze_time / parse_time)
+                big_ratios.append(times[0] / parse_time)
     return {
         "parse_total": parse_total,
-        "analyze_total": analyze_total,
-        "ratio": analyze_total / parse_total if parse_total else float("nan"),
+        "analyze_total": alone_total,
+        "with_total": with_total,
+        "ratio": alone_total / parse_total if parse_total else float("nan"),
+        "with_ratio": with_total / parse_total if parse_total else float("nan"),
         "p50": percentile(ratios, 50),
         "p90": percentile(ratios, 90),
         "p99": percentile(ratios, 99),
         "max": max(ratios, default=float("nan")),
+        "with_p50": percentile(with_ratios, 50),
+        "with_p90": percentile(with_ratios, 90),
         "big_p50": percentile(big_ratios, 50),
         "big_p90": percentile(big_ratios, 90),
         "big_n": len(big_ratios),
@@ -103,14 +114,13 @@ def engine_vs_parse(files: list[str]) -> dict[str, float]:
     }
 
 
-def index_build(files: list[str]) -> float:
-    try:
-        from torchmode.project import ProjectIndex
-    except ImportError:
-        return float("nan")
+def index_build(files: list[str]) -> tuple[Any, float]:
+    """The cross-file index over ``files`` and the seconds it took to build."""
+    from torchmode.project import ProjectIndex
+
     start = time.perf_counter()
-    ProjectIndex.from_paths(files)
-    return time.perf_counter() - start
+    project = ProjectIndex.from_paths(files)
+    return project, time.perf_counter() - start
 
 
 _PYCACHE = tempfile.mkdtemp(prefix="torchmode-bench-pycache-")
@@ -169,18 +179,22 @@ def main(argv: list[str] | None = None) -> int:
     for root in roots:
         print(f"  {root}")
 
-    result = engine_vs_parse(files)
+    project, build = index_build(files)
+    result = engine_vs_parse(files, project)
     print("\n1. engine vs ast.parse (one core, this process)")
     print(f"  ast.parse total  {result['parse_total']:8.2f} s")
-    print(f"  analyze() total  {result['analyze_total']:8.2f} s   (parse included)")
+    print(f"  analyze() total  {result['analyze_total']:8.2f} s   (parse included, no index)")
     print(f"  ratio            {result['ratio']:8.2f} x   (target <= 5x)")
     print(f"  per-file ratio   p50 {result['p50']:.2f}  p90 {result['p90']:.2f}  "
           f"p99 {result['p99']:.2f}  max {result['max']:.2f}")
     print(f"  files >= 1 ms to parse ({result['big_n']}): p50 {result['big_p50']:.2f}  "
           f"p90 {result['big_p90']:.2f}")
-    print(f"  analyze() exceptions: {result['crashes']}")
-    build = index_build(files)
-    print(f"  cross-file index build: {build:.2f} s")
+    print(f"  cross-file index build: {build:.2f} s "
+          f"({build / result['parse_total']:.2f}x ast.parse)")
+    print(f"  analyze() with the index (as check runs it): {result['with_total']:.2f} s, "
+          f"ratio {result['with_ratio']:.2f}x, per-file p50 {result['with_p50']:.2f} "
+          f"p90 {result['with_p90']:.2f}")
+    print(f"  internal errors: {result['crashes']}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(f"  peak RSS of this process: {rss} MB")
 
