@@ -88,7 +88,7 @@ def build(tree: ast.Module, src: SourceText, path: str, settings: Settings,
     callers = project.caller_lookup(path) if project is not None else None
     interp = Interpreter(tree, facts, resolver, path, settings.evaluation_function_names,
                          settings.evaluation_loader_names, external, is_test_path(path), callers)
-    interp.run()
+    interp.run(src.lines)
     fa = FileAnalysis(src, path, tree, facts, interp, resolver, settings)
     fa.prepare()
     return fa

@@ -16,6 +16,7 @@ record events for the rules.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
@@ -61,6 +62,38 @@ from .names import (
 
 Modes = frozenset[Mode]
 MAX_LOOP_ITERATIONS = 6
+# Calls that never switch a module's mode, though a module is passed to them.
+HARMLESS_CALLS = frozenset({
+    "print", "len", "str", "repr", "isinstance", "issubclass", "hasattr", "id", "type",
+    "sum", "min", "max", "sorted", "list", "tuple", "dict", "set", "enumerate", "zip", "iter",
+    "next", "callable", "vars", "dir", "format", "super", "save", "info", "debug", "warning",
+    "error", "log", "append", "add", "extend", "insert", "watch", "summary", "count_parameters",
+    "parameters_to_vector", "clip_grad_norm_", "clip_grad_value_", "numel", "write", "add_graph",
+    "named_parameters", "state_dict", "get_model_complexity_info", "profile", "assert_close",
+    "allclose", "equal", "manual_seed", "seed_everything", "update", "zero_grad",
+})
+# nn.Module methods that keep the mode (anything else on a module of an unseen class may not).
+TORCH_MODULE_API = frozenset({
+    "parameters", "named_parameters", "buffers", "named_buffers", "children", "named_children",
+    "modules", "named_modules", "state_dict", "load_state_dict", "zero_grad", "register_buffer",
+    "register_parameter", "register_forward_hook", "register_forward_pre_hook",
+    "register_full_backward_hook", "register_backward_hook", "register_module", "add_module",
+    "get_submodule", "get_parameter", "get_buffer", "extra_repr", "numel", "num_parameters",
+    "requires_grad_", "share_memory", "to", "cuda", "cpu", "half", "float", "double",
+    "bfloat16", "type", "to_empty", "apply", "save_pretrained", "get_input_embeddings",
+    "get_output_embeddings", "resize_token_embeddings", "tie_weights",
+    "gradient_checkpointing_enable",
+    "print_trainable_parameters", "compile", "xpu", "ipu", "mps", "__call__", "forward",
+    "generate", "encode", "decode", "predict", "embed", "features", "forward_features",
+    "config", "get_extended_attention_mask", "num_params",
+})
+# What a function's text must contain to hold a finding or a forward call worth a fact
+# in an evaluation region (see Interpreter.run).
+_RELEVANT_TEXT = re.compile(
+    r"\.eval\b|\.train\b|no_grad|inference_mode|grad_enabled|enable_grad|backward|\.step\(|"
+    r"trace|export|load|\.training\s*=|\.module\b|optim|\.forward\(|\.generate\(|"
+    r"(?<![A-Za-z])(?:val|valid|test|eval|dev|holdout)(?:idation|ing|uation)?"
+    r"(?:[^a-z]|loader|set|data|dl|ds|iter|batch|split|images|imgs)", re.IGNORECASE)
 
 UNKNOWN_PARAM = Mode(UNKNOWN, None, 0, "a parameter with no visible caller")
 
@@ -163,6 +196,8 @@ class Summary:
     params: list[str] = field(default_factory=list)
     name: str = ""
     line: int = 0
+    # @contextmanager functions: the effect when the ``with`` body starts (at ``yield``)
+    enter_effects: dict[str, Modes] | None = None
 
 
 @dataclass
@@ -228,6 +263,8 @@ class Interpreter:
         self.truncated = False
         self._reach: dict[int, bool] = {}
         self._in_progress: set[int] = set()
+        self.yield_states: list[State] = []
+        self.init_classes: dict[str, dict[str, str]] = {}
         self.guards: list[tuple[str, bool, frozenset[str]] | None] = []
         self._refkeys: dict[int, set[str]] = {}
         # per-run fields
@@ -243,11 +280,47 @@ class Interpreter:
 
     # ------------------------------------------------------------------ driver
 
-    def run(self) -> None:
+    def run(self, lines: list[str] | None = None) -> None:
+        """All runs. With ``lines`` (the file's text), functions that cannot hold a
+        finding and call nothing that can are skipped (their text has no mode call,
+        grad context, training step, export, load or evaluation name)."""
         self.run_summaries()
         self._run_module()
+        needed = self._needed(lines) if lines is not None else None
         for fn in self._top_down(self.facts.functions):
-            self._run_function(fn, main=True)
+            if needed is None or id(fn.node) in needed:
+                self._run_function(fn, main=True)
+
+    def _needed(self, lines: list[str]) -> set[int] | None:
+        facts = self.facts
+        if self.eval_loader_patterns or self.eval_func_patterns:
+            return None
+        if facts.loaded_keys and not facts.any_step:
+            return None  # an inference script: any function may forward a loaded model
+        needed: set[int] = set()
+        callers: dict[int, list[FuncInfo]] = {}
+        for fn in facts.functions:
+            for name in fn.calls:
+                callee = self._static_callee(fn, name)
+                if callee is not None:
+                    callers.setdefault(id(callee.node), []).append(fn)
+            if self._interesting(fn, lines):
+                needed.add(id(fn.node))
+        todo = list(needed)
+        while todo:
+            for caller in callers.get(todo.pop(), ()):
+                if id(caller.node) not in needed:
+                    needed.add(id(caller.node))
+                    todo.append(id(caller.node))
+        return needed
+
+    def _interesting(self, fn: FuncInfo, lines: list[str]) -> bool:
+        if fn.mode_calls or fn.grad_ctx or fn.direct_step or fn.direct_backward or \
+                fn.node.decorator_list or is_eval_function_name(fn.name):
+            return True
+        node = fn.node
+        text = "".join(lines[node.lineno - 1:node.end_lineno or node.lineno])
+        return bool(_RELEVANT_TEXT.search(text))
 
     def run_summaries(self) -> None:
         """Summary runs only (bottom-up): what the project index keeps of a file."""
@@ -321,7 +394,14 @@ class Interpreter:
         return None
 
     _RUN_FIELDS = ("fn", "ctx", "main", "state", "loops", "returns", "return_values", "stmts",
-                   "entry", "guards")
+                   "entry", "guards", "yield_states")
+
+    def _is_contextmanager(self, fn: FuncInfo) -> bool:
+        for dec in fn.node.decorator_list:
+            name = dotted(dec) or ""
+            if name.endswith("contextmanager"):
+                return True
+        return False
 
     def _summary(self, fn: FuncInfo) -> Summary:
         """The function's summary, computed on first use (callee before caller)."""
@@ -430,6 +510,7 @@ class Interpreter:
         self.stmts = []
         self.entry = {}
         self.guards = []
+        self.yield_states = []
 
     def _run_module(self) -> None:
         self._begin(None, True, frozenset({GRAD_ON}), frozenset({GRAD_ON}))
@@ -500,7 +581,12 @@ class Interpreter:
             self._make_summary(fn, final)
         elif fn.name == "__init__" and fn.class_name is not None:
             self.init_state[fn.class_name] = {
-                k: self._lookup(final, k) or frozenset() for k in _self_keys(final)}
+                k: self._lookup(final, resolve_alias(final.alias, k)) or frozenset()
+                for k in _self_keys(final)}
+            for k in _self_keys(final):
+                cls = self.classes_of.get(resolve_alias(final.alias, k))
+                if cls:
+                    self.init_classes.setdefault(fn.class_name, {})[k] = cls
 
     def _block_safe(self, body: list[ast.stmt]) -> None:
         try:
@@ -509,9 +595,9 @@ class Interpreter:
             self.truncated = True
             self.state = None
 
-    def _make_summary(self, fn: FuncInfo, final: State) -> None:
+    def _effects(self, fn: FuncInfo, state: State, keep: Iterable[str] = ()) -> dict[str, Modes]:
         effects: dict[str, Modes] = {}
-        for canonical, modes in final.modes.items():
+        for canonical, modes in state.modes.items():
             if "@" in canonical:
                 continue
             root = canonical.split(".", 1)[0]
@@ -519,6 +605,18 @@ class Interpreter:
                 continue
             if modes != frozenset({Mode(ENTRY)}):
                 effects[canonical] = modes
+        for canonical in keep:
+            if canonical not in effects:
+                effects[canonical] = self._lookup(state, canonical) or frozenset({Mode(ENTRY)})
+        return effects
+
+    def _make_summary(self, fn: FuncInfo, final: State) -> None:
+        enter: dict[str, Modes] | None = None
+        if self.yield_states and self._is_contextmanager(fn):
+            at_yield = self._join_all(self.yield_states)
+            if at_yield is not None:
+                enter = self._effects(fn, at_yield)
+        effects = self._effects(fn, final, enter or ())
         returns: Value = None
         if self.return_values and all(isinstance(v, New) for v in self.return_values):
             merged: set[Mode] = set()
@@ -535,7 +633,7 @@ class Interpreter:
                     first_ent.canonical.split(".")[0] in fn.params:
                 returns = first_ent
         self.summaries[id(fn.node)] = Summary(effects, self._reaches_step(fn), returns, fn.params,
-                                              fn.name, fn.node.lineno - 1)
+                                              fn.name, fn.node.lineno - 1, enter)
         cls = self._class_of(fn)
         if cls is not None and fn.name != "__init__":
             self.class_mutated.setdefault(cls, set()).update(
@@ -881,7 +979,36 @@ class Interpreter:
         self.state = self._join_all([self.state, *ctx.breaks])
         return True
 
+    def _contextmanager_call(self, node: ast.expr) -> Callable[[], None] | None:
+        """``with evaluating(model):`` of a local @contextmanager: apply the effect up to its
+        ``yield`` now; return what restores at the end of the block."""
+        if not isinstance(node, ast.Call):
+            return None
+        name = dotted(node.func)
+        callee = self._static_callee(self.fn, name) if name else None
+        if callee is None or not self._is_contextmanager(callee):
+            return None
+        args = self._args(node)
+        summary = self._summary(callee)
+        if summary.enter_effects is None or self.state is None:
+            return None
+        before = self.state.copy()
+        params = callee.params[1:] if callee.class_name is not None else list(callee.params)
+        enter = Summary(summary.enter_effects, False, None, summary.params, summary.name,
+                        summary.line)
+        self._apply_summary(node, enter, args, params)
+
+        def finish() -> None:
+            if self.state is None:
+                return
+            exit_summary = Summary(summary.effects, False, None, summary.params, summary.name,
+                                   summary.line)
+            self._apply_summary(node, exit_summary, args, params, entry_state=before)
+
+        return finish
+
     def _with(self, stmt: ast.With | ast.AsyncWith) -> None:
+        exits: list[Callable[[], None]] = []
         grad_values: frozenset[str] | None = None
         for item in stmt.items:
             ctx_expr = item.context_expr
@@ -889,6 +1016,10 @@ class Interpreter:
             if kind is not None:
                 grad_values = frozenset({kind})
             else:
+                cm = self._contextmanager_call(ctx_expr)
+                if cm is not None:
+                    exits.append(cm)
+                    continue
                 value = self._expr(ctx_expr)
                 if isinstance(value, GradCtx):
                     grad_values = value.values
@@ -898,6 +1029,8 @@ class Interpreter:
             return
         if grad_values is None:
             self._block(stmt.body)
+            for exit_effect in reversed(exits):
+                exit_effect()
             return
         if grad_values == {GRAD_OFF} and self.main:
             self.nograd_withs.add(id(stmt))
@@ -912,6 +1045,8 @@ class Interpreter:
                 s.grad, s.lgrad = saved_grad, saved_lgrad
         if self.state is not None:
             self.state.grad, self.state.lgrad = saved_grad, saved_lgrad
+        for exit_effect in reversed(exits):
+            exit_effect()
 
     def _grad_ctx(self, node: ast.expr, stmt: ast.stmt) -> str | None:
         """Grad value a ``with`` item sets, or None if it is not a grad context."""
@@ -1053,7 +1188,7 @@ class Interpreter:
                 del state.modes[child]
             if value.children:
                 self.contains[canonical] = value.children
-            if value.cls and self.main:
+            if value.cls:
                 self.classes_of[canonical] = value.cls
         elif isinstance(value, Flag) and isinstance(target, ast.Name):
             state.saved[key] = value
@@ -1226,6 +1361,11 @@ class Interpreter:
         if tp is ast.Await:
             assert isinstance(node, ast.Await)
             return self._expr(node.value)
+        if tp is ast.Yield or tp is ast.YieldFrom:
+            self._expr(node.value)  # type: ignore[attr-defined]
+            if not self.main and self.state is not None:
+                self.yield_states.append(self.state.copy())
+            return None
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
                 self._expr(child)
@@ -1351,6 +1491,10 @@ class Interpreter:
                 if method == "load_state_dict":
                     self.loaded_canon.add(recv_value.canonical)
                     return None
+                if method not in TORCH_MODULE_API and (
+                        not qual or self._callee(node, qual) is None):
+                    self._method_of_entity(node, method, recv_value, arg_values)
+                    return None
             if isinstance(recv_value, New) and method in SELF_RETURNING:
                 return recv_value
             if method == "step":
@@ -1375,6 +1519,7 @@ class Interpreter:
         arg_values = self._args(node)
         if qual:
             return self._qual_call(node, qual, None, arg_values)
+        self._passed_to_unknown(node, arg_values, "a callable")
         return None
 
     def _attribute_entity(self, key: str) -> bool:
@@ -1508,9 +1653,11 @@ class Interpreter:
         cls = self.classes_of.get(value.canonical) or self.classes_of.get(
             value.canonical.split(".")[0])
         if cls is None:
-            rec = self.records.get(id(ctx.node)) if self.fn is not None else None
+            rec = self._record(self.fn) if self.fn is not None else None
             if rec is not None:
                 cls = rec.classes.get(key)
+        if cls is None and ctx.class_name and key.startswith("self."):
+            cls = self.init_classes.get(ctx.class_name, {}).get(key)
         self.forwards[id(node)] = ForwardEvent(
             node, key, value.canonical, set(modes), set(state.grad), set(state.lgrad), ctx,
             tuple(self.stmts), (), trained, smoke, cls)
@@ -1642,7 +1789,51 @@ class Interpreter:
             return None
         if qual in ("torch.autograd.backward",):
             self._backward(node)
+            return None
+        self._passed_to_unknown(node, args, qual)
         return None
+
+    def _passed_to_unknown(self, node: ast.Call, args: list[Value], name: str) -> None:
+        """A module handed to code we cannot see may come back in any mode."""
+        if name.rsplit(".", 1)[-1] in HARMLESS_CALLS or name in HARMLESS_CALLS:
+            return
+        values = list(args)
+        for kw in node.keywords:
+            key = entity_key(kw.value)
+            if key is not None and self.state is not None:
+                canonical = self._canonical(key)
+                if canonical in self.state.modes:
+                    values.append(Ent(canonical, key))
+        for value in values:
+            if isinstance(value, Ent):
+                self._add_unknown(value.canonical, node, f"passed to {name}()")
+
+    def _add_unknown(self, canonical: str, node: ast.Call, how: str) -> None:
+        state = self.state
+        if state is None:
+            return
+        old = self._lookup(state, canonical) or frozenset()
+        if any(m.kind == UNKNOWN and m.how == how for m in old):
+            return
+        mode = Mode(UNKNOWN, node.lineno - 1, node.col_offset, how, False, node)
+        state.modes[canonical] = old | {mode}
+
+    def _method_of_entity(self, node: ast.Call, method: str, value: Ent,
+                          args: list[Value]) -> None:
+        """``model.freeze_bn()``: the class's own method if we see it, else unknown."""
+        cls = self.classes_of.get(value.canonical)
+        info = self.facts.classes.get(cls) if cls else None
+        if info is not None:
+            fn_node = info.methods.get(method)
+            fn = self.facts.by_node.get(id(fn_node)) if fn_node is not None else None
+            if fn is not None:
+                self._apply_summary(node, self._summary(fn), args, fn.params[1:],
+                                    self_target=value.canonical)
+                return
+            if not any(b for b in info.bases if not self.resolver.is_module_base(b)
+                       and b not in ("object", "")):
+                return  # a torch.nn.Module method the class does not override
+        self._add_unknown(value.canonical, node, f"{value.key}.{method}()")
 
     def _is_hf_class(self, qual: str) -> bool:
         head = qual.split(".", 1)[0]
@@ -1741,7 +1932,8 @@ class Interpreter:
 
     def _apply_summary(self, node: ast.Call, summary: Summary, args: list[Value],
                        params: list[str] | None, via_self: bool = False,
-                       self_target: str | None = None) -> Value:
+                       self_target: str | None = None,
+                       entry_state: State | None = None) -> Value:
         state = self.state
         if state is None:
             return None
@@ -1769,7 +1961,7 @@ class Interpreter:
                 target = self._canonical(key)
             if target is None:
                 continue
-            old = self._lookup(state, target) or frozenset()
+            old = self._lookup(entry_state or state, target) or frozenset()
             new: set[Mode] = set()
             for mode in effect:
                 if mode.kind == ENTRY:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 
 from ..analysis.context import FileAnalysis
-from ..analysis.model import DYNAMIC, LOADED, TRAIN
+from ..analysis.model import DYNAMIC, LOADED, TRAIN, ForwardEvent
 from ..findings import Finding, FixKind, Severity
 from .base import Rule, describe_origin, finding, insert_fix, worst_mode
 
@@ -26,6 +27,8 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
         if region is None:
             continue
         if region.training_context and ev.trained:
+            continue
+        if region.kind == "nograd" and _deliberate_train(fa, ev, region.node):
             continue
         region_id = id(region.node) if region.node is not None else id(ev.func.node)
         if (ev.canonical, region_id) in seen:
@@ -53,3 +56,28 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
                 message += f" ({info.class_name}: {info.summary()})"
         fix = insert_fix(fa, FixKind.INSERT_EVAL, key, anchor, "eval", "")
         yield finding(RULE, message, fa.range(ev.node), (fix,), severity=severity)
+
+
+def _deliberate_train(fa: FileAnalysis, ev: ForwardEvent, block: ast.AST | None) -> bool:
+    """``model.train()`` immediately followed by a no_grad block whose loop is not an
+    evaluation loop, in the same function: BatchNorm recalibration (AdaBN), on purpose."""
+    if block is None or ev.func.eval_named or any(
+            id(s) in fa.interp.eval_loops for s in ev.stmts):
+        return False
+    trains = [m for m in ev.modes if m.kind == TRAIN]
+    if len(trains) != 1 or any(m.kind == LOADED for m in ev.modes):
+        return False
+    mode = trains[0]
+    info = fa.interp.mode_sets.get(id(mode.node)) if mode.node is not None else None
+    if info is None or info[2] is not ev.func or not mode.how.endswith(".train()"):
+        return False
+    stmts = [s for s in info[3] if isinstance(s, ast.stmt)]
+    if not stmts:
+        return False
+    train_stmt = stmts[-1]
+    end = (train_stmt.end_lineno or train_stmt.lineno)
+    start = block.lineno - 1  # type: ignore[attr-defined]
+    if start < end or getattr(block, "col_offset", -1) != train_stmt.col_offset:
+        return False
+    between = [fa.src.line_text(i).strip() for i in range(end, start)]
+    return all(not text or text.startswith("#") for text in between)
