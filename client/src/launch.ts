@@ -1,0 +1,204 @@
+/**
+ * How the server process is started for an import strategy, and the probe that runs
+ * first in the chosen interpreter so that a Python that is too old, or a missing or
+ * outdated torchmode, gives a clear message instead of a traceback. Pure.
+ */
+import type { ImportStrategy } from './settings';
+
+/** Oldest Python the server supports (pyproject: requires-python >= 3.10). */
+export const MIN_PYTHON: readonly [number, number] = [3, 10];
+
+export interface LaunchPlan {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+}
+
+export interface LaunchInput {
+  /** Interpreter argv (the executable, then extra arguments). */
+  interpreter: string[];
+  strategy: ImportStrategy;
+  /** `<extension>/bundled/libs`. */
+  bundledLibs: string;
+  /** Working directory: the extension's folder, never the workspace, so that a
+   * workspace folder named `torchmode` cannot shadow the package (`-m` puts the cwd
+   * first on sys.path). */
+  cwd: string;
+  baseEnv: Record<string, string | undefined>;
+  platform: NodeJS.Platform;
+}
+
+function cleanEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** Environment of the probe and of the server for a strategy. */
+export function serverEnv(strategy: ImportStrategy, bundledLibs: string,
+  baseEnv: Record<string, string | undefined>, platform: NodeJS.Platform): Record<string, string> {
+  const env = cleanEnv(baseEnv);
+  if (strategy === 'useBundled') {
+    const sep = platform === 'win32' ? ';' : ':';
+    env.PYTHONPATH = env.PYTHONPATH ? `${bundledLibs}${sep}${env.PYTHONPATH}` : bundledLibs;
+  }
+  // stdio carries LSP: never let a PYTHONSTARTUP or -i style setting print to stdout
+  delete env.PYTHONSTARTUP;
+  delete env.PYTHONINSPECT;
+  env.PYTHONIOENCODING = 'utf-8';
+  return env;
+}
+
+export function buildLaunch(input: LaunchInput): LaunchPlan {
+  const [command, ...extra] = input.interpreter;
+  if (command === undefined) throw new Error('empty interpreter');
+  return {
+    command,
+    args: [...extra, '-m', 'torchmode', 'server'],
+    env: serverEnv(input.strategy, input.bundledLibs, input.baseEnv, input.platform),
+    cwd: input.cwd,
+  };
+}
+
+/**
+ * Runs in the target interpreter with `-c`; valid Python 2 and 3 so that even a very old
+ * interpreter answers. Drops the working directory from sys.path first (a workspace
+ * folder named torchmode must not be mistaken for the package).
+ */
+export const PROBE_SCRIPT = [
+  'import sys, json',
+  "sys.path[:] = [p for p in sys.path if p not in ('', '.')]",
+  "r = {'python': list(sys.version_info[:3]), 'executable': sys.executable, 'torchmode': None, 'location': None, 'suffixes': []}",
+  'try:',
+  '    import importlib.machinery as m',
+  "    r['suffixes'] = list(m.EXTENSION_SUFFIXES)",
+  '    import importlib.util as u',
+  "    s = u.find_spec('torchmode')",
+  '    if s is not None:',
+  "        r['location'] = s.origin",
+  '        try:',
+  '            from importlib.metadata import version',
+  "            r['torchmode'] = version('torchmode')",
+  '        except Exception:',
+  "            r['torchmode'] = 'unknown'",
+  'except Exception as e:',
+  "    r['error'] = str(e)",
+  "sys.stdout.write('TORCHMODE_PROBE ' + json.dumps(r) + '\\n')",
+].join('\n');
+
+export interface ProbeResult {
+  python: [number, number, number];
+  executable: string;
+  torchmode: string | null;
+  location: string | null;
+  suffixes: string[];
+  error?: string;
+}
+
+/** The probe's JSON line out of whatever the interpreter printed. */
+export function parseProbe(stdout: string): ProbeResult | undefined {
+  const line = stdout.split(/\r?\n/).find((l) => l.startsWith('TORCHMODE_PROBE '));
+  if (!line) return undefined;
+  try {
+    const r = JSON.parse(line.slice('TORCHMODE_PROBE '.length)) as Partial<ProbeResult>;
+    if (!Array.isArray(r.python) || r.python.length < 2 || typeof r.executable !== 'string') return undefined;
+    const [a, b, c] = r.python.map(Number);
+    return {
+      python: [a ?? 0, b ?? 0, c ?? 0],
+      executable: r.executable,
+      torchmode: typeof r.torchmode === 'string' ? r.torchmode : null,
+      location: typeof r.location === 'string' ? r.location : null,
+      suffixes: Array.isArray(r.suffixes) ? r.suffixes.filter((s): s is string => typeof s === 'string') : [],
+      ...(typeof r.error === 'string' ? { error: r.error } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Compare release numbers of two versions ("0.1.0", "0.2.0.dev3", "1.0"); pre-release tags are ignored. */
+export function compareVersions(a: string, b: string): number {
+  const nums = (v: string): number[] => (v.match(/^\d+(\.\d+)*/)?.[0] ?? '0').split('.').map(Number);
+  const x = nums(a);
+  const y = nums(b);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+export type ProbeVerdict =
+  | { ok: true; python: string }
+  | { ok: false; kind: 'no-answer' | 'python-too-old' | 'missing' | 'too-old' | 'bundle-unsupported'; message: string };
+
+export interface VerdictInput {
+  probe: ProbeResult | undefined;
+  /** What the interpreter printed (stderr), for the message when it did not answer. */
+  output: string;
+  interpreter: string;
+  strategy: ImportStrategy;
+  requiredServer: string;
+  /** File names in `bundled/libs/libcst` (to see whether the native parser exists for this Python). */
+  bundledLibcstFiles: string[] | undefined;
+}
+
+const pyVersion = (p: [number, number, number]): string => p.join('.');
+
+/** Can the server start with this interpreter and strategy? If not, say why and what to do. */
+export function judgeProbe(v: VerdictInput): ProbeVerdict {
+  const p = v.probe;
+  if (!p) {
+    const tail = v.output.trim().split(/\r?\n/).slice(-3).join(' | ');
+    return {
+      ok: false, kind: 'no-answer',
+      message: `${v.interpreter} could not be run as a Python interpreter${tail ? `: ${tail}` : ''}. `
+        + 'Set "torchmode.interpreter" to a Python 3.10+ executable.',
+    };
+  }
+  const ver = pyVersion(p.python);
+  if (p.python[0] < MIN_PYTHON[0] || (p.python[0] === MIN_PYTHON[0] && p.python[1] < MIN_PYTHON[1])) {
+    return {
+      ok: false, kind: 'python-too-old',
+      message: `torchmode needs Python ${MIN_PYTHON.join('.')} or newer, but ${p.executable || v.interpreter} is Python ${ver}. `
+        + 'Select a newer interpreter in the Python extension or set "torchmode.interpreter".',
+    };
+  }
+  if (v.strategy === 'useBundled') {
+    // libcst's native parser is built per Python version; without it fixes cannot run.
+    const files = v.bundledLibcstFiles;
+    if (files && !files.some((f) => p.suffixes.some((s) => f === `native${s}`))) {
+      return {
+        ok: false, kind: 'bundle-unsupported',
+        message: `The torchmode server bundled with this extension does not support Python ${ver} on this platform. `
+          + 'Install torchmode into that interpreter (pip install torchmode) and set "torchmode.importStrategy" '
+          + 'to "fromEnvironment", or select another interpreter.',
+      };
+    }
+    return { ok: true, python: ver };
+  }
+  if (p.torchmode === null) {
+    return {
+      ok: false, kind: 'missing',
+      message: `"torchmode.importStrategy" is "fromEnvironment" but torchmode is not installed in ${p.executable}. `
+        + `Run: ${p.executable} -m pip install "torchmode>=${v.requiredServer}", or set "torchmode.importStrategy" to "useBundled".`,
+    };
+  }
+  if (p.torchmode !== 'unknown' && compareVersions(p.torchmode, v.requiredServer) < 0) {
+    return {
+      ok: false, kind: 'too-old',
+      message: `torchmode ${p.torchmode} in ${p.executable} is older than this extension needs (${v.requiredServer}). `
+        + `Run: ${p.executable} -m pip install -U "torchmode>=${v.requiredServer}", or set "torchmode.importStrategy" to "useBundled".`,
+    };
+  }
+  return { ok: true, python: ver };
+}
+
+/** Level of a line the server wrote to stderr (Python logging / tracebacks). */
+export function classifyLogLine(line: string): 'error' | 'warn' | 'info' | 'debug' {
+  if (/^(Traceback|\s+File "|\w*(Error|Exception)\b)/.test(line) || /\b(ERROR|CRITICAL)\b/.test(line)) return 'error';
+  if (/\bWARN(ING)?\b/.test(line)) return 'warn';
+  if (/\bDEBUG\b/.test(line)) return 'debug';
+  return 'info';
+}

@@ -1,0 +1,479 @@
+/**
+ * Owns the language client: chooses the interpreter, probes it, starts
+ * `python -m torchmode server` over stdio, keeps the status bar in step, restarts
+ * after crashes (a bounded number of times) and when the interpreter or the import
+ * strategy changes, and forwards every other settings change to the running server.
+ */
+import * as cp from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import type { Readable } from 'node:stream';
+import * as vscode from 'vscode';
+import {
+  CloseAction,
+  DidChangeConfigurationNotification,
+  ErrorAction,
+  ExecuteCommandRequest,
+  LanguageClient,
+  RevealOutputChannelOn,
+  State,
+  TransportKind,
+  type CloseHandlerResult,
+  type ErrorHandlerResult,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
+import { findOnPath, resolveInterpreter, type InterpreterChoice } from './interpreter';
+import {
+  buildLaunch, classifyLogLine, judgeProbe, parseProbe, serverEnv, PROBE_SCRIPT,
+  type LaunchPlan, type ProbeResult, type ProbeVerdict,
+} from './launch';
+import { Debouncer, formatDebugInfo, RestartBudget } from './lifecycle';
+import { getPythonExtensionInterpreter, onPythonInterpreterChange, pythonExtensionInstalled } from './python';
+import {
+  changeImpact, readSettings, shouldNotify, toServerSettings,
+  type ExtensionSettings, type ReadResult, type SettingsSource,
+} from './settings';
+import { StatusItem } from './status';
+
+/** The server package version this extension needs when importStrategy is fromEnvironment. */
+export const REQUIRED_SERVER_VERSION = '0.1.0';
+/** The server command that fixes a whole document (see torchmode/lsp). */
+export const SERVER_FIX_ALL_COMMAND = 'torchmode.fixAll';
+const PROBE_TIMEOUT_MS = 15_000;
+const RESTART_DEBOUNCE_MS = 500;
+
+export const DOCUMENT_SELECTOR = [
+  { scheme: 'file', language: 'python' },
+  { scheme: 'untitled', language: 'python' },
+  { scheme: 'vscode-notebook-cell', language: 'python' },
+];
+
+function settingsSource(scope: vscode.ConfigurationScope | undefined): SettingsSource {
+  const cfg = vscode.workspace.getConfiguration('torchmode', scope);
+  return { get: (k) => cfg.get(k), inspect: (k) => cfg.inspect(k) };
+}
+
+function firstFolder(): vscode.WorkspaceFolder | undefined {
+  return vscode.workspace.workspaceFolders?.[0];
+}
+
+interface ProbeOutcome {
+  probe: ProbeResult | undefined;
+  verdict: ProbeVerdict;
+  ms: number;
+}
+
+interface StartInfo {
+  choice?: InterpreterChoice;
+  probe?: ProbeResult;
+  plan?: LaunchPlan;
+  settings?: ExtensionSettings;
+  ignoredUntrusted: string[];
+  startupMs?: number;
+}
+
+export class TorchmodeServer implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private readonly status = new StatusItem();
+  private readonly budget = new RestartBudget();
+  private readonly restartDebouncer: Debouncer;
+  private readonly disposables: vscode.Disposable[] = [];
+  private queue: Promise<void> = Promise.resolve();
+  private stopping = false;
+  private disposed = false;
+  private info: StartInfo = { ignoredUntrusted: [] };
+  private saidUntrusted = false;
+  private crashes = 0;
+  private stderrTail: string[] = [];
+  private pendingProbe: Promise<ProbeOutcome> | undefined;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    readonly log: vscode.LogOutputChannel,
+    private readonly activatedAt: number,
+  ) {
+    this.restartDebouncer = new Debouncer(RESTART_DEBOUNCE_MS, (reasons) => void this.restart(reasons.join(', ')));
+    this.disposables.push(
+      this.status,
+      vscode.workspace.onDidChangeConfiguration((e) => this.onConfigurationChanged(e)),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.restartDebouncer.trigger('workspace trusted')),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.restartDebouncer.trigger('workspace folders changed')),
+    );
+    const sub = onPythonInterpreterChange(() => {
+      if (this.info.choice?.source !== 'setting') this.restartDebouncer.trigger('Python extension interpreter changed');
+    });
+    if (sub) this.disposables.push(sub);
+  }
+
+  get state(): string {
+    return this.client ? State[this.client.state] ?? String(this.client.state) : this.status.state;
+  }
+
+  /** Start (or restart) the server; calls are serialised so two never overlap. */
+  start(): Promise<void> {
+    this.queue = this.queue.then(() => this.doStart(), () => this.doStart());
+    return this.queue;
+  }
+
+  restart(reason: string): Promise<void> {
+    this.log.info(`Restarting the server: ${reason}`);
+    this.queue = this.queue.then(() => this.doStop()).then(() => this.doStart(), () => this.doStart());
+    return this.queue;
+  }
+
+  stop(): Promise<void> {
+    this.queue = this.queue.then(() => this.doStop(), () => this.doStop());
+    return this.queue;
+  }
+
+  private readSettings(): ReadResult {
+    const r = readSettings(settingsSource(firstFolder()?.uri), vscode.workspace.isTrusted);
+    for (const p of r.problems) this.log.warn(`Setting ignored: ${p}`);
+    return r;
+  }
+
+  private notify(level: 'error' | 'warning' | 'info', message: string, pref: ExtensionSettings['showNotifications']): void {
+    if (!shouldNotify(pref, level)) return;
+    const show = level === 'error' ? vscode.window.showErrorMessage
+      : level === 'warning' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+    void show(`torchmode: ${message}`, 'Show Logs').then((pick) => {
+      if (pick === 'Show Logs') this.log.show(true);
+    });
+  }
+
+  private fail(message: string, pref: ExtensionSettings['showNotifications']): void {
+    this.log.error(message);
+    this.status.set('error', message);
+    this.notify('error', message, pref);
+  }
+
+  private async doStart(): Promise<void> {
+    if (this.disposed) return;
+    const t0 = Date.now();
+    this.status.set('starting', 'Starting the torchmode server');
+    const read = this.readSettings();
+    const { settings } = read;
+    this.info = { settings, ignoredUntrusted: read.ignoredUntrusted };
+    if (read.ignoredUntrusted.length > 0 && !this.saidUntrusted) {
+      this.saidUntrusted = true;
+      const msg = `This workspace is not trusted: its values of ${read.ignoredUntrusted.join(' and ')} are ignored `
+        + '(user settings and the bundled server are used). Trust the workspace to use them.';
+      this.log.warn(msg);
+      if (settings.showNotifications !== 'off') void vscode.window.showWarningMessage(`torchmode: ${msg}`);
+    }
+
+    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => ({ name: f.name, fsPath: f.uri.fsPath }));
+    const trusted = vscode.workspace.isTrusted;
+    const pythonExtension = settings.interpreter.length === 0 && trusted
+      ? await getPythonExtensionInterpreter(firstFolder()?.uri, this.log) : undefined;
+    const resolved = resolveInterpreter({
+      setting: settings.interpreter,
+      pythonExtension,
+      trusted,
+      vars: { workspaceFolders: folders, userHome: os.homedir(), env: process.env },
+      platform: process.platform,
+      which: (name) => findOnPath(name, process.env.PATH, process.platform, isExecutable),
+    });
+    for (const n of resolved.notes) this.log.warn(n);
+    if ('error' in resolved) {
+      this.fail(resolved.error, settings.showNotifications);
+      return;
+    }
+    this.info.choice = resolved;
+    this.log.info(`Interpreter: ${resolved.argv.join(' ')} (from ${resolved.source}); import strategy: ${settings.importStrategy}`);
+
+    const bundledLibs = this.context.asAbsolutePath(path.join('bundled', 'libs'));
+    const env = serverEnv(settings.importStrategy, bundledLibs, process.env, process.platform);
+    // The probe (Python version, which torchmode, native parser present) runs beside the
+    // server's own start, so it costs no time when all is well; when it finds a problem,
+    // the server is stopped (or its crash is not retried) and the probe's message shown.
+    const tProbe = Date.now();
+    const verdictP: Promise<ProbeOutcome> = runProbe(resolved.argv, env, folders[0]?.fsPath ?? this.context.extensionPath)
+      .then((probed) => ({
+        probe: probed.probe,
+        ms: Date.now() - tProbe,
+        verdict: judgeProbe({
+          probe: probed.probe,
+          output: probed.output,
+          interpreter: resolved.argv.join(' '),
+          strategy: settings.importStrategy,
+          requiredServer: REQUIRED_SERVER_VERSION,
+          bundledLibcstFiles: listDir(path.join(bundledLibs, 'libcst')),
+        }),
+      }));
+    this.pendingProbe = verdictP;
+    const plan = buildLaunch({
+      interpreter: resolved.argv, strategy: settings.importStrategy, bundledLibs, cwd: this.context.extensionPath,
+      baseEnv: process.env, platform: process.platform,
+    });
+    this.info.plan = plan;
+    this.log.info(`Server command: ${[plan.command, ...plan.args].join(' ')}`);
+
+    const client = this.createClient(plan, settings);
+    this.client = client;
+    this.stopping = false;
+    let python = '?';
+    client.onDidChangeState((e) => {
+      if (this.client !== client) return;
+      if (e.newState === State.Running) this.status.set('ready', `Server ready (Python ${python}, ${settings.importStrategy})`);
+      else if (e.newState === State.Starting) this.status.set('starting', 'Starting the torchmode server');
+      else if (e.newState === State.Stopped && !this.stopping && this.status.state !== 'error') this.status.set('stopped', 'Server stopped');
+    });
+    const tStart = Date.now();
+    const started = client.start().then(() => undefined, (err: unknown) => err ?? new Error('start failed'));
+    const outcome = await verdictP;
+    if (!outcome.verdict.ok) {
+      this.fail(outcome.verdict.message, settings.showNotifications);
+      await started;
+      if (this.client === client) await this.doStop(false);
+      return;
+    }
+    python = outcome.verdict.python;
+    this.info.probe = outcome.probe;
+    this.log.info(`Python ${python}, torchmode ${outcome.probe?.torchmode ?? '?'} from ${outcome.probe?.location ?? '?'} (probe ${outcome.ms} ms)`);
+    const err = await started;
+    if (err === undefined) {
+      const now = Date.now();
+      const first = this.info.startupMs === undefined && this.crashes === 0;
+      this.info.startupMs = now - (first ? this.activatedAt : t0);
+      const si = client.initializeResult?.serverInfo;
+      this.log.info(`Server ready: ${si ? `${si.name} ${si.version ?? ''}`.trim() : 'torchmode'}; `
+        + `${first ? 'activation' : 'restart'} to ready ${this.info.startupMs} ms (probe ${outcome.ms} ms, initialize ${now - tStart} ms)`);
+      this.status.set('ready', `Server ready (Python ${python}, ${settings.importStrategy})`);
+    } else {
+      if (this.client === client) this.client = undefined;
+      const tail = this.stderrTail.slice(-5).join('\n');
+      this.fail(`The server failed to start: ${errorText(err)}${tail ? `\n${tail}` : ''}`,
+        settings.showNotifications);
+      await client.dispose(2000).catch(() => undefined);
+    }
+  }
+
+  private createClient(plan: LaunchPlan, settings: ExtensionSettings): LanguageClient {
+    const serverOptions: ServerOptions = {
+      command: plan.command,
+      args: plan.args,
+      transport: TransportKind.stdio,
+      options: { cwd: plan.cwd, env: plan.env },
+    };
+    this.stderrTail = [];
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: DOCUMENT_SELECTOR,
+      diagnosticCollectionName: 'torchmode',
+      outputChannel: this.log,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions: { settings: toServerSettings(settings) },
+      markdown: { isTrusted: false, supportHtml: false },
+      errorHandler: {
+        error: (_error, _message, count): ErrorHandlerResult =>
+          ({ action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown }),
+        closed: (): Promise<CloseHandlerResult> => this.onClosed(settings),
+      },
+      initializationFailedHandler: () => false,
+      stdioOptions: {
+        stdout: (input, channel) => forwardLines(input, (l) => channel.info(l)),
+        stderr: (input, channel) => forwardLines(input, (l) => {
+          this.stderrTail.push(l);
+          if (this.stderrTail.length > 40) this.stderrTail.shift();
+          const level = classifyLogLine(l);
+          channel[level](l);
+        }),
+      },
+      middleware: {
+        workspace: {
+          // The server asks for section "torchmode" per file: answer with the validated
+          // settings for that file's folder (VS Code's raw values would send an empty
+          // `select`, which the server reads as "no rules").
+          configuration: async (params, token, next) => {
+            const result: unknown = await next(params, token);
+            if (!Array.isArray(result)) return result as unknown[];
+            const values = result as unknown[];
+            return params.items.map((item, i) => (item.section === 'torchmode'
+              ? this.serverSettingsFor(item.scopeUri) : values[i]));
+          },
+        },
+      },
+    };
+    return new LanguageClient('torchmode', 'torchmode', serverOptions, clientOptions);
+  }
+
+  private serverSettingsFor(scopeUri: string | undefined): unknown {
+    const scope = scopeUri ? vscode.Uri.parse(scopeUri) : firstFolder()?.uri;
+    return toServerSettings(readSettings(settingsSource(scope), vscode.workspace.isTrusted).settings);
+  }
+
+  private async onClosed(settings: ExtensionSettings): Promise<CloseHandlerResult> {
+    if (this.stopping || this.disposed) return { action: CloseAction.DoNotRestart, handled: true };
+    // a server that cannot run in this interpreter: the probe says why; never retry
+    const outcome = await this.pendingProbe;
+    if (outcome && !outcome.verdict.ok) return { action: CloseAction.DoNotRestart, handled: true };
+    this.crashes += 1;
+    const tail = this.stderrTail.slice(-3).join(' | ');
+    if (this.budget.recordCrash()) {
+      this.log.error(`The server stopped unexpectedly${tail ? ` (${tail})` : ''}; restarting it (${this.budget.recentCrashes}/${this.budget.max} in ${this.budget.windowMs / 60000} min).`);
+      this.status.set('starting', 'Restarting the server after a crash');
+      return { action: CloseAction.Restart, handled: true };
+    }
+    const msg = `The server crashed ${this.budget.recentCrashes} times in ${this.budget.windowMs / 60000} minutes and will not be restarted. `
+      + 'Fix the cause shown in the logs, then run "torchmode: Restart Server".';
+    this.fail(msg, settings.showNotifications);
+    return { action: CloseAction.DoNotRestart, handled: true };
+  }
+
+  private async doStop(markStopped = true): Promise<void> {
+    this.restartDebouncer.cancel();
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    this.stopping = true;
+    try {
+      if (client.needsStop()) await client.stop(2000);
+    } catch (err) {
+      this.log.warn(`Stopping the server: ${String(err)}`);
+    } finally {
+      await client.dispose(2000).catch(() => undefined);
+      if (markStopped) this.status.set('stopped', 'Server stopped');
+    }
+  }
+
+  private onConfigurationChanged(e: vscode.ConfigurationChangeEvent): void {
+    const impact = changeImpact((s) => e.affectsConfiguration(s));
+    if (impact === 'restart') {
+      this.restartDebouncer.trigger('interpreter or import strategy changed');
+    } else if (impact === 'notify') {
+      const client = this.client;
+      if (client?.isRunning()) {
+        const settings = this.readSettings().settings;
+        this.info.settings = settings;
+        void client.sendNotification(DidChangeConfigurationNotification.type, { settings: { torchmode: toServerSettings(settings) } })
+          .catch((err: unknown) => this.log.warn(`Sending settings to the server: ${String(err)}`));
+      }
+    }
+    if (e.affectsConfiguration('python.defaultInterpreterPath') && this.info.choice?.source === 'pythonExtension') {
+      this.restartDebouncer.trigger('python.defaultInterpreterPath changed');
+    }
+  }
+
+  /** "torchmode: Restart Server": a fresh crash budget and a new process. */
+  async userRestart(): Promise<void> {
+    this.budget.reset();
+    await this.restart('requested by the user');
+  }
+
+  /** "torchmode: Fix All Issues (including unsafe)" on the active editor or notebook. */
+  async fixAllUnsafe(): Promise<void> {
+    const notebook = vscode.window.activeNotebookEditor?.notebook;
+    const doc = vscode.window.activeTextEditor?.document;
+    const uri = doc && doc.uri.scheme !== 'vscode-notebook-cell' ? doc.uri : notebook?.uri ?? doc?.uri;
+    if (!uri) {
+      void vscode.window.showInformationMessage('torchmode: open a Python file or notebook to fix.');
+      return;
+    }
+    const client = this.client;
+    if (!client?.isRunning()) {
+      void vscode.window.showErrorMessage('torchmode: the server is not running.', 'Show Logs').then((p) => {
+        if (p) this.log.show(true);
+      });
+      return;
+    }
+    const commands = client.initializeResult?.capabilities.executeCommandProvider?.commands ?? [];
+    if (!commands.includes(SERVER_FIX_ALL_COMMAND)) {
+      void vscode.window.showErrorMessage(`torchmode: this server version has no ${SERVER_FIX_ALL_COMMAND} command.`);
+      return;
+    }
+    try {
+      await client.sendRequest(ExecuteCommandRequest.type, {
+        command: SERVER_FIX_ALL_COMMAND,
+        arguments: [{ uri: uri.toString(), unsafe: true }],
+      });
+    } catch (err) {
+      this.log.error(`Fix all failed: ${String(err)}`);
+      void vscode.window.showErrorMessage(`torchmode: fix all failed: ${errorText(err)}`);
+    }
+  }
+
+  debugInfo(): string {
+    const s = this.info.settings ?? this.readSettings().settings;
+    return formatDebugInfo({
+      extensionVersion: extensionVersion(this.context),
+      vscodeVersion: vscode.version,
+      platform: `${process.platform}-${process.arch}, extension host Node ${process.versions.node}`,
+      state: `${this.status.state} (client: ${this.state})`,
+      interpreter: this.info.choice?.argv,
+      interpreterSource: this.info.choice?.source,
+      python: this.info.probe ? `${this.info.probe.python.join('.')} (${this.info.probe.executable})` : undefined,
+      importStrategy: s.importStrategy,
+      serverVersion: this.info.probe?.torchmode ?? undefined,
+      serverLocation: this.info.probe?.location ?? undefined,
+      serverCommand: this.info.plan ? [this.info.plan.command, ...this.info.plan.args].join(' ') : undefined,
+      pythonPath: this.info.plan?.env.PYTHONPATH,
+      trusted: vscode.workspace.isTrusted,
+      ignoredUntrusted: this.info.ignoredUntrusted,
+      startupMs: this.info.startupMs,
+      restarts: this.crashes,
+      serverSettings: toServerSettings(s),
+      serverInfo: this.client?.initializeResult?.serverInfo,
+      pythonExtension: pythonExtensionInstalled(),
+    });
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.stop();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+/** The extension's version from its manifest. */
+export function extensionVersion(context: vscode.ExtensionContext): string {
+  const v = (context.extension.packageJSON as { version?: unknown }).version;
+  return typeof v === 'string' ? v : '?';
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === 'string' ? err : JSON.stringify(err);
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function listDir(dir: string): string[] | undefined {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+}
+
+function forwardLines(input: Readable, sink: (line: string) => void): void {
+  readline.createInterface({ input, crlfDelay: Infinity, terminal: false }).on('line', (l) => {
+    if (l.trim()) sink(l);
+  });
+}
+
+/** Run the probe script in the interpreter; never throws. */
+function runProbe(argv: string[], env: Record<string, string>, cwd: string): Promise<{ probe?: ProbeResult; output: string }> {
+  return new Promise((resolve) => {
+    const [cmd, ...rest] = argv;
+    if (!cmd) {
+      resolve({ output: 'empty interpreter' });
+      return;
+    }
+    cp.execFile(cmd, [...rest, '-c', PROBE_SCRIPT], { env, cwd, timeout: PROBE_TIMEOUT_MS, windowsHide: true },
+      (err, stdout, stderr) => {
+        const probe = parseProbe(String(stdout));
+        const output = `${String(stderr)}${err && !probe ? `\n${err.message}` : ''}`;
+        resolve(probe ? { probe, output } : { output });
+      });
+  });
+}

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import {
+  buildLaunch, classifyLogLine, compareVersions, judgeProbe, parseProbe, PROBE_SCRIPT, serverEnv,
+  type ProbeResult, type VerdictInput,
+} from '../src/launch';
+
+const probe = (over: Partial<ProbeResult> = {}): ProbeResult => ({
+  python: [3, 11, 7], executable: '/usr/bin/python3.11', torchmode: '0.1.0', location: '/ext/bundled/libs/torchmode/__init__.py',
+  suffixes: ['.cpython-311-x86_64-linux-gnu.so', '.abi3.so', '.so'], ...over,
+});
+const verdict = (over: Partial<VerdictInput>): VerdictInput => ({
+  probe: probe(), output: '', interpreter: '/usr/bin/python3', strategy: 'useBundled', requiredServer: '0.1.0',
+  bundledLibcstFiles: ['__init__.py', 'native.cpython-310-x86_64-linux-gnu.so', 'native.cpython-311-x86_64-linux-gnu.so'],
+  ...over,
+});
+
+describe('server launch', () => {
+  it('useBundled puts bundled/libs first on PYTHONPATH', () => {
+    const plan = buildLaunch({
+      interpreter: ['/usr/bin/python3', '-X', 'utf8'], strategy: 'useBundled', bundledLibs: '/ext/bundled/libs',
+      cwd: '/ext', baseEnv: { PATH: '/usr/bin', PYTHONPATH: '/user/lib', PYTHONSTARTUP: '/x.py', GONE: undefined }, platform: 'linux',
+    });
+    assert.equal(plan.command, '/usr/bin/python3');
+    assert.deepEqual(plan.args, ['-X', 'utf8', '-m', 'torchmode', 'server']);
+    assert.equal(plan.env.PYTHONPATH, '/ext/bundled/libs:/user/lib');
+    assert.equal(plan.env.PATH, '/usr/bin');
+    assert.equal('PYTHONSTARTUP' in plan.env, false);
+    assert.equal('GONE' in plan.env, false);
+    assert.equal(plan.cwd, '/ext');
+  });
+  it('fromEnvironment leaves PYTHONPATH alone', () => {
+    assert.equal(serverEnv('fromEnvironment', '/ext/bundled/libs', { PYTHONPATH: '/u' }, 'linux').PYTHONPATH, '/u');
+    assert.equal('PYTHONPATH' in serverEnv('fromEnvironment', '/ext/bundled/libs', {}, 'linux'), false);
+  });
+  it('uses ; on Windows', () => {
+    assert.equal(serverEnv('useBundled', 'C:\\e\\libs', { PYTHONPATH: 'D:\\x' }, 'win32').PYTHONPATH, 'C:\\e\\libs;D:\\x');
+  });
+});
+
+describe('probe output', () => {
+  it('finds the JSON line among other output', () => {
+    const p = parseProbe('noise\nTORCHMODE_PROBE {"python":[3,12,1],"executable":"/p","torchmode":null,"location":null,"suffixes":[".so"]}\n');
+    assert.deepEqual(p, { python: [3, 12, 1], executable: '/p', torchmode: null, location: null, suffixes: ['.so'] });
+  });
+  it('rejects garbage', () => {
+    assert.equal(parseProbe(''), undefined);
+    assert.equal(parseProbe('TORCHMODE_PROBE {not json'), undefined);
+    assert.equal(parseProbe('TORCHMODE_PROBE {"executable":"/p"}'), undefined);
+  });
+  it('the probe script runs in a real interpreter and parses', { skip: !hasPython() }, () => {
+    const out = execFileSync('python3', ['-c', PROBE_SCRIPT], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: '' } });
+    const p = parseProbe(out);
+    assert.ok(p);
+    assert.ok(p.python[0] >= 3);
+    assert.ok(p.suffixes.length > 0);
+  });
+});
+
+function hasPython(): boolean {
+  try {
+    execFileSync('python3', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('judgeProbe', () => {
+  it('accepts a supported Python with the bundled server', () => {
+    assert.deepEqual(judgeProbe(verdict({})), { ok: true, python: '3.11.7' });
+  });
+  it('gives a clear message for Python older than 3.10', () => {
+    const v = judgeProbe(verdict({ probe: probe({ python: [3, 9, 18], executable: '/usr/bin/python3.9' }) }));
+    assert.equal(v.ok, false);
+    assert.ok(!v.ok && v.kind === 'python-too-old');
+    assert.ok(!v.ok && /needs Python 3\.10 or newer.*Python 3\.9\.18/.test(v.message));
+    const v2 = judgeProbe(verdict({ probe: probe({ python: [2, 7, 18] }) }));
+    assert.ok(!v2.ok && v2.kind === 'python-too-old');
+  });
+  it('says when the interpreter did not answer at all', () => {
+    const v = judgeProbe(verdict({ probe: undefined, output: 'spawn /nope ENOENT', interpreter: '/nope' }));
+    assert.ok(!v.ok && v.kind === 'no-answer' && v.message.includes('/nope') && v.message.includes('ENOENT'));
+  });
+  it('refuses a Python the bundled native parser was not built for', () => {
+    const v = judgeProbe(verdict({ probe: probe({ python: [3, 15, 0], suffixes: ['.cpython-315-x86_64-linux-gnu.so', '.abi3.so', '.so'] }) }));
+    assert.ok(!v.ok && v.kind === 'bundle-unsupported' && v.message.includes('fromEnvironment'));
+  });
+  it('skips the native check when there is no bundle (development)', () => {
+    assert.equal(judgeProbe(verdict({ bundledLibcstFiles: undefined })).ok, true);
+  });
+  it('fromEnvironment: missing torchmode', () => {
+    const v = judgeProbe(verdict({ strategy: 'fromEnvironment', probe: probe({ torchmode: null, location: null }) }));
+    assert.ok(!v.ok && v.kind === 'missing' && v.message.includes('pip install'));
+  });
+  it('fromEnvironment: torchmode too old', () => {
+    const v = judgeProbe(verdict({ strategy: 'fromEnvironment', requiredServer: '0.2.0', probe: probe({ torchmode: '0.1.5' }) }));
+    assert.ok(!v.ok && v.kind === 'too-old' && v.message.includes('0.1.5') && v.message.includes('0.2.0'));
+  });
+  it('fromEnvironment: new enough', () => {
+    assert.equal(judgeProbe(verdict({ strategy: 'fromEnvironment', probe: probe({ torchmode: '0.1.0' }) })).ok, true);
+    assert.equal(judgeProbe(verdict({ strategy: 'fromEnvironment', probe: probe({ torchmode: '1.0.0.dev1' }) })).ok, true);
+  });
+});
+
+describe('helpers', () => {
+  it('compareVersions', () => {
+    assert.equal(compareVersions('0.1.0', '0.1.0'), 0);
+    assert.equal(compareVersions('0.1', '0.1.0'), 0);
+    assert.equal(compareVersions('0.1.0', '0.2.0'), -1);
+    assert.equal(compareVersions('0.10.0', '0.9.9'), 1);
+    assert.equal(compareVersions('0.2.0rc1', '0.2.0'), 0);
+  });
+  it('classifyLogLine', () => {
+    assert.equal(classifyLogLine('Traceback (most recent call last):'), 'error');
+    assert.equal(classifyLogLine('  File "x.py", line 3, in <module>'), 'error');
+    assert.equal(classifyLogLine('ModuleNotFoundError: No module named pygls'), 'error');
+    assert.equal(classifyLogLine('2026-01-01 ERROR torchmode.lsp: boom'), 'error');
+    assert.equal(classifyLogLine('WARNING:pygls:bad'), 'warn');
+    assert.equal(classifyLogLine('INFO:torchmode: started'), 'info');
+    assert.equal(classifyLogLine('DEBUG:x'), 'debug');
+  });
+});
