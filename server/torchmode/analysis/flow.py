@@ -148,23 +148,86 @@ Value = Ent | New | Flag | Tup | GradCtx | None
 
 
 class State:
-    __slots__ = ("modes", "alias", "grad", "lgrad", "saved")
+    """One program point. Dicts are copied on first write (branches share until then);
+    dotted keys (``model.backbone``) are indexed so dropping children is cheap."""
+
+    __slots__ = ("modes", "alias", "grad", "lgrad", "saved", "dotted", "adotted", "_own")
 
     def __init__(self, modes: dict[str, Modes], alias: dict[str, str], grad: frozenset[str],
-                 lgrad: frozenset[str], saved: dict[str, Flag | GradCtx]) -> None:
+                 lgrad: frozenset[str], saved: dict[str, Flag | GradCtx],
+                 dotted: set[str] | None = None, adotted: set[str] | None = None) -> None:
         self.modes = modes
         self.alias = alias
         self.grad = grad
         self.lgrad = lgrad
         self.saved = saved
+        self.dotted = dotted if dotted is not None else {k for k in modes if "." in k}
+        self.adotted = adotted if adotted is not None else {k for k in alias if "." in k}
+        self._own = True
 
     def copy(self) -> State:
-        return State(dict(self.modes), dict(self.alias), self.grad, self.lgrad, dict(self.saved))
+        twin = State(self.modes, self.alias, self.grad, self.lgrad, self.saved, self.dotted,
+                     self.adotted)
+        twin._own = False
+        self._own = False
+        return twin
+
+    def _write(self) -> None:
+        if not self._own:
+            self.modes = dict(self.modes)
+            self.alias = dict(self.alias)
+            self.saved = dict(self.saved)
+            self.dotted = set(self.dotted)
+            self.adotted = set(self.adotted)
+            self._own = True
+
+    def set(self, key: str, modes: Modes) -> None:
+        self._write()
+        self.modes[key] = modes
+        if "." in key:
+            self.dotted.add(key)
+
+    def drop_children(self, key: str) -> None:
+        if not self.dotted:
+            return
+        prefix = key + "."
+        doomed = [k for k in self.dotted if k.startswith(prefix)]
+        if doomed:
+            self._write()
+            for k in doomed:
+                del self.modes[k]
+                self.dotted.discard(k)
+
+    def set_alias(self, key: str, canonical: str) -> None:
+        self._write()
+        self.alias[key] = canonical
+        if "." in key:
+            self.adotted.add(key)
+
+    def drop_alias(self, key: str) -> None:
+        prefix = key + "."
+        doomed = [k for k in self.adotted if k.startswith(prefix)] if self.adotted else []
+        if key in self.alias or doomed:
+            self._write()
+            self.alias.pop(key, None)
+            for k in doomed:
+                del self.alias[k]
+                self.adotted.discard(k)
+
+    def save(self, key: str, value: Flag | GradCtx | None) -> None:
+        if value is None:
+            if key in self.saved:
+                self._write()
+                del self.saved[key]
+            return
+        self._write()
+        self.saved[key] = value
 
     def same(self, other: State) -> bool:
-        return (self.modes == other.modes and self.alias == other.alias
-                and self.grad == other.grad and self.lgrad == other.lgrad
-                and self.saved == other.saved)
+        return (self.grad == other.grad and self.lgrad == other.lgrad
+                and (self.modes is other.modes or self.modes == other.modes)
+                and (self.alias is other.alias or self.alias == other.alias)
+                and (self.saved is other.saved or self.saved == other.saved))
 
 
 def resolve_alias(alias: dict[str, str], key: str) -> str:
@@ -264,6 +327,8 @@ class Interpreter:
         self._reach: dict[int, bool] = {}
         self._in_progress: set[int] = set()
         self.yield_states: list[State] = []
+        self.guard_used = False
+        self.guard_vars: set[str] = set()
         self.init_classes: dict[str, dict[str, str]] = {}
         self.guards: list[tuple[str, bool, frozenset[str]] | None] = []
         self._refkeys: dict[int, set[str]] = {}
@@ -394,7 +459,7 @@ class Interpreter:
         return None
 
     _RUN_FIELDS = ("fn", "ctx", "main", "state", "loops", "returns", "return_values", "stmts",
-                   "entry", "guards", "yield_states")
+                   "entry", "guards", "yield_states", "guard_used")
 
     def _is_contextmanager(self, fn: FuncInfo) -> bool:
         for dec in fn.node.decorator_list:
@@ -511,6 +576,7 @@ class Interpreter:
         self.entry = {}
         self.guards = []
         self.yield_states = []
+        self.guard_used = False
 
     def _run_module(self) -> None:
         self._begin(None, True, frozenset({GRAD_ON}), frozenset({GRAD_ON}))
@@ -749,6 +815,10 @@ class Interpreter:
             return b.copy()
         if b is None:
             return a.copy()
+        if a.modes is b.modes and a.alias is b.alias and a.saved is b.saved:
+            twin = a.copy()
+            twin.grad, twin.lgrad = a.grad | b.grad, a.lgrad | b.lgrad
+            return twin
         modes: dict[str, Modes] = {}
         alias: dict[str, str] = {}
         for key in a.alias.keys() | b.alias.keys():
@@ -879,6 +949,8 @@ class Interpreter:
         const = _const_truth(stmt.test)
         before = self.state
         guard = _guard_of(stmt.test)
+        if guard is not None:
+            self.guard_vars |= guard[1]
         results: list[State | None] = []
         if const is not False:
             self.state = before.copy()
@@ -1169,37 +1241,36 @@ class Interpreter:
         key = entity_key(target)
         if key is None:
             return
-        if isinstance(target, ast.Name) and (self.guards or self._guarded(state)):
+        if isinstance(target, ast.Name) and target.id in self.guard_vars and (
+                self.guards or (self.guard_used and self._guarded(state))):
             self._invalidate_guards(target.id)
         # a rebinding: drop the old alias and children of the name
-        for old in [k for k in state.alias if k == key or k.startswith(key + ".")]:
-            del state.alias[old]
-        state.saved.pop(key, None)
+        state.drop_alias(key)
+        state.save(key, None)
         if isinstance(value, Ent):
             if value.canonical != key:
-                state.alias[key] = value.canonical
+                state.set_alias(key, value.canonical)
         elif isinstance(value, New):
             canonical = f"{key}@{stmt.lineno}:{stmt.col_offset}"
-            state.alias[key] = canonical
+            state.set_alias(key, canonical)
             if value.loaded:
                 self.loaded_canon.add(canonical)
-            state.modes[canonical] = value.modes
-            for child in [k for k in state.modes if k.startswith(canonical + ".")]:
-                del state.modes[child]
+            state.set(canonical, value.modes)
+            state.drop_children(canonical)
             if value.children:
                 self.contains[canonical] = value.children
             if value.cls:
                 self.classes_of[canonical] = value.cls
         elif isinstance(value, Flag) and isinstance(target, ast.Name):
-            state.saved[key] = value
+            state.save(key, value)
         elif isinstance(value, GradCtx) and isinstance(target, ast.Name):
-            state.saved[key] = value
+            state.save(key, value)
         else:
             if key in state.modes or self._is_static_entity(key):
                 canonical = f"{key}@{stmt.lineno}:{stmt.col_offset}"
-                state.alias[key] = canonical
+                state.set_alias(key, canonical)
                 how = "assigned from a call we cannot see"
-                state.modes[canonical] = frozenset({Mode(UNKNOWN, stmt.lineno - 1, 0, how)})
+                state.set(canonical, frozenset({Mode(UNKNOWN, stmt.lineno - 1, 0, how)}))
         if isinstance(target, ast.Name) and isinstance(stmt, ast.Assign) and \
                 isinstance(stmt.value, ast.Call) and self._is_spot_tensor(stmt.value):
             self.spot_names.add((id(self.ctx.node) if self.ctx else 0, key))
@@ -1217,9 +1288,9 @@ class Interpreter:
             return
         for canonical, modes in list(state.modes.items()):
             if any(m.guard is not None and name in m.guard[2] for m in modes):
-                state.modes[canonical] = frozenset(
+                state.set(canonical, frozenset(
                     replace(m, guard=None) if m.guard is not None and name in m.guard[2] else m
-                    for m in modes)
+                    for m in modes))
 
     def _feasible(self, modes: Iterable[Mode]) -> set[Mode]:
         """Drop modes set under the opposite branch of a condition we are inside of."""
@@ -1236,13 +1307,13 @@ class Interpreter:
             return
         line = node.lineno - 1  # type: ignore[attr-defined]
         guard = self.guards[-1] if self.guards else None
+        if guard is not None:
+            self.guard_used = True
         mode = Mode(kind, line, node.col_offset, how, flagged, node,  # type: ignore[attr-defined]
                     guard, "", param_flag)
-        state.modes[canonical] = frozenset({mode})
+        state.set(canonical, frozenset({mode}))
         if children:
-            prefix = canonical + "."
-            for child in [k for k in state.modes if k.startswith(prefix)]:
-                del state.modes[child]
+            state.drop_children(canonical)
             todo = list(self.contains.get(canonical, ()))
             seen = {canonical}
             while todo:   # submodules passed to the constructor follow eval()/train()
@@ -1250,7 +1321,7 @@ class Interpreter:
                 if sub in seen:
                     continue
                 seen.add(sub)
-                state.modes[sub] = frozenset({mode})
+                state.set(sub, frozenset({mode}))
                 todo.extend(self.contains.get(sub, ()))
         if self.main and kind in (EVAL, TRAIN) and not flagged:
             self.mode_sets[id(node)] = (kind, canonical, self.ctx, tuple(self.stmts))  # type: ignore[assignment]
@@ -1288,7 +1359,7 @@ class Interpreter:
             modes = frozenset({Mode(UNKNOWN, None, 0, "never set in view")})
             if self.main is False and self.fn is not None and root not in self.fn.locals:
                 modes = frozenset({Mode(ENTRY)})
-            state.modes[canonical] = modes
+            state.set(canonical, modes)
             return canonical, modes
         return None
 
@@ -1602,7 +1673,7 @@ class Interpreter:
         if kind == DYNAMIC and isinstance(flag_node, ast.Name):
             saved = state.saved.get(flag_node.id)
             if isinstance(saved, Flag) and saved.canonical == canonical and saved.snapshot:
-                state.modes[canonical] = saved.snapshot   # train(was_training): restored
+                state.set(canonical, saved.snapshot)   # train(was_training): restored
                 return value
         how = f"{key}.{method}()" if flag_node is None else f"{key}.train({ast.unparse(flag_node)})"
         param_flag = None
@@ -1816,7 +1887,7 @@ class Interpreter:
         if any(m.kind == UNKNOWN and m.how == how for m in old):
             return
         mode = Mode(UNKNOWN, node.lineno - 1, node.col_offset, how, False, node)
-        state.modes[canonical] = old | {mode}
+        state.set(canonical, old | {mode})
 
     def _method_of_entity(self, node: ast.Call, method: str, value: Ent,
                           args: list[Value]) -> None:
@@ -1973,9 +2044,8 @@ class Interpreter:
                     if truth is not None:
                         kind = TRAIN if truth else EVAL
                 new.add(Mode(kind, line, node.col_offset, how, mode.flagged, node))
-            state.modes[target] = frozenset(new)
-            for child in [k for k in state.modes if k.startswith(target + ".")]:
-                del state.modes[child]
+            state.set(target, frozenset(new))
+            state.drop_children(target)
             if self.main and any(m.kind == EVAL for m in effect) and \
                     not any(m.kind == ENTRY for m in effect):
                 self.mode_sets[id(node)] = (EVAL, target, self.ctx, tuple(self.stmts))  # type: ignore[assignment]
