@@ -503,3 +503,14 @@ def test_utf16_columns_for_astral_characters() -> None:
     assert edits is not None
     # 😀 is two UTF-16 code units: the end of `model.eval` is at 4 + 2*2 + 3 + 10 = 21.
     assert edits[0].range.start.character == len("s = '") + 4 + len("'; model.eval")
+
+
+def test_wrap_refuses_a_block_that_yields_or_awaits() -> None:
+    gen = "def predict(model, loader):\n    for x in loader:\n        yield model(x)\n"
+    assert fixed(gen, WRAP, 1, 2, "torch.no_grad()") is None
+    # ...but the decorator is fine: torch applies it around each generator step.
+    assert fixed(gen, DECO, 0, 2, "torch.no_grad()") == "@torch.no_grad()\n" + gen
+    coro = "async def predict(model, x):\n    y = model(x)\n    await send(y)\n"
+    assert fixed(coro, WRAP, 1, 2, "torch.no_grad()") is None
+    nested = "for x in loader:\n    out = model(x)\n    def later():\n        yield out\n"
+    assert fixed(nested, WRAP, 0, 3, "torch.no_grad()") is not None

@@ -243,10 +243,27 @@ def _is_exact_wrap(doc: Doc, snippet: Snippet, new_lines: list[str], code: str) 
         return False
     if old is None or new is None or len(new) != 1 or not isinstance(new[0], ast.With):
         return False
+    if any(_suspends(statement) for statement in old):
+        return False
     wrapper = new[0]
     return (len(wrapper.items) == 1 and wrapper.items[0].optional_vars is None
             and ast.dump(wrapper.items[0].context_expr) == wanted
             and [ast.dump(s) for s in wrapper.body] == [ast.dump(s) for s in old])
+
+
+_NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_SUSPENDS = (ast.Yield, ast.YieldFrom, ast.Await, ast.AsyncFor, ast.AsyncWith)
+
+
+def _suspends(node: ast.AST) -> bool:
+    """The block gives control away while it runs (``yield``, ``await``): a ``with``
+    around it would leave grad off in the caller / other tasks in between, so the
+    wrap is not a correct fix (the decorator, which torch applies per generator
+    step, still is)."""
+    if isinstance(node, _SUSPENDS):
+        return True
+    return any(_suspends(child) for child in ast.iter_child_nodes(node)
+               if not isinstance(child, _NESTED_SCOPES))
 
 
 def _parse_block(text: str, wrapped: bool) -> list[ast.stmt] | None:
