@@ -30,7 +30,10 @@ from .textedit import LineIndex, PositionMap, TextEdit, apply_edits, diff_edits,
 if TYPE_CHECKING:
     from ..project import ProjectIndex
 
-MAX_ROUNDS = 12  # analyse -> fix rounds in fix_all; each round fixes at least one thing
+# Rounds of analyse -> fix in fix_all. Each round applies a fix (and an applied fix
+# leaves strictly fewer findings: new ones are refused) or marks one as failing, so
+# the loop ends after at most findings + fixes rounds; this is only a safety net.
+MAX_ROUNDS = 100
 _LINE_INSERTS = frozenset({FixKind.INSERT_EVAL, FixKind.INSERT_TRAIN, FixKind.DECORATE_NO_GRAD})
 _WRAPS = frozenset({FixKind.WRAP_NO_GRAD, FixKind.WRAP_INFERENCE_MODE})
 _DIGITS = re.compile(r"\d+")
