@@ -254,3 +254,42 @@ def test_later_round_findings_are_reported_at_original_positions() -> None:
     moved = _located_in(finding("TM001", 2, 12, 2, 20), later, original)
     assert (moved.range.start.line, moved.range.start.character) == (1, 8)
     assert (moved.range.end.line, moved.range.end.character) == (1, 16)
+
+
+def test_fix_all_nested_regions_and_inserts_inside_a_wrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a stand-in analyzer that asks for an outer and an inner wrap and an insert
+    inside the outer region: one round wraps the outer loop only (the inner wrap
+    overlaps it, the insert would miss the re-indentation); the next round, analysed
+    again, inserts eval() at the inner loop's new place; a third run changes nothing."""
+    from torchmode.findings import AnalysisResult, Finding, FixSpec, Range, Severity
+
+    def fake(text: str, path: str, settings: object, project: object) -> AnalysisResult:
+        lines = text.splitlines()
+        inner = next(i for i, line in enumerate(lines) if "for x in val_loader" in line)
+        found = []
+        if "no_grad" not in text:
+            for first, label in ((0, "outer"), (inner, "inner")):
+                spec = FixSpec(FixKind.WRAP_NO_GRAD, label, False, first, inner + 1,
+                               "torch.no_grad()", preferred=True)
+                found.append(Finding("TM002", "missing-no-grad", f"{label} loop", Severity.WARNING,
+                                     Range.of(first, 0, first, 3), fixes=(spec,)))
+        if "model.eval()" not in text:
+            spec = FixSpec(FixKind.INSERT_EVAL, "eval", False, inner, inner + 1, "model.eval()",
+                           "model", preferred=True)
+            column = len(lines[inner + 1]) - len(lines[inner + 1].lstrip())
+            found.append(Finding("TM001", "missing-eval", "model", Severity.WARNING,
+                                 Range.of(inner + 1, column, inner + 1, column + 8),
+                                 fixes=(spec,)))
+        return AnalysisResult(findings=sorted(found, key=lambda f: f.range))
+
+    monkeypatch.setattr(verify_module, "_analyze", fake)
+    text = "for epoch in range(2):\n    for x in val_loader:\n        model(x)\n"
+    result = fix_all(text, PATH, DEFAULT_SETTINGS, unsafe=True)
+    assert result.text == ("with torch.no_grad():\n    for epoch in range(2):\n"
+                           "        model.eval()\n        for x in val_loader:\n"
+                           "            model(x)\n")
+    assert sorted(f.message for f in result.fixed) == ["inner loop", "model", "outer loop"]
+    # The TM001 fixed in the second round is reported where it was in the original text.
+    tm001 = next(f for f in result.fixed if f.code == "TM001")
+    assert (tm001.range.start.line, tm001.range.start.character) == (2, 8)
+    assert fix_all(result.text, PATH, DEFAULT_SETTINGS, unsafe=True).text == result.text
