@@ -1220,6 +1220,9 @@ class Interpreter:
             if key == "self" and self.ctx is not None and self.ctx.name in (
                     "train", "eval", "__init__", "__setstate__", "requires_grad_"):
                 return  # the implementation of train()/eval() itself
+            value_node = getattr(stmt, "value", None)
+            if isinstance(value_node, ast.Attribute) and value_node.attr == "training":
+                return  # copying another module's flag onto a replacement layer
             if key is not None and self._is_entity_key(key, assigning=True):
                 if self.main:
                     self.flags[id(target)] = FlagEvent(
@@ -1604,13 +1607,19 @@ class Interpreter:
             if info is not None and key[5:] in info.methods:
                 return False
         canonical = self._canonical(key)
-        if canonical in state.modes or canonical != key:
+        if canonical in state.modes or key in state.alias:
             return True
         if self._is_static_entity(key):
             return True
-        initial = self._initial(canonical)
-        if initial:
+        if canonical == key and key in self.entry and self.entry[key]:
             return True
+        if self.fn is not None and canonical == key:
+            record = self._record(self.fn)
+            if record is not None and key in record.modes:
+                return True
+            cls = self.ctx.class_name if self.ctx is not None else None
+            if cls and key in self.init_state.get(cls, {}):
+                return True
         return self._looks_like_model(key, key.split(".", 1)[0])
 
     def _callable_entity(self, key: str) -> bool:
@@ -1845,8 +1854,9 @@ class Interpreter:
                     self._record_external(node, full, summary, args)
                 return self._apply_summary(node, summary, args, None)
         if qual == "torch.onnx.export" and any(
-                kw.arg == "dynamo" and _const_truth(kw.value) is False for kw in node.keywords):
-            return None  # the TorchScript exporter switches to eval itself
+                (kw.arg == "dynamo" and _const_truth(kw.value) is False) or kw.arg == "training"
+                for kw in node.keywords):
+            return None  # the TorchScript exporter switches to eval itself / mode chosen
         if qual in ("torch.jit.trace", "torch.export.export", "torch.jit.trace_module",
                     "torch.export", "torch.onnx.dynamo_export", "torch.onnx.export"):
             if args and isinstance(args[0], Ent) and self.main and self.ctx is not None:
@@ -1881,9 +1891,14 @@ class Interpreter:
 
     def _add_unknown(self, canonical: str, node: ast.Call, how: str) -> None:
         state = self.state
-        if state is None:
+        if state is None or canonical == "self":
             return
         old = self._lookup(state, canonical) or frozenset()
+        if not old or (all(m.kind == ENTRY for m in old) and not (
+                self._is_static_entity(canonical) or
+                looks_like_model_name(canonical.rsplit(".", 1)[-1]) or
+                (self.fn is not None and canonical in self.fn.params))):
+            return
         if any(m.kind == UNKNOWN and m.how == how for m in old):
             return
         mode = Mode(UNKNOWN, node.lineno - 1, node.col_offset, how, False, node)
@@ -2026,7 +2041,7 @@ class Interpreter:
             elif root == "self":
                 if self_target is not None:
                     target = self_target + ("." + rest if rest else "")
-                elif via_self:
+                elif via_self and (rest or (self.ctx is not None and self.ctx.is_module_class)):
                     target = self._canonical(key)
             elif root not in params:
                 target = self._canonical(key)

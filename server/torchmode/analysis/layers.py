@@ -236,7 +236,7 @@ class Resolver:
         return summary.bases if summary is not None else None
 
     def is_module_base(self, base: str, depth: int = 0) -> bool:
-        if base in MODULE_BASES or base.endswith(("nn.Module", "LightningModule")):
+        if base in MODULE_BASES or base.rsplit(".", 1)[-1] in ("Module", "LightningModule"):
             return True
         if depth > 20:
             return False

@@ -22,6 +22,9 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
         mode = worst_mode(ev.modes, (TRAIN, LOADED))
         if mode is None:
             continue
+        if all(m.guard is not None for m in ev.modes if m.kind == TRAIN) and \
+                not any(m.kind == LOADED for m in ev.modes):
+            continue  # train() chosen under a condition (export in training mode on purpose)
         fn = call_name(ev.node)
         message = (f"{ev.key} may be in training mode when {fn}() records it "
                    f"({describe_origin(mode)}; no {ev.key}.eval() before): the exported graph "
