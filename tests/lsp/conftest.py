@@ -12,7 +12,9 @@ import asyncio
 import copy
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +120,18 @@ class Session:
 
     # requests -----------------------------------------------------------------------
 
+    async def raw_request(self, method: str, params: Any) -> Any:
+        """Send a request and return the raw JSON result (no client-side structuring)."""
+        protocol = self.client.protocol
+        msg_id = str(uuid.uuid4())
+        future: Future[Any] = Future()
+        protocol._request_futures[msg_id] = future
+        if not isinstance(params, dict):
+            params = protocol._converter.unstructure(params)
+        protocol._send_data({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
+        response = await asyncio.wait_for(asyncio.wrap_future(future), 30)
+        return response
+
     async def code_actions(
         self,
         uri: str,
@@ -125,19 +139,26 @@ class Session:
         only: list[str] | None = None,
         rng: types.Range | None = None,
     ) -> list[types.CodeAction]:
+        """Code actions, structured by the rule VS Code uses: an item whose ``command``
+        is a string is a ``Command``, else a ``CodeAction`` (lsprotocol's converter
+        mistakes a CodeAction carrying a command for a Command)."""
         rng = rng or (
             diagnostics[0].range
             if diagnostics
             else types.Range(types.Position(0, 0), types.Position(0, 0))
         )
-        result = await self.client.text_document_code_action_async(
-            types.CodeActionParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                range=rng,
-                context=types.CodeActionContext(diagnostics=diagnostics, only=only),
-            )
+        params = types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=rng,
+            context=types.CodeActionContext(diagnostics=diagnostics, only=only),
         )
-        return [a for a in (result or []) if isinstance(a, types.CodeAction)]
+        raw = await self.raw_request(types.TEXT_DOCUMENT_CODE_ACTION, params)
+        converter = self.client.protocol._converter
+        return [
+            converter.structure(item, types.CodeAction)
+            for item in raw or []
+            if not isinstance(item.get("command"), str)
+        ]
 
     async def hover(self, uri: str, line: int, character: int) -> types.Hover | None:
         return await self.client.text_document_hover_async(

@@ -159,3 +159,42 @@ async def test_fix_all_command_includes_unsafe_fixes(start: Starter) -> None:
     after = await session.diagnostics(uri, version=version)
     assert "TM001" not in {d.code for d in after}
     compile(new_text, "train.py", "exec")
+
+
+async def test_wrap_in_no_grad_fix_end_to_end(start: Starter) -> None:
+    session = await start(init_options={"debounceMs": 0})
+    uri = session.open("train.py", TRAIN_EVAL)
+    tm002 = next(d for d in await session.diagnostics(uri, version=1) if d.code == "TM002")
+    actions = await session.code_actions(uri, [tm002], only=["quickfix"])
+    titles = fix_titles(actions)
+    assert titles[:2] == [
+        "torchmode (TM002 missing-no-grad): Wrap the loop in with torch.no_grad():",
+        "torchmode (TM002 missing-no-grad): Wrap the loop in with torch.inference_mode():",
+    ]
+    assert [a.is_preferred for a in actions[:2]] == [True, None]
+    new_text, diagnostics = await apply_and_reanalyse(session, uri, actions[0])
+    assert new_text == WRAP_NO_GRAD_TEXT
+    assert "TM002" not in {d.code for d in diagnostics}
+
+
+async def test_fix_all_quick_fix_runs_the_command(start: Starter) -> None:
+    session = await start(init_options={"debounceMs": 0, "fixAll": {"unsafe": True}})
+    uri = session.open("train.py", TRAIN_EVAL)
+    diagnostics = await session.diagnostics(uri, version=1)
+    actions = await session.code_actions(uri, diagnostics[:1], only=["quickfix"])
+    fix_all = next(a for a in actions if a.title == "Fix all torchmode issues")
+    assert fix_all.edit is None and fix_all.command is not None
+    assert fix_all.command.command == "torchmode.fixAll"
+    assert list(fix_all.command.arguments or []) == [{"uri": uri, "unsafe": True}]
+    result = await session.client.workspace_execute_command_async(
+        types.ExecuteCommandParams(
+            command=fix_all.command.command, arguments=fix_all.command.arguments
+        )
+    )
+    assert result["applied"] is True and result["fixed"] == 2 and result["remaining"] == 0
+    new_text = apply_workspace_edit(session, session.applied_edits[-1])[uri]
+    version = session.change(uri, new_text)
+    assert await session.diagnostics(uri, version=version) == []
+    assert new_text == WRAP_NO_GRAD_TEXT.replace(
+        "with torch.no_grad():\n", "model.eval()\nwith torch.no_grad():\n"
+    )

@@ -2,20 +2,27 @@
 
 What to fix was decided at analysis time and travels in ``Diagnostic.data`` (the
 finding with its ``FixSpec``s); the text edits are made here, when the editor asks,
-by ``torchmode.fixes`` (libcst on the enclosing statement only, each fix verified).
-Edits are versioned ``TextDocumentEdit``s: the editor refuses them once the text
-has changed. Runs on a worker thread; no analysis logic lives here.
+by ``torchmode.fixes`` (libcst on the enclosing statement only). Edits are versioned
+``TextDocumentEdit``s: the editor refuses them once the text has changed. Runs on a
+worker thread; no analysis logic lives here.
+
+Verification (the fixed text parses, the finding is gone, nothing new appears) costs
+one analysis per fix. It runs inline when the last analysis of the document says it
+fits the code-action budget; on large files the edits are built at once (cheap, local
+libcst) and verified on a background thread, and later requests for the same version
+use the verified list, so a fix that fails the check stops being offered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from lsprotocol import types
 
-from ..findings import Finding
+from ..findings import Finding, FixSpec
 from ..settings import Settings
 from .convert import SOURCE, Encoding, engine_range, finding_from_data, to_text_edits
 from .documents import Snapshot
@@ -27,6 +34,61 @@ NOTEBOOK_FIX_ALL_KIND = "notebook.source.fixAll.torchmode"
 QUICKFIX = types.CodeActionKind.QuickFix.value
 FIX_ALL_TITLE = "Fix all torchmode issues"
 FIX_ALL_COMMAND = "torchmode.fixAll"
+VERIFY_BUDGET_S = 0.06  # verify inline when (fixes + 1) analyses fit in this
+
+VerifiedFixes = list[tuple[FixSpec, list[Any]]]
+
+
+class FixVerifier:
+    """Verified fixes per (document, version, finding); thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done: dict[tuple[Any, ...], VerifiedFixes] = {}
+        self._pending: set[tuple[Any, ...]] = set()
+
+    @staticmethod
+    def key(snap: Snapshot, finding: Finding) -> tuple[Any, ...]:
+        return (snap.key, snap.version, finding)
+
+    def get(self, snap: Snapshot, finding: Finding) -> VerifiedFixes | None:
+        with self._lock:
+            return self._done.get(self.key(snap, finding))
+
+    def put(self, snap: Snapshot, finding: Finding, fixes: VerifiedFixes) -> None:
+        with self._lock:
+            key = self.key(snap, finding)
+            self._pending.discard(key)
+            stale = [k for k in self._done if k[0] == snap.key and k[1] != snap.version]
+            for old in stale:
+                del self._done[old]
+            self._done[key] = fixes
+
+    def claim(self, snap: Snapshot, finding: Finding) -> bool:
+        """True if nobody is verifying this finding yet (the caller will)."""
+        with self._lock:
+            key = self.key(snap, finding)
+            if key in self._pending or key in self._done:
+                return False
+            self._pending.add(key)
+            return True
+
+    def release(self, snap: Snapshot, finding: Finding) -> None:
+        with self._lock:
+            self._pending.discard(self.key(snap, finding))
+
+    def verify(
+        self, snap: Snapshot, finding: Finding, settings: Settings, project: Any = None
+    ) -> VerifiedFixes:
+        from ..fixes import offered_fixes
+
+        try:
+            fixes = offered_fixes(snap.text, snap.path, finding, settings, project)
+        except Exception:
+            self.release(snap, finding)
+            raise
+        self.put(snap, finding, fixes)
+        return fixes
 
 
 @dataclass(frozen=True)
@@ -44,6 +106,9 @@ class ActionRequest:
     document_changes: bool = True  # client supports versioned documentChanges
     resolve_edits: bool = False  # client resolves ``edit`` lazily
     project: Any = None
+    verifier: FixVerifier | None = None
+    # Called with a finding whose fixes were offered unverified (verify in the background).
+    verify_later: Callable[[Snapshot, Finding], None] | None = None
 
 
 def kind_requested(kind: str, only: Sequence[str] | None) -> bool:
@@ -93,7 +158,7 @@ def _finding_of(req: ActionRequest, diagnostic: types.Diagnostic) -> Finding | N
 
 def quick_fixes(req: ActionRequest) -> list[types.CodeAction]:
     """The fixes and "ignore this line" of each torchmode diagnostic in the request."""
-    from ..fixes import noqa_edit, offered_fixes
+    from ..fixes import noqa_edit
 
     actions: list[types.CodeAction] = []
     snap = req.snapshot
@@ -103,7 +168,7 @@ def quick_fixes(req: ActionRequest) -> list[types.CodeAction]:
         finding = _finding_of(req, diagnostic)
         if finding is None:
             continue
-        for spec, edits in offered_fixes(snap.text, snap.path, finding, req.settings, req.project):
+        for spec, edits in fixes_for(req, finding):
             edit = workspace_edit(snap, edits, req.encoding, req.document_changes)
             if edit is None:
                 continue
@@ -130,6 +195,33 @@ def quick_fixes(req: ActionRequest) -> list[types.CodeAction]:
                     )
                 )
     return actions
+
+
+def fixes_for(req: ActionRequest, finding: Finding) -> VerifiedFixes:
+    """The fixes to offer for ``finding``: verified when affordable, see the module doc."""
+    from ..fixes import edits_for_fix, offered_fixes
+
+    if not finding.fixes:
+        return []
+    verifier = req.verifier
+    if verifier is not None:
+        cached = verifier.get(req.snapshot, finding)
+        if cached is not None:
+            return cached
+    seconds = req.analysis.seconds if req.analysis is not None else 0.0
+    if verifier is None:
+        snap = req.snapshot
+        return offered_fixes(snap.text, snap.path, finding, req.settings, req.project)
+    if seconds * (len(finding.fixes) + 1) <= VERIFY_BUDGET_S:
+        return verifier.verify(req.snapshot, finding, req.settings, req.project)
+    if req.verify_later is not None and verifier.claim(req.snapshot, finding):
+        req.verify_later(req.snapshot, finding)
+    out: VerifiedFixes = []
+    for spec in finding.fixes:
+        edits = edits_for_fix(req.snapshot.text, spec)
+        if edits:
+            out.append((spec, edits))
+    return out
 
 
 def fix_all_edit(
@@ -182,11 +274,19 @@ def code_actions(req: ActionRequest) -> list[types.CodeAction]:
     if kind_requested(QUICKFIX, req.only) and req.diagnostics:
         actions.extend(quick_fixes(req))
         if any(d.source == SOURCE for d in req.diagnostics) and _has_fixes(req):
-            action = fix_all_action(
-                req, QUICKFIX, unsafe=req.lsp_settings.fix_all_unsafe, title=FIX_ALL_TITLE
+            # A command: the edits are made only if the user picks it.
+            unsafe = req.lsp_settings.fix_all_unsafe
+            actions.append(
+                types.CodeAction(
+                    title=FIX_ALL_TITLE,
+                    kind=QUICKFIX,
+                    command=types.Command(
+                        title=FIX_ALL_TITLE,
+                        command=FIX_ALL_COMMAND,
+                        arguments=[{"uri": req.uri, "unsafe": unsafe}],
+                    ),
+                )
             )
-            if action is not None:
-                actions.append(action)
     if req.only is not None:  # source actions only when asked for (fix on save, source menu)
         if in_notebook:
             # Per-cell ``source.fixAll`` is ignored: every cell would repeat the notebook's edits.
@@ -209,9 +309,14 @@ def code_actions(req: ActionRequest) -> list[types.CodeAction]:
 
 
 def _has_fixes(req: ActionRequest) -> bool:
+    """More than one finding with a fix the command would apply."""
     if req.analysis is None:
         return False
-    return sum(1 for f in req.analysis.result.findings if f.fixes) > 1
+    unsafe = req.lsp_settings.fix_all_unsafe
+    fixable = [
+        f for f in req.analysis.result.findings if any(spec.safe or unsafe for spec in f.fixes)
+    ]
+    return len(fixable) > 1
 
 
 def resolve(action: types.CodeAction, req: ActionRequest) -> types.CodeAction:

@@ -79,7 +79,8 @@ def notebook_snapshot(
     """``code_cells``: (notebook cell index, cell URI, cell version, cell text) in order."""
     joined = NotebookText.from_cells([(index, text) for index, _, _, text in code_cells])
     cells = tuple(
-        CellRef(cell_uri, cell_version, index) for index, cell_uri, cell_version, _ in code_cells
+        CellRef(cell_uri, cell_version, index, text.endswith("\n") or not text)
+        for index, cell_uri, cell_version, text in code_cells
     )
     return Snapshot(
         key=uri,

@@ -33,6 +33,7 @@ from .actions import (
     FIX_ALL_KIND,
     NOTEBOOK_FIX_ALL_KIND,
     ActionRequest,
+    FixVerifier,
     code_actions,
     fix_all_edit,
 )
@@ -49,6 +50,7 @@ from .documents import Snapshot, notebook_snapshot, text_snapshot
 from .index import WorkspaceIndex
 from .scheduler import Analysis, AnalysisScheduler
 from .settings import DEFAULT_LSP_SETTINGS, LspSettings, engine_settings, parse_settings
+from .settings import merge as merge_settings
 
 log = logging.getLogger("torchmode.lsp")
 
@@ -93,6 +95,7 @@ class TorchmodeServer(LanguageServer):
             protocol_cls=TorchmodeProtocol,
         )
         self.lsp_settings: LspSettings = DEFAULT_LSP_SETTINGS
+        self.initial_settings: Any = None  # initializationOptions, the base of later settings
         self.reported_problems: set[tuple[str, ...]] = set()
         self.encoding = Encoding()
         self.support = DiagnosticSupport()
@@ -104,6 +107,8 @@ class TorchmodeServer(LanguageServer):
         self.analysis_pool = ThreadPoolExecutor(1, thread_name_prefix="torchmode-analysis")
         self.action_pool = ThreadPoolExecutor(1, thread_name_prefix="torchmode-actions")
         self.background_pool = ThreadPoolExecutor(1, thread_name_prefix="torchmode-index")
+        self.verify_pool = ThreadPoolExecutor(1, thread_name_prefix="torchmode-verify")
+        self.verifier = FixVerifier()
         self.scheduler = AnalysisScheduler(
             self.analysis_pool, self.snapshot_of, self.analyse, self.deliver
         )
@@ -216,7 +221,13 @@ class TorchmodeServer(LanguageServer):
 
     # --- settings --------------------------------------------------------------------
 
-    def apply_settings(self, raw: Any) -> None:
+    def apply_settings(self, raw: Any, *, initial: bool = False) -> None:
+        """New editor settings: ``initializationOptions`` (``initial``), or a
+        configuration answer / change notification merged on top of them."""
+        if initial:
+            self.initial_settings = raw
+        else:
+            raw = merge_settings(self.initial_settings, raw)
         old = self.lsp_settings
         self.lsp_settings = parse_settings(raw)
         if self.lsp_settings.problems:
@@ -298,7 +309,31 @@ class TorchmodeServer(LanguageServer):
             document_changes=bool(ws_edit and ws_edit.document_changes),
             resolve_edits=bool(resolve and "edit" in resolve.properties),
             project=self.index.project() if self.index.scanned_files else None,
+            verifier=self.verifier,
+            verify_later=self.verify_later,
         )
+
+    def verify_later(self, snap: Snapshot, finding: Any) -> None:
+        """Verify a finding's fixes in the background (from the action thread)."""
+        settings = self.settings_for(snap.path)
+        project = self.index.project() if self.index.scanned_files else None
+
+        def job() -> None:
+            current = self.snapshot_of_threadsafe(snap.key)
+            if current is not None and current != snap.version:
+                self.verifier.release(snap, finding)
+                return  # the document changed: nobody will ask for this version again
+            self.verifier.verify(snap, finding, settings, project)
+
+        self.verify_pool.submit(job)
+
+    def snapshot_of_threadsafe(self, key: str) -> int | None:
+        """The current version of a document, read without touching its text."""
+        notebook = self.workspace.get_notebook_document(notebook_uri=key)
+        if notebook is not None:
+            return notebook.version
+        doc = self.open_text(key)
+        return doc.version if doc is not None else None
 
     def current_analysis(self, uri: str) -> tuple[Analysis, Snapshot] | None:
         """The last good analysis of ``uri``'s document and its current snapshot."""
@@ -339,7 +374,7 @@ def create_server() -> TorchmodeServer:
         td = params.capabilities.text_document
         ls.pull_mode = bool(td and td.diagnostic)
         if params.initialization_options is not None:
-            ls.apply_settings(params.initialization_options)
+            ls.apply_settings(params.initialization_options, initial=True)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: TorchmodeServer, params: types.InitializedParams) -> None:
@@ -350,7 +385,7 @@ def create_server() -> TorchmodeServer:
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: TorchmodeServer, params: None) -> None:
         ls.stopping.set()
-        for pool in (ls.analysis_pool, ls.action_pool, ls.background_pool):
+        for pool in (ls.analysis_pool, ls.action_pool, ls.background_pool, ls.verify_pool):
             pool.shutdown(wait=False, cancel_futures=True)
 
     # --- text documents ---------------------------------------------------------------

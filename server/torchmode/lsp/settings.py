@@ -126,6 +126,21 @@ def unwrap(raw: Any) -> Any:
     return raw
 
 
+def merge(base: Any, override: Any) -> Any:
+    """``override`` on top of ``base`` (nested objects merged key by key).
+
+    The editor's ``workspace/configuration`` answer goes on top of
+    ``initializationOptions``: a client that sends only some keys one way keeps the rest.
+    """
+    base, override = unwrap(base), unwrap(override)
+    if not isinstance(base, Mapping) or not isinstance(override, Mapping):
+        return override if override is not None else base
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = merge(out.get(key), value) if isinstance(value, Mapping) else value
+    return out
+
+
 def parse_settings(raw: Any) -> LspSettings:
     """Parse editor settings; each invalid key keeps its default and adds a problem."""
     raw = unwrap(raw)
