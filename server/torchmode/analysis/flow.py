@@ -1718,6 +1718,9 @@ class Interpreter:
         key = value.key
         ctx = self.ctx
         assert ctx is not None
+        target = node.func.value if isinstance(node.func, ast.Attribute) and \
+            node.func.attr in ("forward", "generate") else node.func
+        self._occurrence(target, key, value.canonical)
         smoke = any(isinstance(a, ast.Call) and self._is_spot_tensor(a) for a in node.args) or any(
             isinstance(a, ast.Name) and (id(ctx.node), a.id) in self.spot_names
             for a in node.args)
