@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import os
 import sys
 import time
 import uuid
@@ -266,6 +267,7 @@ async def start(tmp_path: Path) -> AsyncIterator[Starter]:
         init_options: Any = None,
         configuration: dict[str, Any] | None = None,
         root: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> Session:
         root = root or tmp_path
         client = LanguageClient(
@@ -296,7 +298,7 @@ async def start(tmp_path: Path) -> AsyncIterator[Starter]:
             session.applied_edits.append(params.edit)
             return types.ApplyWorkspaceEditResult(applied=True)
 
-        await client.start_io(*SERVER, cwd=str(root))
+        await client.start_io(*SERVER, cwd=str(root), env={**os.environ, **(env or {})})
         sessions.append(session)
         caps = capabilities or vscode_capabilities()
         await client.initialize_session(

@@ -199,3 +199,55 @@ async def test_malformed_requests_get_errors_and_the_server_keeps_serving(start:
     assert hover is not None
     version = session.change(uri, CLEAN)
     assert await session.diagnostics(uri, version=version) == []
+
+
+NETS = """\
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+
+USES_LIBRARY = """\
+import torch
+
+from mylib.nets import Net
+
+model = Net()
+model.load_state_dict(torch.load("model.pt"))
+with torch.no_grad():
+    for x in test_loader:
+        y = model(x)
+"""
+
+
+async def test_model_class_outside_the_workspace_found_in_the_background(
+    start: Starter, tmp_path: Path
+) -> None:
+    # The class lives outside the workspace, on the server's sys.path: the index cannot
+    # see it, jedi finds its file in the background, and the finding is re-evaluated.
+    library = tmp_path / "lib" / "mylib"
+    library.mkdir(parents=True)
+    (library / "__init__.py").write_text("")
+    (library / "nets.py").write_text(NETS)
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    session = await start(
+        root=workspace, init_options={"debounceMs": 0}, env={"PYTHONPATH": str(tmp_path / "lib")}
+    )
+    uri = session.open("infer.py", USES_LIBRARY)
+    deadline = asyncio.get_running_loop().time() + 20
+    while True:
+        published = session.publishes_for(uri)
+        tm001 = [d for p in published[-1:] for d in p.diagnostics if d.code == "TM001"]
+        if tm001 and tm001[0].severity == types.DiagnosticSeverity.Hint:
+            break
+        assert asyncio.get_running_loop().time() < deadline, published[-1:]
+        await asyncio.sleep(0.1)
+    assert "no mode-dependent layers" in tm001[0].message

@@ -15,8 +15,9 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from lsprotocol import types
@@ -48,11 +49,13 @@ from .convert import (
 )
 from .documents import Snapshot, notebook_snapshot, text_snapshot
 from .index import WorkspaceIndex
+from .resolve import ImportResolver
 from .scheduler import Analysis, AnalysisScheduler
 from .settings import DEFAULT_LSP_SETTINGS, LspSettings, engine_settings, parse_settings
 from .settings import merge as merge_settings
 
 log = logging.getLogger("torchmode.lsp")
+T = TypeVar("T")
 
 SCAN_BUDGET_S = 10.0
 NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
@@ -102,6 +105,7 @@ class TorchmodeServer(LanguageServer):
         self.pull_mode = False
         self.index = WorkspaceIndex()
         self.stopping = threading.Event()
+        self.index_ready = threading.Event()  # the first workspace scan is over
         # One analysis thread (analyses queue; the GIL would serialise them anyway) and
         # one for code actions, so a fix is computed while an analysis runs.
         self.analysis_pool = ThreadPoolExecutor(1, thread_name_prefix="torchmode-analysis")
@@ -109,6 +113,7 @@ class TorchmodeServer(LanguageServer):
         self.background_pool = ThreadPoolExecutor(1, thread_name_prefix="torchmode-index")
         self.verify_pool = ThreadPoolExecutor(1, thread_name_prefix="torchmode-verify")
         self.verifier = FixVerifier()
+        self.resolver = ImportResolver(self.index)
         self.scheduler = AnalysisScheduler(
             self.analysis_pool, self.snapshot_of, self.analyse, self.deliver
         )
@@ -175,9 +180,22 @@ class TorchmodeServer(LanguageServer):
         """A current analysis finished: publish (push mode) unless it did not parse."""
         if not analysis.parsed:
             return  # keep the last good diagnostics: no flicker, no syntax error of ours
+        self.resolve_imports(analysis.snapshot)
         if self.pull_mode:
             return
         self.publish(analysis)
+
+    def resolve_imports(self, snap: Snapshot) -> None:
+        """Background: let jedi find files of imported modules the index lacks."""
+        if self.stopping.is_set() or not self.index_ready.is_set():
+            return  # the workspace scan has not run yet; it may find them itself
+        roots = workspace_roots(self)
+
+        def job() -> None:
+            if self.resolver.resolve(snap.key, snap.text, snap.path, roots):
+                _refresh_from_thread(self)
+
+        self.background_pool.submit(job)
 
     def publish(self, analysis: Analysis) -> None:
         """Push diagnostics per document; an unchanged set for the same version is not resent."""
@@ -308,22 +326,27 @@ class TorchmodeServer(LanguageServer):
             only=[str(getattr(k, "value", k)) for k in only] if only is not None else None,
             document_changes=bool(ws_edit and ws_edit.document_changes),
             resolve_edits=bool(resolve and "edit" in resolve.properties),
-            project=self.index.project() if self.index.scanned_files else None,
+            project=self.index.project(),
             verifier=self.verifier,
             verify_later=self.verify_later,
         )
 
+    def locked(self, func: Callable[..., T], *args: Any) -> T:
+        """Run ``func`` holding the index lock: fixes re-analyse with the project index."""
+        with self.index.lock:
+            return func(*args)
+
     def verify_later(self, snap: Snapshot, finding: Any) -> None:
         """Verify a finding's fixes in the background (from the action thread)."""
         settings = self.settings_for(snap.path)
-        project = self.index.project() if self.index.scanned_files else None
 
         def job() -> None:
             current = self.snapshot_of_threadsafe(snap.key)
             if current is not None and current != snap.version:
                 self.verifier.release(snap, finding)
                 return  # the document changed: nobody will ask for this version again
-            self.verifier.verify(snap, finding, settings, project)
+            with self.index.lock:
+                self.verifier.verify(snap, finding, settings, self.index.project())
 
         self.verify_pool.submit(job)
 
@@ -515,7 +538,7 @@ def create_server() -> TorchmodeServer:
         if req is None:
             return None
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(ls.action_pool, code_actions, req) or None
+        return await loop.run_in_executor(ls.action_pool, ls.locked, code_actions, req) or None
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(
@@ -528,7 +551,7 @@ def create_server() -> TorchmodeServer:
         if req is None:
             return action
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(ls.action_pool, resolve_action, action, req)
+        return await loop.run_in_executor(ls.action_pool, ls.locked, resolve_action, action, req)
 
     @server.command(FIX_ALL_COMMAND)
     async def fix_all_command(ls: TorchmodeServer, *args: Any) -> dict[str, Any]:
@@ -540,6 +563,7 @@ def create_server() -> TorchmodeServer:
         loop = asyncio.get_running_loop()
         edit, outcome = await loop.run_in_executor(
             ls.action_pool,
+            ls.locked,
             lambda: fix_all_edit(
                 req.snapshot,
                 req.settings,
@@ -734,11 +758,11 @@ def start_index_scan(ls: TorchmodeServer) -> None:
             from .. import analyzer  # noqa: F401
         except ImportError:
             pass
-        if not roots:
-            return
-        count = ls.index.scan(roots, SCAN_BUDGET_S, should_stop=ls.stopping.is_set)
-        log.info("indexed %d files in %.2fs", count, ls.index.scan_seconds)
-        if count and not ls.stopping.is_set():
+        if roots:
+            count = ls.index.scan(roots, SCAN_BUDGET_S, should_stop=ls.stopping.is_set)
+            log.info("indexed %d files in %.2fs", count, ls.index.scan_seconds)
+        ls.index_ready.set()
+        if not ls.stopping.is_set():
             loop.call_soon_threadsafe(ls.reanalyse_all)
 
     ls.background_pool.submit(scan)
