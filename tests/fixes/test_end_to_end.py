@@ -293,3 +293,22 @@ def test_fix_all_nested_regions_and_inserts_inside_a_wrap(monkeypatch: pytest.Mo
     tm001 = next(f for f in result.fixed if f.code == "TM001")
     assert (tm001.range.start.line, tm001.range.start.character) == (2, 8)
     assert fix_all(result.text, PATH, DEFAULT_SETTINGS, unsafe=True).text == result.text
+
+
+def test_a_finding_reworded_after_the_fix_is_still_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    from torchmode.findings import AnalysisResult, Finding, FixSpec, Range, Severity
+
+    spec = FixSpec(FixKind.INSERT_EVAL, "eval", False, 0, 1, "model.eval()", "model")
+
+    def fake(text: str, path: str, settings: object, project: object) -> AnalysisResult:
+        line = text.splitlines().index("    model(x)")
+        tail = "(reworded after the fix)" if "model.eval()" in text else "before"
+        return AnalysisResult(findings=[Finding(
+            "TM001", "missing-eval", f"model may be in training mode {tail}", Severity.WARNING,
+            Range.of(line, 4, line, 12), fixes=(spec,))])
+
+    monkeypatch.setattr(verify_module, "_analyze", fake)
+    monkeypatch.setattr(verify_module, "_BEFORE_CACHE", type(verify_module._BEFORE_CACHE)())
+    text = "for x in val_loader:\n    model(x)\n"
+    (finding,) = fake(text, PATH, None, None).findings
+    assert offered_fixes(text, PATH, finding, DEFAULT_SETTINGS) == []

@@ -95,11 +95,18 @@ def _masked(message: str) -> str:
     return _DIGITS.sub("#", message)
 
 
+def _subject(message: str) -> str:
+    """What a finding is about: messages start with it (``model may still be...``,
+    ``decoder runs here...``); the rest may change wording after a fix."""
+    return message.split(" ", 1)[0]
+
+
 def _still_reported(finding: Finding, after: Sequence[Finding], moved: PositionMap) -> bool:
-    """The same finding (code, mapped place, message up to line numbers) is in ``after``."""
+    """The same finding is in ``after``: same code at the mapped place, about the same
+    model (two models reported at one loop header are two findings)."""
     where = moved.map(finding.range.start)
-    message = _masked(finding.message)
-    return any(g.code == finding.code and g.range.start == where and _masked(g.message) == message
+    subject = _subject(finding.message)
+    return any(g.code == finding.code and g.range.start == where and _subject(g.message) == subject
                for g in after)
 
 
