@@ -514,3 +514,12 @@ def test_wrap_refuses_a_block_that_yields_or_awaits() -> None:
     assert fixed(coro, WRAP, 1, 2, "torch.no_grad()") is None
     nested = "for x in loader:\n    out = model(x)\n    def later():\n        yield out\n"
     assert fixed(nested, WRAP, 0, 3, "torch.no_grad()") is not None
+
+
+def test_wrap_simple_statement_takes_the_unit_of_its_block() -> None:
+    # Three-space blocks in this function, a different unit elsewhere in the file.
+    text = ("def a():\n  return 1\n\n\ndef f(model, x):  # three spaces here\n"
+            "   y = model(x)\n   return y\n")
+    assert fixed(text, WRAP, 5, 5, "torch.no_grad()") == (
+        "def a():\n  return 1\n\n\ndef f(model, x):  # three spaces here\n"
+        "   with torch.no_grad():\n      y = model(x)\n   return y\n")

@@ -176,7 +176,7 @@ def indent_unit(doc: Doc, snippet: Snippet | None, target_indent: str) -> str:
             if is_blank(content) or is_comment_line(content):
                 continue
             ws = leading_ws(content)
-            if len(ws) < len(target_indent) and content.rstrip().endswith(":"):
+            if len(ws) < len(target_indent) and content.split("#", 1)[0].rstrip().endswith(":"):
                 if target_indent.startswith(ws):
                     return target_indent[len(ws):]
                 break
