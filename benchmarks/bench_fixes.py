@@ -242,6 +242,14 @@ def sweep(limit: int, samples: int = 8) -> dict[str, object]:
             continue
         for finding in before.findings:
             counts["findings"] += 1
+            silenced = apply_edits(text, [noqa_edit(text, finding)])
+            moved_noqa = analyze(silenced, str(path)).findings
+            if any(g.code == finding.code and g.range.start == finding.range.start
+                   for g in moved_noqa):
+                counts["noqa does not silence"] += 1
+                failures.append(f"{path}:{finding.range.start.line + 1}: noqa not honoured")
+            else:
+                counts["noqa silences"] += 1
             for spec in finding.fixes:
                 counts["fixes proposed"] += 1
                 edits = edits_for_fix(text, spec)
