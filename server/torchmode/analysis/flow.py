@@ -587,7 +587,9 @@ class Interpreter:
 
     def _func_ctx(self, fn: FuncInfo) -> FuncCtx:
         cls = self._class_of(fn)
-        is_module_class = cls is not None and self.resolver.is_module_class(cls)
+        is_module_class = cls is not None and (
+            self.resolver.is_module_class(cls) or "forward" in self.facts.classes[cls].methods
+            if cls in self.facts.classes else False)
         name = fn.name
         is_pytest = (self.is_test_file and name.startswith("test")) or (
             name.startswith("test_") and self._looks_like_pytest(fn))
@@ -1341,11 +1343,11 @@ class Interpreter:
             return True
         if self._is_static_entity(key):
             return True
-        if key == "self" or key.startswith("self.") and assigning:
-            cls = self.ctx.class_name if self.ctx else None
-            if key == "self":
-                return bool(self.ctx and self.ctx.is_module_class)
-            return cls is not None
+        if key == "self":
+            return bool(self.ctx and self.ctx.is_module_class)
+        if assigning and "trainer" not in key.lower() and looks_like_model_name(
+                key.rsplit(".", 1)[-1]):
+            return True
         return False
 
     def _entity_modes(self, key: str, forward: bool = False) -> tuple[str, Modes] | None:
@@ -1611,8 +1613,6 @@ class Interpreter:
             return True
         if self._is_static_entity(key):
             return True
-        if canonical == key and key in self.entry and self.entry[key]:
-            return True
         if self.fn is not None and canonical == key:
             record = self._record(self.fn)
             if record is not None and key in record.modes:
@@ -1620,6 +1620,9 @@ class Interpreter:
             cls = self.ctx.class_name if self.ctx is not None else None
             if cls and key in self.init_state.get(cls, {}):
                 return True
+        owner = key.rsplit(".", 1)[0]
+        if owner != "self" and self._lookup(state, self._canonical(owner)):
+            return False  # a method of a module we know (obj.configure_model())
         return self._looks_like_model(key, key.split(".", 1)[0])
 
     def _callable_entity(self, key: str) -> bool:
@@ -1820,6 +1823,10 @@ class Interpreter:
             return New(frozenset({Mode(LOADED, line, node.col_offset, how, False, node)}),
                        None, True)
         if last == "from_pretrained":
+            owner = qual.rsplit(".", 2)[-2] if qual.count(".") >= 1 else ""
+            if owner.endswith(("Tokenizer", "TokenizerFast", "Processor", "Config",
+                               "FeatureExtractor", "Scheduler", "Pipeline", "Configuration")):
+                return None  # not an nn.Module
             if qual.startswith(PRETRAINED_EVAL_PREFIXES) or self._is_hf_class(qual):
                 return New(frozenset({Mode(EVAL, line, node.col_offset,
                                            f"{last}() (returns eval mode)", False, node)}),

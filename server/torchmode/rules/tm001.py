@@ -26,8 +26,9 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
         region = fa.eval_region(ev)
         if region is None:
             continue
-        if region.training_context and ev.trained:
-            continue
+        if region.training_context and (ev.trained or all(
+                m.how.endswith(".train()") for m in ev.modes if m.kind == TRAIN)):
+            continue  # the trained model, or a model put in training mode on purpose
         if region.kind == "nograd" and _deliberate_train(fa, ev, region.node):
             continue
         region_id = id(region.node) if region.node is not None else id(ev.func.node)
