@@ -145,6 +145,15 @@ async def test_cross_file_summary_from_the_workspace_index(start: Starter, tmp_p
     session.save(utils)
     await codes_eventually(session, uri, False, "TM003")
     assert any(r.method == "workspace/didChangeWatchedFiles" for r in session.registrations)
+    # Changed on disk by something else (git checkout): the watched-files event refreshes.
+    session.close(utils)
+    (tmp_path / "utils.py").write_text(UTILS)
+    session.client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=utils, type=types.FileChangeType.Changed)]
+        )
+    )
+    await codes_eventually(session, uri, True, "TM003")
 
 
 async def test_inlay_hints_show_the_mode_at_forward_calls(start: Starter) -> None:

@@ -106,6 +106,7 @@ class TorchmodeServer(LanguageServer):
         self.index = WorkspaceIndex()
         self.stopping = threading.Event()
         self.index_ready = threading.Event()  # the first workspace scan is over
+        self.tracked: set[str] = set()  # open Python documents and notebooks
         # One analysis thread (analyses queue; the GIL would serialise them anyway) and
         # one for code actions, so a fix is computed while an analysis runs.
         self.analysis_pool = ThreadPoolExecutor(1, thread_name_prefix="torchmode-analysis")
@@ -228,7 +229,7 @@ class TorchmodeServer(LanguageServer):
     def reanalyse_all(self) -> None:
         """Settings or the index changed: analyse every open document again (debounced, so
         a document being typed in is not analysed at an intermediate version)."""
-        for key in self.scheduler.keys():
+        for key in list(self.tracked):
             self.schedule(key)
         if self.pull_mode and self.refresh_supported():
             self.workspace_diagnostic_refresh(None)
@@ -252,7 +253,7 @@ class TorchmodeServer(LanguageServer):
             self.report_problems(self.lsp_settings.problems)
         if old != self.lsp_settings:
             if not self.lsp_settings.enable:
-                for key in self.scheduler.keys():
+                for key in list(self.tracked):
                     snap = self.snapshot_of(key)
                     self.clear(snap.uris() if snap else [key])
             self.reanalyse_all()
@@ -415,11 +416,17 @@ def create_server() -> TorchmodeServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: TorchmodeServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.schedule(params.text_document.uri, now=True)
+        doc = params.text_document
+        if doc.language_id != "python" and not doc.uri.endswith((".py", ".pyi")):
+            return  # e.g. pyproject.toml: watched for settings, never analysed
+        ls.tracked.add(doc.uri)
+        ls.schedule(doc.uri, now=True)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: TorchmodeServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.schedule(ls.key_of(params.text_document.uri))
+        key = ls.key_of(params.text_document.uri)
+        if key in ls.tracked:
+            ls.schedule(key)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: TorchmodeServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -432,11 +439,14 @@ def create_server() -> TorchmodeServer:
         if doc is not None and path.endswith((".py", ".pyi")):
             text = doc.source
             ls.background_pool.submit(reindex_and_refresh, ls, path, text)
-        ls.schedule(ls.key_of(uri), now=True)
+        key = ls.key_of(uri)
+        if key in ls.tracked:
+            ls.schedule(key, now=True)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: TorchmodeServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
+        ls.tracked.discard(uri)
         ls.scheduler.forget(uri)
         ls.clear([uri])
 
@@ -444,6 +454,7 @@ def create_server() -> TorchmodeServer:
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
     def nb_open(ls: TorchmodeServer, params: types.DidOpenNotebookDocumentParams) -> None:
+        ls.tracked.add(params.notebook_document.uri)
         ls.schedule(params.notebook_document.uri, now=True)
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
@@ -459,6 +470,7 @@ def create_server() -> TorchmodeServer:
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
     def nb_close(ls: TorchmodeServer, params: types.DidCloseNotebookDocumentParams) -> None:
+        ls.tracked.discard(params.notebook_document.uri)
         ls.scheduler.forget(params.notebook_document.uri)
         ls.clear([c.uri for c in params.cell_text_documents])
 
@@ -475,7 +487,7 @@ def create_server() -> TorchmodeServer:
     ) -> types.DocumentDiagnosticReport:
         uri = params.text_document.uri
         key = ls.key_of(uri)
-        if ls.snapshot_of(key) is None or not ls.lsp_settings.enable:
+        if key not in ls.tracked or ls.snapshot_of(key) is None or not ls.lsp_settings.enable:
             return types.RelatedFullDocumentDiagnosticReport(items=[])
         if ls.scheduler.state(key) is None:
             ls.schedule(key, now=True)
@@ -505,6 +517,14 @@ def create_server() -> TorchmodeServer:
             await ls.fetch_configuration()
         elif params.settings is not None:
             ls.apply_settings(params.settings)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_folders(
+        ls: TorchmodeServer, params: types.DidChangeWorkspaceFoldersParams
+    ) -> None:
+        added = [path_of(f.uri) for f in params.event.added]
+        if added:
+            ls.background_pool.submit(index_folders, ls, added)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def did_change_watched_files(
@@ -766,6 +786,11 @@ def start_index_scan(ls: TorchmodeServer) -> None:
             loop.call_soon_threadsafe(ls.reanalyse_all)
 
     ls.background_pool.submit(scan)
+
+
+def index_folders(ls: TorchmodeServer, roots: list[str]) -> None:
+    if ls.index.scan(roots, SCAN_BUDGET_S, should_stop=ls.stopping.is_set):
+        _refresh_from_thread(ls)
 
 
 def reindex_and_refresh(ls: TorchmodeServer, path: str, text: str) -> None:
