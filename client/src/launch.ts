@@ -21,9 +21,7 @@ export interface LaunchInput {
   strategy: ImportStrategy;
   /** `<extension>/bundled/libs`. */
   bundledLibs: string;
-  /** Working directory: the extension's folder, never the workspace, so that a
-   * workspace folder named `torchmode` cannot shadow the package (`-m` puts the cwd
-   * first on sys.path). */
+  /** Working directory (the extension's folder; the boot script keeps it off sys.path anyway). */
   cwd: string;
   baseEnv: Record<string, string | undefined>;
   platform: NodeJS.Platform;
@@ -55,18 +53,23 @@ export function buildLaunch(input: LaunchInput): LaunchPlan {
   if (command === undefined) throw new Error('empty interpreter');
   return {
     command,
-    args: [...extra, '-m', 'torchmode', 'server'],
+    args: [...extra, '-c', BOOT_SCRIPT, 'server'],
     env: serverEnv(input.strategy, input.bundledLibs, input.baseEnv, input.platform),
     cwd: input.cwd,
   };
 }
 
 /**
- * Runs in the target interpreter with `-c`; valid Python 2 and 3 so that even a very old
- * interpreter answers. Drops the working directory from sys.path first (a workspace
- * folder named torchmode must not be mistaken for the package).
+ * The server is started as `python -c BOOT_SCRIPT server`: one process, so a slow
+ * interpreter shim (pyenv, asdf) is paid once. It first reports on stderr, as one
+ * `TORCHMODE_PROBE {json}` line, what the client needs to judge the interpreter (Python
+ * version, which torchmode, extension suffixes for the native parser); then, on Python
+ * 3.10+, runs `torchmode server` in the same process. Older interpreters exit with
+ * status 3 right after the report, so the client shows a clear message, never a
+ * traceback. Valid Python 2 and 3. The working directory is dropped from sys.path so that
+ * a folder named torchmode cannot stand in for the package.
  */
-export const PROBE_SCRIPT = [
+export const BOOT_SCRIPT = [
   'import sys, json',
   "sys.path[:] = [p for p in sys.path if p not in ('', '.')]",
   "r = {'python': list(sys.version_info[:3]), 'executable': sys.executable, 'torchmode': None, 'location': None, 'suffixes': []}",
@@ -77,15 +80,22 @@ export const PROBE_SCRIPT = [
   "    s = u.find_spec('torchmode')",
   '    if s is not None:',
   "        r['location'] = s.origin",
-  '        try:',
-  '            from importlib.metadata import version',
-  "            r['torchmode'] = version('torchmode')",
-  '        except Exception:',
-  "            r['torchmode'] = 'unknown'",
+  '        if sys.version_info >= (3, 10):',
+  '            import torchmode',
+  "            r['torchmode'] = getattr(torchmode, '__version__', 'unknown')",
   'except Exception as e:',
   "    r['error'] = str(e)",
-  "sys.stdout.write('TORCHMODE_PROBE ' + json.dumps(r) + '\\n')",
+  "sys.stderr.write('TORCHMODE_PROBE ' + json.dumps(r) + '\\n')",
+  'sys.stderr.flush()',
+  'if sys.version_info < (3, 10) or r.get("location") is None:',
+  '    sys.exit(3)',
+  'import runpy',
+  "sys.argv = ['torchmode'] + sys.argv[1:]",
+  "runpy.run_module('torchmode', run_name='__main__', alter_sys=True)",
 ].join('\n');
+
+/** How the boot script is shown in logs and debug information. */
+export const BOOT_LABEL = '-c <torchmode boot>';
 
 export interface ProbeResult {
   python: [number, number, number];
@@ -96,12 +106,14 @@ export interface ProbeResult {
   error?: string;
 }
 
-/** The probe's JSON line out of whatever the interpreter printed. */
-export function parseProbe(stdout: string): ProbeResult | undefined {
-  const line = stdout.split(/\r?\n/).find((l) => l.startsWith('TORCHMODE_PROBE '));
+export const PROBE_PREFIX = 'TORCHMODE_PROBE ';
+
+/** The boot script's report out of whatever the interpreter printed. */
+export function parseProbe(output: string): ProbeResult | undefined {
+  const line = output.split(/\r?\n/).find((l) => l.startsWith(PROBE_PREFIX));
   if (!line) return undefined;
   try {
-    const r = JSON.parse(line.slice('TORCHMODE_PROBE '.length)) as Partial<ProbeResult>;
+    const r = JSON.parse(line.slice(PROBE_PREFIX.length)) as Partial<ProbeResult>;
     if (!Array.isArray(r.python) || r.python.length < 2 || typeof r.executable !== 'string') return undefined;
     const [a, b, c] = r.python.map(Number);
     return {

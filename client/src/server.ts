@@ -4,7 +4,6 @@
  * after crashes (a bounded number of times) and when the interpreter or the import
  * strategy changes, and forwards every other settings change to the running server.
  */
-import * as cp from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,7 +26,7 @@ import {
 } from 'vscode-languageclient/node';
 import { findOnPath, resolveInterpreter, type InterpreterChoice } from './interpreter';
 import {
-  buildLaunch, classifyLogLine, judgeProbe, parseProbe, serverEnv, PROBE_SCRIPT,
+  BOOT_LABEL, BOOT_SCRIPT, buildLaunch, classifyLogLine, judgeProbe, parseProbe, PROBE_PREFIX,
   type LaunchPlan, type ProbeResult, type ProbeVerdict,
 } from './launch';
 import { Debouncer, formatDebugInfo, RestartBudget } from './lifecycle';
@@ -42,7 +41,8 @@ import { StatusItem } from './status';
 export const REQUIRED_SERVER_VERSION = '0.1.0';
 /** The server command that fixes a whole document (see torchmode/lsp). */
 export const SERVER_FIX_ALL_COMMAND = 'torchmode.fixAll';
-const PROBE_TIMEOUT_MS = 15_000;
+/** How long to wait for the boot script's report once the process has started or died. */
+const PROBE_WAIT_MS = 3_000;
 const RESTART_DEBOUNCE_MS = 500;
 
 export const DOCUMENT_SELECTOR = [
@@ -88,7 +88,8 @@ export class TorchmodeServer implements vscode.Disposable {
   private saidUntrusted = false;
   private crashes = 0;
   private stderrTail: string[] = [];
-  private pendingProbe: Promise<ProbeOutcome> | undefined;
+  private probe: ProbeWatch | undefined;
+  private everReady = false;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -186,32 +187,24 @@ export class TorchmodeServer implements vscode.Disposable {
     this.log.info(`Interpreter: ${resolved.argv.join(' ')} (from ${resolved.source}); import strategy: ${settings.importStrategy}`);
 
     const bundledLibs = this.context.asAbsolutePath(path.join('bundled', 'libs'));
-    const env = serverEnv(settings.importStrategy, bundledLibs, process.env, process.platform);
-    // The probe (Python version, which torchmode, native parser present) runs beside the
-    // server's own start, so it costs no time when all is well; when it finds a problem,
-    // the server is stopped (or its crash is not retried) and the probe's message shown.
-    const tProbe = Date.now();
-    const verdictP: Promise<ProbeOutcome> = runProbe(resolved.argv, env, folders[0]?.fsPath ?? this.context.extensionPath)
-      .then((probed) => ({
-        probe: probed.probe,
-        ms: Date.now() - tProbe,
-        verdict: judgeProbe({
-          probe: probed.probe,
-          output: probed.output,
-          interpreter: resolved.argv.join(' '),
-          strategy: settings.importStrategy,
-          requiredServer: REQUIRED_SERVER_VERSION,
-          bundledLibcstFiles: listDir(path.join(bundledLibs, 'libcst')),
-        }),
-      }));
-    this.pendingProbe = verdictP;
     const plan = buildLaunch({
       interpreter: resolved.argv, strategy: settings.importStrategy, bundledLibs, cwd: this.context.extensionPath,
       baseEnv: process.env, platform: process.platform,
     });
     this.info.plan = plan;
-    this.log.info(`Server command: ${[plan.command, ...plan.args].join(' ')}`);
+    this.log.info(`Server command: ${commandLine(plan)}`);
 
+    // The boot script reports the interpreter (version, torchmode, native suffixes) on
+    // stderr before it starts the server in the same process; judge that report.
+    const probe = new ProbeWatch((p) => judgeProbe({
+      probe: p,
+      output: this.stderrTail.join('\n'),
+      interpreter: resolved.argv.join(' '),
+      strategy: settings.importStrategy,
+      requiredServer: REQUIRED_SERVER_VERSION,
+      bundledLibcstFiles: listDir(path.join(bundledLibs, 'libcst')),
+    }));
+    this.probe = probe;
     const client = this.createClient(plan, settings);
     this.client = client;
     this.stopping = false;
@@ -223,31 +216,30 @@ export class TorchmodeServer implements vscode.Disposable {
       else if (e.newState === State.Stopped && !this.stopping && this.status.state !== 'error') this.status.set('stopped', 'Server stopped');
     });
     const tStart = Date.now();
-    const started = client.start().then(() => undefined, (err: unknown) => err ?? new Error('start failed'));
-    const outcome = await verdictP;
-    if (!outcome.verdict.ok) {
+    const err = await client.start().then(() => undefined, (e: unknown) => e ?? new Error('start failed'));
+    const outcome = await probe.outcome(PROBE_WAIT_MS);
+    // a server that answered but whose report got lost is left running
+    if (!outcome.verdict.ok && (outcome.probe !== undefined || err !== undefined)) {
       this.fail(outcome.verdict.message, settings.showNotifications);
-      await started;
       if (this.client === client) await this.doStop(false);
       return;
     }
-    python = outcome.verdict.python;
+    if (outcome.verdict.ok) python = outcome.verdict.python;
     this.info.probe = outcome.probe;
-    this.log.info(`Python ${python}, torchmode ${outcome.probe?.torchmode ?? '?'} from ${outcome.probe?.location ?? '?'} (probe ${outcome.ms} ms)`);
-    const err = await started;
     if (err === undefined) {
       const now = Date.now();
-      const first = this.info.startupMs === undefined && this.crashes === 0;
+      const first = !this.everReady;
+      this.everReady = true;
       this.info.startupMs = now - (first ? this.activatedAt : t0);
       const si = client.initializeResult?.serverInfo;
+      this.log.info(`Python ${python} (${outcome.probe?.executable ?? '?'}), torchmode ${outcome.probe?.torchmode ?? '?'} from ${outcome.probe?.location ?? '?'}`);
       this.log.info(`Server ready: ${si ? `${si.name} ${si.version ?? ''}`.trim() : 'torchmode'}; `
-        + `${first ? 'activation' : 'restart'} to ready ${this.info.startupMs} ms (probe ${outcome.ms} ms, initialize ${now - tStart} ms)`);
+        + `${first ? 'activation' : 'restart'} to ready ${this.info.startupMs} ms (process start to ready ${now - tStart} ms)`);
       this.status.set('ready', `Server ready (Python ${python}, ${settings.importStrategy})`);
     } else {
       if (this.client === client) this.client = undefined;
       const tail = this.stderrTail.slice(-5).join('\n');
-      this.fail(`The server failed to start: ${errorText(err)}${tail ? `\n${tail}` : ''}`,
-        settings.showNotifications);
+      this.fail(`The server failed to start: ${errorText(err)}${tail ? `\n${tail}` : ''}`, settings.showNotifications);
       await client.dispose(2000).catch(() => undefined);
     }
   }
@@ -276,6 +268,10 @@ export class TorchmodeServer implements vscode.Disposable {
       stdioOptions: {
         stdout: (input, channel) => forwardLines(input, (l) => channel.info(l)),
         stderr: (input, channel) => forwardLines(input, (l) => {
+          if (l.startsWith(PROBE_PREFIX)) {
+            this.probe?.report(l);
+            return;
+          }
           this.stderrTail.push(l);
           if (this.stderrTail.length > 40) this.stderrTail.shift();
           const level = classifyLogLine(l);
@@ -308,7 +304,7 @@ export class TorchmodeServer implements vscode.Disposable {
   private async onClosed(settings: ExtensionSettings): Promise<CloseHandlerResult> {
     if (this.stopping || this.disposed) return { action: CloseAction.DoNotRestart, handled: true };
     // a server that cannot run in this interpreter: the probe says why; never retry
-    const outcome = await this.pendingProbe;
+    const outcome = await this.probe?.outcome(PROBE_WAIT_MS);
     if (outcome && !outcome.verdict.ok) return { action: CloseAction.DoNotRestart, handled: true };
     this.crashes += 1;
     const tail = this.stderrTail.slice(-3).join(' | ');
@@ -408,7 +404,7 @@ export class TorchmodeServer implements vscode.Disposable {
       importStrategy: s.importStrategy,
       serverVersion: this.info.probe?.torchmode ?? undefined,
       serverLocation: this.info.probe?.location ?? undefined,
-      serverCommand: this.info.plan ? [this.info.plan.command, ...this.info.plan.args].join(' ') : undefined,
+      serverCommand: this.info.plan ? commandLine(this.info.plan) : undefined,
       pythonPath: this.info.plan?.env.PYTHONPATH,
       trusted: vscode.workspace.isTrusted,
       ignoredUntrusted: this.info.ignoredUntrusted,
@@ -461,19 +457,42 @@ function forwardLines(input: Readable, sink: (line: string) => void): void {
   });
 }
 
-/** Run the probe script in the interpreter; never throws. */
-function runProbe(argv: string[], env: Record<string, string>, cwd: string): Promise<{ probe?: ProbeResult; output: string }> {
-  return new Promise((resolve) => {
-    const [cmd, ...rest] = argv;
-    if (!cmd) {
-      resolve({ output: 'empty interpreter' });
-      return;
-    }
-    cp.execFile(cmd, [...rest, '-c', PROBE_SCRIPT], { env, cwd, timeout: PROBE_TIMEOUT_MS, windowsHide: true },
-      (err, stdout, stderr) => {
-        const probe = parseProbe(String(stdout));
-        const output = `${String(stderr)}${err && !probe ? `\n${err.message}` : ''}`;
-        resolve(probe ? { probe, output } : { output });
+/** The server command for logs, with the boot script abbreviated. */
+function commandLine(plan: LaunchPlan): string {
+  return [plan.command, ...plan.args.map((a) => (a === BOOT_SCRIPT ? BOOT_LABEL.replace(/^-c /, '') : a))].join(' ');
+}
+
+/**
+ * Collects the boot script's report of the current server process. The first report
+ * counts (a restart after a crash runs the same interpreter).
+ */
+class ProbeWatch {
+  private readonly t0 = Date.now();
+  private result: ProbeOutcome | undefined;
+  private waiters: ((o: ProbeOutcome) => void)[] = [];
+
+  constructor(private readonly judge: (p: ProbeResult | undefined) => ProbeVerdict) {}
+
+  report(line: string): void {
+    if (this.result) return;
+    const probe = parseProbe(line);
+    const ms = Date.now() - this.t0;
+    this.result = { probe, ms, verdict: this.judge(probe) };
+    for (const w of this.waiters) w(this.result);
+    this.waiters = [];
+  }
+
+  /** The judged report; after `waitMs` without one, the verdict on "no report". */
+  outcome(waitMs: number): Promise<ProbeOutcome> {
+    if (this.result) return Promise.resolve(this.result);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        resolve(this.result ?? { probe: undefined, ms: Date.now() - this.t0, verdict: this.judge(undefined) });
+      }, waitMs);
+      this.waiters.push((o) => {
+        clearTimeout(timer);
+        resolve(o);
       });
-  });
+    });
+  }
 }

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
-  buildLaunch, classifyLogLine, compareVersions, judgeProbe, parseProbe, PROBE_SCRIPT, serverEnv,
+  BOOT_SCRIPT, buildLaunch, classifyLogLine, compareVersions, judgeProbe, parseProbe, serverEnv,
   type ProbeResult, type VerdictInput,
 } from '../src/launch';
 
@@ -23,7 +26,7 @@ describe('server launch', () => {
       cwd: '/ext', baseEnv: { PATH: '/usr/bin', PYTHONPATH: '/user/lib', PYTHONSTARTUP: '/x.py', GONE: undefined }, platform: 'linux',
     });
     assert.equal(plan.command, '/usr/bin/python3');
-    assert.deepEqual(plan.args, ['-X', 'utf8', '-m', 'torchmode', 'server']);
+    assert.deepEqual(plan.args, ['-X', 'utf8', '-c', BOOT_SCRIPT, 'server']);
     assert.equal(plan.env.PYTHONPATH, '/ext/bundled/libs:/user/lib');
     assert.equal(plan.env.PATH, '/usr/bin');
     assert.equal('PYTHONSTARTUP' in plan.env, false);
@@ -49,23 +52,74 @@ describe('probe output', () => {
     assert.equal(parseProbe('TORCHMODE_PROBE {not json'), undefined);
     assert.equal(parseProbe('TORCHMODE_PROBE {"executable":"/p"}'), undefined);
   });
-  it('the probe script runs in a real interpreter and parses', { skip: !hasPython() }, () => {
-    const out = execFileSync('python3', ['-c', PROBE_SCRIPT], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: '' } });
-    const p = parseProbe(out);
-    assert.ok(p);
-    assert.ok(p.python[0] >= 3);
-    assert.ok(p.suffixes.length > 0);
-  });
 });
 
-function hasPython(): boolean {
+function pythonVersion(exe: string): number[] | undefined {
   try {
-    execFileSync('python3', ['--version'], { stdio: 'ignore' });
-    return true;
+    const out = execFileSync(exe, ['-c', 'import sys; print("%d %d" % sys.version_info[:2])'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return out.trim().split(' ').map(Number);
   } catch {
-    return false;
+    return undefined;
   }
 }
+
+/** An interpreter older than 3.10 on this machine, if any (TORCHMODE_TEST_OLD_PYTHON, pyenv, PATH). */
+function oldPython(): string | undefined {
+  const pyenv = path.join(os.homedir(), '.pyenv', 'versions');
+  const candidates = [process.env.TORCHMODE_TEST_OLD_PYTHON, 'python3.9', 'python3.8', 'python2',
+    ...(fs.existsSync(pyenv) ? fs.readdirSync(pyenv).map((v) => path.join(pyenv, v, 'bin', 'python')) : [])];
+  return candidates.find((c): c is string => {
+    const v = c ? pythonVersion(c) : undefined;
+    return v !== undefined && ((v[0] ?? 0) < 3 || (v[0] === 3 && (v[1] ?? 0) < 10));
+  });
+}
+
+const PY3 = pythonVersion('python3') ? 'python3' : undefined;
+
+describe('boot script in a real interpreter', { skip: PY3 === undefined ? 'no python3' : false }, () => {
+  // a fake torchmode package whose __main__ prints its argv, and a decoy torchmode folder in the cwd
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torchmode-boot-'));
+  fs.mkdirSync(path.join(tmp, 'libs', 'torchmode'), { recursive: true });
+  fs.writeFileSync(path.join(tmp, 'libs', 'torchmode', '__init__.py'), '__version__ = "9.9.9"\n');
+  fs.writeFileSync(path.join(tmp, 'libs', 'torchmode', '__main__.py'), 'import sys, json\nprint(json.dumps(sys.argv[1:]))\n');
+  fs.mkdirSync(path.join(tmp, 'cwd', 'torchmode'), { recursive: true });
+  fs.writeFileSync(path.join(tmp, 'cwd', 'torchmode', '__init__.py'), 'raise SystemExit("decoy imported")\n');
+  const boot = (exe: string, libs: string) => spawnSync(exe, ['-c', BOOT_SCRIPT, 'server', '--stdio'], {
+    encoding: 'utf8', cwd: path.join(tmp, 'cwd'), env: serverEnv('useBundled', libs, { PATH: process.env.PATH, HOME: process.env.HOME }, 'linux'),
+  });
+
+  it('reports on stderr, then runs `torchmode server` with the arguments', () => {
+    const r = boot(PY3 ?? 'python3', path.join(tmp, 'libs'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), ['server', '--stdio']);
+    const p = parseProbe(r.stderr);
+    assert.ok(p);
+    assert.equal(p.torchmode, '9.9.9');
+    assert.equal(p.location, path.join(tmp, 'libs', 'torchmode', '__init__.py'));
+    assert.ok(p.python[0] === 3 && p.python[1] >= 10);
+    assert.ok(p.suffixes.some((x) => x.endsWith('.so') || x.endsWith('.pyd')));
+  });
+
+  it('exits with status 3 and a report when torchmode is not importable', () => {
+    const r = boot(PY3 ?? 'python3', path.join(tmp, 'nowhere'));
+    assert.equal(r.status, 3);
+    const p = parseProbe(r.stderr);
+    assert.ok(p);
+    assert.equal(p.location, null);
+    assert.ok(!judgeProbe({ probe: p, output: r.stderr, interpreter: 'python3', strategy: 'fromEnvironment',
+      requiredServer: '0.1.0', bundledLibcstFiles: undefined }).ok);
+  });
+
+  const old = oldPython();
+  it('an interpreter older than 3.10 reports and exits 3 without a traceback', { skip: old === undefined ? 'no Python < 3.10 here' : false }, () => {
+    const r = boot(old ?? '', path.join(tmp, 'libs'));
+    assert.equal(r.status, 3);
+    assert.doesNotMatch(r.stderr, /Traceback/);
+    const v = judgeProbe({ probe: parseProbe(r.stderr), output: r.stderr, interpreter: old ?? '', strategy: 'useBundled',
+      requiredServer: '0.1.0', bundledLibcstFiles: undefined });
+    assert.ok(!v.ok && v.kind === 'python-too-old', JSON.stringify(v));
+  });
+});
 
 describe('judgeProbe', () => {
   it('accepts a supported Python with the bundled server', () => {
