@@ -79,11 +79,11 @@ def build(tree: ast.Module, src: SourceText, path: str, settings: Settings,
     from .analysis.context import FileAnalysis
     from .analysis.facts import collect
     from .analysis.flow import Interpreter
-    from .analysis.layers import Resolver, lazy_summaries
+    from .analysis.layers import Resolver, file_summaries
 
-    facts = collect(tree)
+    facts = collect(tree, path)
     module_name = project.module_name(path) if project is not None else None
-    resolver = Resolver(lazy_summaries(facts, path), facts.imports, project, module_name)
+    resolver = Resolver(file_summaries(facts, path), facts.imports, project, module_name)
     external = project.summary_lookup(path) if project is not None else None
     callers = project.caller_lookup(path) if project is not None else None
     interp = Interpreter(tree, facts, resolver, path, settings.evaluation_function_names,

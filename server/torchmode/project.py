@@ -78,7 +78,7 @@ class ProjectIndex:
         except SourceSyntaxError:
             return
         try:
-            facts = collect(tree)
+            facts = collect(tree, path)
             module = self.module_name(path)
             classes = file_summaries(facts, path)
             functions: dict[str, Summary] = {}
@@ -282,7 +282,7 @@ def _external_records(path: str, project: ProjectIndex) -> dict[str, CallRecord]
     except (OSError, UnicodeDecodeError, SyntaxError, LookupError, SourceSyntaxError):
         return {}
     try:
-        facts = collect(tree)
+        facts = collect(tree, path)
         module = project.module_name(path)
         resolver = Resolver(file_summaries(facts, path), facts.imports, project, module)
         interp = Interpreter(tree, facts, resolver, path, external=project.summary_lookup(path))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from .layers import ClassSummary, class_call
 from .names import (
     EVAL_FUNC_RE,
     MODULE_METHODS,
@@ -66,6 +67,7 @@ class FileFacts:
     optimizer_vars: set[str] = field(default_factory=set)
     module_assigned: set[str] = field(default_factory=set)
     module_calls: set[str] = field(default_factory=set)
+    class_summaries: dict[str, ClassSummary] = field(default_factory=dict)
 
     def all_calls(self) -> set[str]:
         calls = set(self.module_calls)
@@ -90,7 +92,20 @@ def is_optimizer_name(key: str, optimizer_vars: set[str]) -> bool:
         "optimiser", "optim")
 
 
-def collect(tree: ast.Module) -> FileFacts:
+_SKIP_FIELDS = frozenset({"ctx", "annotation", "returns", "type_comment", "type_params",
+                          "decorator_list", "bases", "keywords_annotation"})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(tp: type) -> tuple[str, ...]:
+    fields = _FIELDS.get(tp)
+    if fields is None:
+        fields = tuple(f for f in getattr(tp, "_fields", ()) if f not in _SKIP_FIELDS)
+        _FIELDS[tp] = fields
+    return fields
+
+
+def collect(tree: ast.Module, path: str = "") -> FileFacts:
     imports = Imports()
     classes: dict[str, ClassInfo] = {}
     functions: list[FuncInfo] = []
@@ -106,10 +121,12 @@ def collect(tree: ast.Module) -> FileFacts:
     alias_pairs: list[tuple[str, str]] = []
     step_candidates: list[tuple[FuncInfo | None, str, int]] = []
 
-    # explicit stack: (node, owning function, enclosing class name)
-    stack: list[tuple[ast.AST, FuncInfo | None, str | None]] = [(tree, None, None)]
+    # explicit stack: (node, owning function, enclosing class name, innermost class summary)
+    stack: list[tuple[ast.AST, FuncInfo | None, str | None, ClassSummary | None]] = [
+        (tree, None, None, None)]
+    push = stack.append
     while stack:
-        node, owner, cls = stack.pop()
+        node, owner, cls, csum = stack.pop()
         tp = type(node)
         if tp is ast.FunctionDef or tp is ast.AsyncFunctionDef:
             assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -134,24 +151,26 @@ def collect(tree: ast.Module) -> FileFacts:
             if cls is not None and owner is None and cls in classes:
                 classes[cls].methods[node.name] = node
             for stmt in reversed(node.body):
-                stack.append((stmt, info, None))
+                push((stmt, info, None, csum))
             for default in (*args.defaults, *[d for d in args.kw_defaults if d is not None]):
-                stack.append((default, owner, cls))
+                push((default, owner, cls, csum))
             for dec in node.decorator_list:
-                stack.append((dec, owner, cls))
+                push((dec, owner, cls, csum))
             continue
         if tp is ast.ClassDef:
             assert isinstance(node, ast.ClassDef)
             bases = [imports.qual(b) or "" for b in node.bases]
             classes[node.name] = ClassInfo(node, bases)
+            summary = ClassSummary(node.name, path, list(bases))
+            facts.class_summaries[node.name] = summary
             if owner is not None:
                 owner.locals.add(node.name)
             for stmt in reversed(node.body):
-                stack.append((stmt, owner, node.name if owner is None else None))
+                push((stmt, owner, node.name if owner is None else None, summary))
             for base in node.bases:
-                stack.append((base, owner, cls))
+                push((base, owner, cls, csum))
             for dec in node.decorator_list:
-                stack.append((dec, owner, cls))
+                push((dec, owner, cls, csum))
             continue
         if tp is ast.Import or tp is ast.ImportFrom:
             assert isinstance(node, (ast.Import, ast.ImportFrom))
@@ -159,7 +178,9 @@ def collect(tree: ast.Module) -> FileFacts:
             continue
         if tp is ast.Call:
             assert isinstance(node, ast.Call)
-            _on_call(node, owner, facts, called_ids, backward_owners, step_candidates)
+            qual = _on_call(node, owner, facts, called_ids, backward_owners, step_candidates)
+            if csum is not None and qual:
+                class_call(csum, node, qual)
         elif tp is ast.Name:
             assert isinstance(node, ast.Name)
             if isinstance(node.ctx, ast.Store):
@@ -173,9 +194,13 @@ def collect(tree: ast.Module) -> FileFacts:
             assert isinstance(node, ast.Attribute)
             if node.attr == "grad" and isinstance(node.ctx, ast.Load):
                 _grad_use(owner, facts)
-            elif node.attr == "training" and isinstance(node.ctx, ast.Store):
-                if owner is not None:
-                    owner.mode_calls = True
+            elif node.attr == "training":
+                if isinstance(node.ctx, ast.Store):
+                    if owner is not None:
+                        owner.mode_calls = True
+                elif csum is not None and isinstance(node.value, ast.Name) and \
+                        node.value.id == "self":
+                    csum.reads_training = True
             elif id(node) not in called_ids and isinstance(node.value, ast.Name) \
                     and node.value.id == "self" and isinstance(node.ctx, ast.Load):
                 value_refs.add(f"self.{node.attr}")
@@ -203,10 +228,20 @@ def collect(tree: ast.Module) -> FileFacts:
                         facts.optimizer_vars.add(key)
         elif tp is ast.Global or tp is ast.Nonlocal:
             continue
-        children = list(ast.iter_child_nodes(node))
-        for child in reversed(children):
-            stack.append((child, owner, cls))
+        for name in reversed(_child_fields(tp)):
+            value = getattr(node, name, None)
+            if value is None:
+                continue
+            if type(value) is list:
+                for item in reversed(value):
+                    if isinstance(item, ast.AST):
+                        push((item, owner, cls, csum))
+            elif isinstance(value, ast.AST):
+                push((value, owner, cls, csum))
 
+    for csum in facts.class_summaries.values():
+        if csum.reads_training and not csum.layers:
+            csum.layers["reads self.training"] += 1
     for fn in functions:
         fn.locals.difference_update(fn.params)
     for owner, rkey, nargs in step_candidates:
@@ -280,7 +315,7 @@ def _grad_use(owner: FuncInfo | None, facts: FileFacts) -> None:
 
 def _on_call(node: ast.Call, owner: FuncInfo | None, facts: FileFacts, called_ids: set[int],
              backward_owners: list[FuncInfo | None],
-             step_candidates: list[tuple[FuncInfo | None, str, int]]) -> None:
+             step_candidates: list[tuple[FuncInfo | None, str, int]]) -> str | None:
     func = node.func
     called_ids.add(id(func))
     name = dotted(func)
@@ -350,6 +385,7 @@ def _on_call(node: ast.Call, owner: FuncInfo | None, facts: FileFacts, called_id
                     key = entity_key(sub.value)
                     if key:
                         facts.trained.add(key)
+    return qual
 
 
 def is_eval_function(name: str) -> bool:

@@ -1225,6 +1225,10 @@ class Interpreter:
             value_node = getattr(stmt, "value", None)
             if isinstance(value_node, ast.Attribute) and value_node.attr == "training":
                 return  # copying another module's flag onto a replacement layer
+            root = key.split(".", 1)[0] if key else ""
+            if any(isinstance(s, (ast.For, ast.AsyncFor)) and root in _target_names(s.target)
+                   for s in self.stmts):
+                return  # restoring each module of model.modules() one by one
             if key is not None and self._is_entity_key(key, assigning=True):
                 if self.main:
                     self.flags[id(target)] = FlagEvent(
@@ -2101,6 +2105,10 @@ class Interpreter:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _target_names(target: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
 
 
 def _arg_node(call: ast.Call, params: list[str], name: str) -> ast.expr | None:

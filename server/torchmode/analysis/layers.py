@@ -136,35 +136,39 @@ class LazyClasses(Mapping[str, ClassSummary]):
         return len(self.nodes)
 
 
+def class_call(summary: ClassSummary, call: ast.Call, qual: str) -> None:
+    """Account one call made in a class body (layers built, submodules, factories)."""
+    last = qual.rsplit(".", 1)[-1]
+    label = layer_label(call, last)
+    if label is not None:
+        if qual.startswith("torch.nn.") or "." not in qual or qual.startswith("nn."):
+            summary.layers[label] += 1
+            return
+    if qual in ("torch.nn.functional.dropout", "torch.nn.functional.dropout2d",
+                "torch.nn.functional.batch_norm", "torch.nn.functional.alpha_dropout"):
+        summary.reads_training = True
+        summary.layers[f"F.{last}"] += 1
+        return
+    if qual.startswith("torch.nn.") or qual.startswith(_NEUTRAL_FUNCS) \
+            or qual in ("super", "len", "range", "int", "float", "list", "dict",
+                        "tuple", "isinstance", "getattr", "setattr", "print"):
+        return
+    if qual.startswith(("torchvision.models.", "timm.", "torch.hub.")) \
+            or ".from_pretrained" in qual:
+        summary.unknown = True
+        return
+    if last[:1].isupper() and not last.isupper() and last not in _NOT_MODULES \
+            and not last.endswith(("Error", "Exception", "Warning", "Config")):
+        summary.submodules.append(qual)
+
+
 def summarize_class(name: str, node: ast.ClassDef, imports: Imports, path: str) -> ClassSummary:
     summary = ClassSummary(name, path, [imports.qual(b) or "" for b in node.bases])
     for sub in ast.walk(node):
         if isinstance(sub, ast.Call):
             qual = imports.qual(sub.func)
-            if not qual:
-                continue
-            last = qual.rsplit(".", 1)[-1]
-            label = layer_label(sub, last)
-            if label is not None:
-                if qual.startswith("torch.nn.") or "." not in qual or qual.startswith("nn."):
-                    summary.layers[label] += 1
-                    continue
-            if qual in ("torch.nn.functional.dropout", "torch.nn.functional.dropout2d",
-                        "torch.nn.functional.batch_norm", "torch.nn.functional.alpha_dropout"):
-                summary.reads_training = True
-                summary.layers[f"F.{last}"] += 1
-                continue
-            if qual.startswith("torch.nn.") or qual.startswith(_NEUTRAL_FUNCS) \
-                    or qual in ("super", "len", "range", "int", "float", "list", "dict",
-                                "tuple", "isinstance", "getattr", "setattr", "print"):
-                continue
-            if qual.startswith(("torchvision.models.", "timm.", "torch.hub.")) \
-                    or ".from_pretrained" in qual:
-                summary.unknown = True
-                continue
-            if last[:1].isupper() and not last.isupper() and last not in _NOT_MODULES \
-                    and not last.endswith(("Error", "Exception", "Warning", "Config")):
-                summary.submodules.append(qual)
+            if qual:
+                class_call(summary, sub, qual)
         elif isinstance(sub, ast.Attribute) and sub.attr == "training" and \
                 isinstance(sub.ctx, ast.Load) and dotted(sub.value) == "self":
             summary.reads_training = True
@@ -321,7 +325,10 @@ def _resolve_relative(qual: str, module_name: str) -> str:
 
 
 def file_summaries(facts: FileFacts, path: str) -> dict[str, ClassSummary]:
-    return summarize_classes({n: c.node for n, c in facts.classes.items()}, facts.imports, path)
+    """This file's classes, as the facts walk summarised them."""
+    for summary in facts.class_summaries.values():
+        summary.path = path
+    return facts.class_summaries
 
 
 def lazy_summaries(facts: FileFacts, path: str) -> LazyClasses:
