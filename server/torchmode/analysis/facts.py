@@ -178,9 +178,9 @@ def collect(tree: ast.Module, path: str = "") -> FileFacts:
             continue
         if tp is ast.Call:
             assert isinstance(node, ast.Call)
-            qual = _on_call(node, owner, facts, called_ids, backward_owners, step_candidates)
-            if csum is not None and qual:
-                class_call(csum, node, qual)
+            called = _on_call(node, owner, facts, called_ids, backward_owners, step_candidates)
+            if csum is not None and called:
+                class_call(csum, node, called)
         elif tp is ast.Name:
             assert isinstance(node, ast.Name)
             if isinstance(node.ctx, ast.Store):
@@ -228,16 +228,16 @@ def collect(tree: ast.Module, path: str = "") -> FileFacts:
                         facts.optimizer_vars.add(key)
         elif tp is ast.Global or tp is ast.Nonlocal:
             continue
-        for name in reversed(_child_fields(tp)):
-            value = getattr(node, name, None)
-            if value is None:
+        for field_name in reversed(_child_fields(tp)):
+            child = getattr(node, field_name, None)
+            if child is None:
                 continue
-            if type(value) is list:
-                for item in reversed(value):
+            if type(child) is list:
+                for item in reversed(child):
                     if isinstance(item, ast.AST):
                         push((item, owner, cls, csum))
-            elif isinstance(value, ast.AST):
-                push((value, owner, cls, csum))
+            elif isinstance(child, ast.AST):
+                push((child, owner, cls, csum))
 
     for csum in facts.class_summaries.values():
         if csum.reads_training and not csum.layers:
