@@ -21,6 +21,10 @@ finding with no new finding; also that ``fix_all`` is idempotent. Prints counts
 and the first failures.
 
     .venv/bin/python benchmarks/bench_fixes.py --sweep [--limit 0]
+
+``--stress``: fixes made by hand (insert/wrap on random real statements, decorator
+on real functions) over the corpus, each checked to parse and to change the AST
+exactly as intended: the edit builders against real-world formatting.
 """
 
 from __future__ import annotations
@@ -297,14 +301,72 @@ def sweep(limit: int, samples: int = 8) -> dict[str, object]:
             "failures": failures[:samples]}
 
 
+def stress(limit: int, per_file: int = 6, seed: int = 0) -> dict[str, object]:
+    """Edit builders on real formatting: specs made by hand on real statements of the
+    corpus (loops, with/if blocks, simple statements, functions), each result checked
+    to parse and to differ from the original AST by exactly the intended change
+    (``tests/fixes/astdiff.py``)."""
+    import random
+    from collections import Counter
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from fixes.astdiff import is_intended
+
+    rng = random.Random(seed)
+    counts: Counter[str] = Counter()
+    failures: list[str] = []
+    started = time.perf_counter()
+    for path in corpus(limit):
+        try:
+            text = path.read_text(encoding="utf-8")
+            tree = ast.parse(text)
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+            continue
+        counts["files"] += 1
+        statements = [n for n in ast.walk(tree) if isinstance(n, ast.stmt) and n.col_offset > 0]
+        functions = [n for n in statements if isinstance(n, ast.FunctionDef)]
+        picks: list[FixSpec] = []
+        for node in rng.sample(statements, min(per_file, len(statements))):
+            first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+            kind = rng.choice([FixKind.INSERT_EVAL, FixKind.WRAP_NO_GRAD])
+            code = "model.eval()" if kind == FixKind.INSERT_EVAL else "torch.no_grad()"
+            picks.append(FixSpec(kind, "stress", False, first, last, code, "model"))
+        for node in rng.sample(functions, min(2, len(functions))):
+            picks.append(FixSpec(FixKind.DECORATE_NO_GRAD, "stress", False, node.lineno - 1,
+                                 (node.end_lineno or node.lineno) - 1, "torch.no_grad()"))
+        for spec in picks:
+            counts[f"{spec.kind} tried"] += 1
+            edits = edits_for_fix(text, spec)
+            if edits is None:
+                counts[f"{spec.kind} refused"] += 1
+                continue
+            new = apply_edits(text, edits)
+            try:
+                ok = is_intended(text, new, spec)
+            except SyntaxError:
+                ok = False
+            if ok:
+                counts[f"{spec.kind} exact"] += 1
+            else:
+                counts[f"{spec.kind} WRONG"] += 1
+                failures.append(f"{path}:{spec.target_line + 1} {spec.kind}")
+    return {"counts": dict(sorted(counts.items())), "failures": failures[:10],
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--limit", type=int, default=400, help="corpus files (0: all)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--stress", action="store_true",
+                        help="hand-made fixes on real statements of the corpus, AST-checked")
     parser.add_argument("--sweep", action="store_true",
                         help="apply every proposed fix over the installed libraries")
     args = parser.parse_args(argv)
+    if args.stress:
+        print(json.dumps(stress(args.limit), indent=2))
+        return 0
     if args.sweep:
         outcome = sweep(args.limit)
         print(json.dumps(outcome, indent=2))
