@@ -4,6 +4,7 @@
  * after crashes (a bounded number of times) and when the interpreter or the import
  * strategy changes, and forwards every other settings change to the running server.
  */
+import * as cp from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,7 +19,6 @@ import {
   LanguageClient,
   RevealOutputChannelOn,
   State,
-  TransportKind,
   type CloseHandlerResult,
   type ErrorHandlerResult,
   type LanguageClientOptions,
@@ -60,6 +60,11 @@ function firstFolder(): vscode.WorkspaceFolder | undefined {
   return vscode.workspace.workspaceFolders?.[0];
 }
 
+interface Spawned {
+  child: cp.ChildProcess;
+  probe: ProbeWatch;
+}
+
 interface ProbeOutcome {
   probe: ProbeResult | undefined;
   verdict: ProbeVerdict;
@@ -89,6 +94,7 @@ export class TorchmodeServer implements vscode.Disposable {
   private crashes = 0;
   private stderrTail: string[] = [];
   private probe: ProbeWatch | undefined;
+  private proc: cp.ChildProcess | undefined;
   private everReady = false;
 
   constructor(
@@ -195,63 +201,97 @@ export class TorchmodeServer implements vscode.Disposable {
     this.log.info(`Server command: ${commandLine(plan)}`);
 
     // The boot script reports the interpreter (version, torchmode, native suffixes) on
-    // stderr before it starts the server in the same process; judge that report.
-    const probe = new ProbeWatch((p) => judgeProbe({
+    // stderr first thing, then goes on importing the server in the same process. The
+    // report is judged before the language client exists, so an unusable interpreter
+    // gives one clear message (no "couldn't create connection" from the client, no retry),
+    // and a good one costs nothing: the server keeps loading meanwhile.
+    const judge = (p: ProbeResult | undefined): ProbeVerdict => judgeProbe({
       probe: p,
       output: this.stderrTail.join('\n'),
       interpreter: resolved.argv.join(' '),
       strategy: settings.importStrategy,
       requiredServer: REQUIRED_SERVER_VERSION,
       bundledLibcstFiles: listDir(path.join(bundledLibs, 'libcst')),
-    }));
-    this.probe = probe;
-    const client = this.createClient(plan, settings);
+    });
+    const tStart = Date.now();
+    this.stderrTail = [];
+    const first = this.spawnServer(plan, judge);
+    const outcome = await first.probe.outcome(PROBE_WAIT_MS);
+    if (outcome && !outcome.verdict.ok) {
+      killQuietly(first.child);
+      this.fail(outcome.verdict.message, settings.showNotifications);
+      return;
+    }
+    const python = outcome?.verdict.ok ? outcome.verdict.python : '?';
+    this.info.probe = outcome?.probe;
+    if (outcome) {
+      this.log.info(`Python ${python} (${outcome.probe?.executable ?? '?'}), torchmode ${outcome.probe?.torchmode ?? '?'} from ${outcome.probe?.location ?? '?'}`);
+    }
+    let prespawned: Spawned | undefined = first;
+    const serverOptions: ServerOptions = () => {
+      // the first start takes the process spawned above; restarts after a crash spawn anew
+      const spawned = prespawned ?? this.spawnServer(plan, judge);
+      prespawned = undefined;
+      return Promise.resolve(spawned.child);
+    };
+    const client = this.createClient(serverOptions, settings);
     this.client = client;
     this.stopping = false;
-    let python = '?';
     client.onDidChangeState((e) => {
       if (this.client !== client) return;
       if (e.newState === State.Running) this.status.set('ready', `Server ready (Python ${python}, ${settings.importStrategy})`);
       else if (e.newState === State.Starting) this.status.set('starting', 'Starting the torchmode server');
       else if (e.newState === State.Stopped && !this.stopping && this.status.state !== 'error') this.status.set('stopped', 'Server stopped');
     });
-    const tStart = Date.now();
     const err = await client.start().then(() => undefined, (e: unknown) => e ?? new Error('start failed'));
-    const outcome = await probe.outcome(PROBE_WAIT_MS);
-    // a server that answered but whose report got lost is left running
-    if (!outcome.verdict.ok && (outcome.probe !== undefined || err !== undefined)) {
-      this.fail(outcome.verdict.message, settings.showNotifications);
-      if (this.client === client) await this.doStop(false);
-      return;
-    }
-    if (outcome.verdict.ok) python = outcome.verdict.python;
-    this.info.probe = outcome.probe;
     if (err === undefined) {
       const now = Date.now();
-      const first = !this.everReady;
+      const firstReady = !this.everReady;
       this.everReady = true;
-      this.info.startupMs = now - (first ? this.activatedAt : t0);
+      this.info.startupMs = now - (firstReady ? this.activatedAt : t0);
       const si = client.initializeResult?.serverInfo;
-      this.log.info(`Python ${python} (${outcome.probe?.executable ?? '?'}), torchmode ${outcome.probe?.torchmode ?? '?'} from ${outcome.probe?.location ?? '?'}`);
       this.log.info(`Server ready: ${si ? `${si.name} ${si.version ?? ''}`.trim() : 'torchmode'}; `
-        + `${first ? 'activation' : 'restart'} to ready ${this.info.startupMs} ms (process start to ready ${now - tStart} ms)`);
+        + `${firstReady ? 'activation' : 'restart'} to ready ${this.info.startupMs} ms (process start to ready ${now - tStart} ms)`);
       this.status.set('ready', `Server ready (Python ${python}, ${settings.importStrategy})`);
     } else {
       if (this.client === client) this.client = undefined;
+      const late = await this.probe?.outcome(PROBE_WAIT_MS);
       const tail = this.stderrTail.slice(-5).join('\n');
-      this.fail(`The server failed to start: ${errorText(err)}${tail ? `\n${tail}` : ''}`, settings.showNotifications);
+      this.fail(late && !late.verdict.ok ? late.verdict.message
+        : `The server failed to start: ${errorText(err)}${tail ? `\n${tail}` : ''}`, settings.showNotifications);
       await client.dispose(2000).catch(() => undefined);
+      if (this.proc) killQuietly(this.proc);
     }
   }
 
-  private createClient(plan: LaunchPlan, settings: ExtensionSettings): LanguageClient {
-    const serverOptions: ServerOptions = {
-      command: plan.command,
-      args: plan.args,
-      transport: TransportKind.stdio,
-      options: { cwd: plan.cwd, env: plan.env },
-    };
-    this.stderrTail = [];
+  /** Start `python -c BOOT server`; its stderr goes to the log, its report to a ProbeWatch. */
+  private spawnServer(plan: LaunchPlan, judge: (p: ProbeResult | undefined) => ProbeVerdict): Spawned {
+    const probe = new ProbeWatch(judge);
+    this.probe = probe;
+    const child = cp.spawn(plan.command, plan.args, { cwd: plan.cwd, env: plan.env, stdio: 'pipe', windowsHide: true });
+    this.proc = child;
+    child.on('error', (err) => {
+      this.stderrTail.push(err.message);
+      this.log.error(`Could not run ${plan.command}: ${err.message}`);
+      probe.exited();
+    });
+    child.on('exit', (code, signal) => {
+      probe.exited();
+      if (!this.stopping) this.log.info(`Server process ${child.pid ?? '?'} exited (${signal ?? `code ${code ?? '?'}`})`);
+    });
+    forwardLines(child.stderr, (l) => {
+      if (l.startsWith(PROBE_PREFIX)) {
+        probe.report(l);
+        return;
+      }
+      this.stderrTail.push(l);
+      if (this.stderrTail.length > 40) this.stderrTail.shift();
+      this.log[classifyLogLine(l)](l);
+    });
+    return { child, probe };
+  }
+
+  private createClient(serverOptions: ServerOptions, settings: ExtensionSettings): LanguageClient {
     const clientOptions: LanguageClientOptions = {
       documentSelector: DOCUMENT_SELECTOR,
       diagnosticCollectionName: 'torchmode',
@@ -265,19 +305,8 @@ export class TorchmodeServer implements vscode.Disposable {
         closed: (): Promise<CloseHandlerResult> => this.onClosed(settings),
       },
       initializationFailedHandler: () => false,
-      stdioOptions: {
-        stdout: (input, channel) => forwardLines(input, (l) => channel.info(l)),
-        stderr: (input, channel) => forwardLines(input, (l) => {
-          if (l.startsWith(PROBE_PREFIX)) {
-            this.probe?.report(l);
-            return;
-          }
-          this.stderrTail.push(l);
-          if (this.stderrTail.length > 40) this.stderrTail.shift();
-          const level = classifyLogLine(l);
-          channel[level](l);
-        }),
-      },
+      // stderr is read from the process directly (spawnServer)
+      stdioOptions: { stdout: () => undefined, stderr: () => undefined },
       middleware: {
         workspace: {
           // The server asks for section "torchmode" per file: answer with the validated
@@ -325,12 +354,16 @@ export class TorchmodeServer implements vscode.Disposable {
     this.client = undefined;
     if (!client) return;
     this.stopping = true;
+    const proc = this.proc;
     try {
       if (client.needsStop()) await client.stop(2000);
     } catch (err) {
       this.log.warn(`Stopping the server: ${String(err)}`);
     } finally {
       await client.dispose(2000).catch(() => undefined);
+      // the client started the process through a function, so it does not reap it:
+      // after shutdown/exit it should be gone; if not, end it
+      if (proc) await ensureExited(proc, 2000);
       if (markStopped) this.status.set('stopped', 'Server stopped');
     }
   }
@@ -463,8 +496,8 @@ function commandLine(plan: LaunchPlan): string {
 }
 
 /**
- * Collects the boot script's report of the current server process. The first report
- * counts (a restart after a crash runs the same interpreter).
+ * Collects the boot script's report of one server process. A process that exits (or
+ * cannot be started) without reporting gets the verdict on "no report".
  */
 class ProbeWatch {
   private readonly t0 = Date.now();
@@ -474,25 +507,55 @@ class ProbeWatch {
   constructor(private readonly judge: (p: ProbeResult | undefined) => ProbeVerdict) {}
 
   report(line: string): void {
+    this.settle(parseProbe(line));
+  }
+
+  exited(): void {
+    this.settle(undefined);
+  }
+
+  private settle(probe: ProbeResult | undefined): void {
     if (this.result) return;
-    const probe = parseProbe(line);
-    const ms = Date.now() - this.t0;
-    this.result = { probe, ms, verdict: this.judge(probe) };
+    this.result = { probe, ms: Date.now() - this.t0, verdict: this.judge(probe) };
     for (const w of this.waiters) w(this.result);
     this.waiters = [];
   }
 
-  /** The judged report; after `waitMs` without one, the verdict on "no report". */
-  outcome(waitMs: number): Promise<ProbeOutcome> {
+  /** The judged report, or undefined when none came within `waitMs` (the process still runs). */
+  outcome(waitMs: number): Promise<ProbeOutcome | undefined> {
     if (this.result) return Promise.resolve(this.result);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        resolve(this.result ?? { probe: undefined, ms: Date.now() - this.t0, verdict: this.judge(undefined) });
-      }, waitMs);
+      const timer = setTimeout(() => resolve(this.result), waitMs);
       this.waiters.push((o) => {
         clearTimeout(timer);
         resolve(o);
       });
     });
   }
+}
+
+function killQuietly(child: cp.ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/** Wait for `child` to exit; SIGTERM, then SIGKILL, if it takes longer than `ms`. */
+async function ensureExited(child: cp.ChildProcess, ms: number): Promise<void> {
+  const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  const wait = (t: number): Promise<void> => new Promise((resolve) => {
+    if (gone()) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(resolve, t);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  await wait(ms);
+  if (!gone()) {
+    child.kill('SIGTERM');
+    await wait(1000);
+  }
+  if (!gone()) child.kill('SIGKILL');
 }

@@ -8,6 +8,7 @@
 //     --python FILE        set torchmode.interpreter (default: none, i.e. python3 on PATH)
 //     --screenshots DIR    also copy the README screenshots there (e.g. client/images)
 //     --keep               keep the temporary run folder
+//     --old-python         with --python pointing at Python < 3.10: expect the clear error instead
 //
 // Checks, in order: the extension installs; opening train.py starts the server (status
 // bar ready, activation-to-ready time from the extension's log); the Problems panel lists
@@ -32,6 +33,7 @@ const { values: A } = parseArgs({
   options: {
     vsix: { type: 'string' }, out: { type: 'string', default: path.join(HERE, 'out') },
     python: { type: 'string' }, screenshots: { type: 'string' }, keep: { type: 'boolean', default: false },
+    'old-python': { type: 'boolean', default: false },
     timeout: { type: 'string', default: '420' },
   },
 });
@@ -388,74 +390,14 @@ const watchdog = setTimeout(() => {
 }, +A.timeout * 1000);
 watchdog.unref();
 
-try {
-  // ---------- workspace, settings, install ----------
-  fs.cpSync(path.join(HERE, 'workspace'), WS, { recursive: true });
-  fs.mkdirSync(path.join(UD, 'User'), { recursive: true });
-  fs.mkdirSync(EXTDIR, { recursive: true });
-  fs.writeFileSync(path.join(RUN, 'config.yaml'), 'auth: none\n');
-  const settings = {
-    'security.workspace.trust.enabled': false,
-    'workbench.startupEditor': 'none',
-    'workbench.tips.enabled': false,
-    'workbench.enableExperiments': false,
-    'telemetry.telemetryLevel': 'off',
-    'extensions.autoCheckUpdates': false,
-    'extensions.autoUpdate': false,
-    'extensions.ignoreRecommendations': true,
-    'update.mode': 'none',
-    'git.enabled': false,
-    'files.autoSave': 'off',
-    'editor.hover.delay': 300,
-    'chat.disableAIFeatures': true,
-    'workbench.secondarySideBar.defaultVisibility': 'hidden',
-    'torchmode.showNotifications': 'always',
-    ...(A.python ? { 'torchmode.interpreter': [path.resolve(A.python)] } : {}),
-  };
-  fs.writeFileSync(path.join(UD, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
-  const csBase = ['--config', path.join(RUN, 'config.yaml'), '--user-data-dir', UD, '--extensions-dir', EXTDIR];
-  let t = Date.now();
-  const inst = spawnSync(P.node, [P.codeServer, ...csBase, '--force', '--install-extension', vsix], { encoding: 'utf8', timeout: 180000 });
-  const instOut = `${inst.stdout || ''}${inst.stderr || ''}`;
-  report.timings.installMs = Date.now() - t;
-  if (!check('the .vsix installs into code-server', inst.status === 0 && /successfully installed/i.test(instOut), instOut.trim().split('\n').pop())) {
-    throw new Error('install failed');
-  }
-
-  // ---------- code-server + browser ----------
-  t = Date.now();
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const logFd = fs.openSync(path.join(OUT, 'code-server.log'), 'w');
-  server = spawn(P.node, [P.codeServer, ...csBase, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry',
-    '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened', WS],
-  { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env } });
-  fs.closeSync(logFd);
-  if (!(await until(() => httpOk(`${origin}/healthz`), 60000))) throw new Error('code-server did not come up');
-  report.timings.codeServerMs = Date.now() - t;
-  t = Date.now();
-  ctx = await chromium.launchPersistentContext(path.join(RUN, 'browser'), {
-    executablePath: P.chromium, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 800 },
-  });
-  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
-  page = ctx.pages()[0] || await ctx.newPage();
-  await page.goto(`${origin}/?folder=${encodeURIComponent(WS)}`);
-  await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
-  await page.locator('.explorer-folders-view, .explorer-viewlet').first().waitFor({ timeout: 30000 }).catch(() => {});
-  await sleep(800);
-  report.timings.workbenchMs = Date.now() - t;
-  check('the extension is not active before a Python file is opened', ourServers().length === 0, `${ourServers().length} server processes`);
-
-  // ---------- open train.py: activation, server ready ----------
-  t = Date.now();
-  check(`${FILE} opens in an editor`, await openFile(FILE));
+/** The user's path: diagnostics, hover, quick fix, debug info, crash, settings, notebook. */
+async function mainScenario(t0) {
+  let t;
   const ready = await until(async () => {
     const s = await statusItem();
     return s && /ready/.test(s.label) ? s : null;
   }, 30000);
-  report.timings.openToStatusReadyMs = Date.now() - t;
+  report.timings.openToStatusReadyMs = Date.now() - t0;
   report.statusBar = ready || await statusItem();
   check('status bar shows the server ready', ready, report.statusBar && report.statusBar.label);
   const extLog = await until(() => (/Server ready/.test(extensionLog()) ? extensionLog() : null), 10000);
@@ -597,6 +539,94 @@ try {
     }
     log('screenshots copied to', dest);
   }
+}
+
+/** An interpreter older than 3.10: a clear message, an error status, no retries, no process. */
+async function oldPythonScenario(t0) {
+  const status = await until(async () => {
+    const s = await statusItem();
+    return s && /error/.test(s.label) ? s : null;
+  }, 30000);
+  report.timings.openToStatusErrorMs = Date.now() - t0;
+  report.statusBar = status || await statusItem();
+  check('status bar shows the error', status, report.statusBar && report.statusBar.label);
+  await sleep(3000); // time for any (wrong) restart
+  report.notifications = await notifications();
+  await shot('old-python');
+  check('one notification, saying Python 3.10 or newer is needed and naming the interpreter',
+    report.notifications.length === 1 && /needs Python 3\.10 or newer/.test(report.notifications[0]) && report.notifications[0].includes(A.python),
+    JSON.stringify(report.notifications));
+  const logText = extensionLog();
+  check('no traceback shown, no restart attempted, no server process running',
+    !/Traceback/.test(logText) && !/restarting it/.test(logText) && ourServers().length === 0,
+    `${ourServers().length} server processes; log: ${logText.split('\n').filter((l) => /error|warn/i.test(l)).slice(0, 3).join(' | ')}`);
+}
+
+try {
+  // ---------- workspace, settings, install ----------
+  fs.cpSync(path.join(HERE, 'workspace'), WS, { recursive: true });
+  fs.mkdirSync(path.join(UD, 'User'), { recursive: true });
+  fs.mkdirSync(EXTDIR, { recursive: true });
+  fs.writeFileSync(path.join(RUN, 'config.yaml'), 'auth: none\n');
+  const settings = {
+    'security.workspace.trust.enabled': false,
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'workbench.enableExperiments': false,
+    'telemetry.telemetryLevel': 'off',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'extensions.ignoreRecommendations': true,
+    'update.mode': 'none',
+    'git.enabled': false,
+    'files.autoSave': 'off',
+    'editor.hover.delay': 300,
+    'chat.disableAIFeatures': true,
+    'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    'torchmode.showNotifications': 'always',
+    ...(A.python ? { 'torchmode.interpreter': [path.resolve(A.python)] } : {}),
+  };
+  fs.writeFileSync(path.join(UD, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
+  const csBase = ['--config', path.join(RUN, 'config.yaml'), '--user-data-dir', UD, '--extensions-dir', EXTDIR];
+  let t = Date.now();
+  const inst = spawnSync(P.node, [P.codeServer, ...csBase, '--force', '--install-extension', vsix], { encoding: 'utf8', timeout: 180000 });
+  const instOut = `${inst.stdout || ''}${inst.stderr || ''}`;
+  report.timings.installMs = Date.now() - t;
+  if (!check('the .vsix installs into code-server', inst.status === 0 && /successfully installed/i.test(instOut), instOut.trim().split('\n').pop())) {
+    throw new Error('install failed');
+  }
+
+  // ---------- code-server + browser ----------
+  t = Date.now();
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const logFd = fs.openSync(path.join(OUT, 'code-server.log'), 'w');
+  server = spawn(P.node, [P.codeServer, ...csBase, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry',
+    '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened', WS],
+  { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env } });
+  fs.closeSync(logFd);
+  if (!(await until(() => httpOk(`${origin}/healthz`), 60000))) throw new Error('code-server did not come up');
+  report.timings.codeServerMs = Date.now() - t;
+  t = Date.now();
+  ctx = await chromium.launchPersistentContext(path.join(RUN, 'browser'), {
+    executablePath: P.chromium, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 800 },
+  });
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+  page = ctx.pages()[0] || await ctx.newPage();
+  await page.goto(`${origin}/?folder=${encodeURIComponent(WS)}`);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
+  await page.locator('.explorer-folders-view, .explorer-viewlet').first().waitFor({ timeout: 30000 }).catch(() => {});
+  await sleep(800);
+  report.timings.workbenchMs = Date.now() - t;
+  check('the extension is not active before a Python file is opened', ourServers().length === 0, `${ourServers().length} server processes`);
+
+  // ---------- open train.py: activation, server ready ----------
+  t = Date.now();
+  check(`${FILE} opens in an editor`, await openFile(FILE));
+  if (A['old-python']) await oldPythonScenario(t);
+  else await mainScenario(t);
 } catch (e) {
   report.errors.push(String((e && e.stack) || e));
   log('ERROR', String((e && e.message) || e));
