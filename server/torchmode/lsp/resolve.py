@@ -54,21 +54,24 @@ SKIP_TOPS = frozenset(
         "typing",
     }
 )
-_IMPORT = re.compile(
-    r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import[ \t]+\(?([\w, \t]+)|import[ \t]+([\w.]+))",
-    re.MULTILINE,
+_FROM_IMPORT = re.compile(
+    r"^[ \t]*from[ \t]+([A-Za-z_][\w.]*)[ \t]+import[ \t]+\(?([\w, \t]+)", re.MULTILINE
 )
 
 
 def imported(text: str) -> list[tuple[str, list[str]]]:
-    """(module, imported names) for each absolute import in ``text`` (regex; no parse)."""
+    """(module, class-like names) of each absolute ``from M import Name`` whose name is
+    called in ``text`` (``Net(...)``): the model classes worth finding. Regex; no parse."""
     out = []
-    for match in _IMPORT.finditer(text):
-        if match.group(1):
-            names = [n.strip() for n in match.group(2).split(",") if n.strip()]
-            out.append((match.group(1), names))
-        elif match.group(3):
-            out.append((match.group(3), []))
+    for match in _FROM_IMPORT.finditer(text):
+        called = []
+        for item in match.group(2).split(","):
+            original, _, alias = item.strip().partition(" as ")
+            local = alias.strip() or original
+            if original[:1].isupper() and re.search(rf"\b{re.escape(local)}\s*\(", text):
+                called.append(original)
+        if called:
+            out.append((match.group(1), called))
     return out
 
 
@@ -102,15 +105,7 @@ class ImportResolver:
             ):
                 continue
             with self.index.lock:
-                known = (
-                    any(
-                        project.find_class(f"{module}.{n}") is not None
-                        or project.find_function(f"{module}.{n}") is not None
-                        for n in names
-                    )
-                    if names
-                    else bool(project._files_for(module))
-                )
+                known = all(project.find_class(f"{module}.{n}") is not None for n in names)
             if not known:
                 out.append(module)
         return out

@@ -58,6 +58,7 @@ log = logging.getLogger("torchmode.lsp")
 T = TypeVar("T")
 
 SCAN_BUDGET_S = 10.0
+RESOLVE_DELAY_S = 1.0  # quiet time before jedi looks for imported model classes
 NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
     notebook_selector=[
         types.NotebookDocumentFilterWithCells(
@@ -115,6 +116,7 @@ class TorchmodeServer(LanguageServer):
         self.verify_pool = ThreadPoolExecutor(1, thread_name_prefix="torchmode-verify")
         self.verifier = FixVerifier()
         self.resolver = ImportResolver(self.index)
+        self.resolve_timers: dict[str, asyncio.TimerHandle] = {}
         self.scheduler = AnalysisScheduler(
             self.analysis_pool, self.snapshot_of, self.analyse, self.deliver
         )
@@ -187,16 +189,27 @@ class TorchmodeServer(LanguageServer):
         self.publish(analysis)
 
     def resolve_imports(self, snap: Snapshot) -> None:
-        """Background: let jedi find files of imported modules the index lacks."""
-        if self.stopping.is_set() or not self.index_ready.is_set():
+        """Let jedi find files of imported model classes the index lacks: in the
+        background, once the document has been quiet for a while (jedi holds the GIL
+        for long stretches and must not slow down typing)."""
+        if self.stopping.is_set() or not self.index_ready.is_set() or self.loop is None:
             return  # the workspace scan has not run yet; it may find them itself
+        timer = self.resolve_timers.pop(snap.key, None)
+        if timer is not None:
+            timer.cancel()
         roots = workspace_roots(self)
 
         def job() -> None:
             if self.resolver.resolve(snap.key, snap.text, snap.path, roots):
                 _refresh_from_thread(self)
 
-        self.background_pool.submit(job)
+        def start() -> None:
+            self.resolve_timers.pop(snap.key, None)
+            current = self.snapshot_of(snap.key)
+            if current is not None and current.version == snap.version:
+                self.background_pool.submit(job)
+
+        self.resolve_timers[snap.key] = self.loop.call_later(RESOLVE_DELAY_S, start)
 
     def publish(self, analysis: Analysis) -> None:
         """Push diagnostics per document; an unchanged set for the same version is not resent."""
