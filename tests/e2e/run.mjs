@@ -515,6 +515,22 @@ async function mainScenario(t0) {
     restarted && w6.count === 1 && (extensionLog().match(/Restarting the server: interpreter or import strategy changed/g) || []).length === 1,
     restarted ? `${restarted.pid}: ${restarted.cmd}` : JSON.stringify(ourServers()));
 
+  // ---------- "Fix All Issues (including unsafe)" (TM004 is ignored by now) ----------
+  const beforeAll = fs.readFileSync(fileAbs, 'utf8');
+  await runCommand('torchmode: Fix All Issues (including unsafe)');
+  const dirtyTab = page.locator('.tabs-container .tab.dirty');
+  await until(async () => (await dirtyTab.count()) > 0, 10000);
+  await focusEditor();
+  await page.keyboard.press('Control+S');
+  await until(async () => (await dirtyTab.count()) === 0, 5000);
+  const afterAll = fs.readFileSync(fileAbs, 'utf8');
+  fs.writeFileSync(path.join(OUT, 'train.after-fix-all.py'), afterAll);
+  const w7 = await waitProblems(FILE, (n) => n === 0, 15000, 1000);
+  check('"torchmode: Fix All Issues (including unsafe)" applies the unsafe no_grad fix; no problem is left',
+    afterAll !== beforeAll && /\n {8}with torch\.no_grad\(\):\n {12}for x, y in val_loader:\n {16}correct \+=/.test(afterAll)
+      && /\n {4}model\.eval\n/.test(afterAll) && w7.count === 0,
+    `${w7.count} problems; diff lines: ${afterAll.split('\n').filter((l) => !beforeAll.split('\n').includes(l)).join(' | ')}`);
+
   // ---------- notebook ----------
   if (fs.existsSync(path.join(WS, NOTEBOOK))) {
     const opened = await openFile(NOTEBOOK);
