@@ -523,3 +523,9 @@ def test_wrap_simple_statement_takes_the_unit_of_its_block() -> None:
     assert fixed(text, WRAP, 5, 5, "torch.no_grad()") == (
         "def a():\n  return 1\n\n\ndef f(model, x):  # three spaces here\n"
         "   with torch.no_grad():\n      y = model(x)\n   return y\n")
+
+
+def test_decorate_one_line_function() -> None:
+    text = "class A:\n    @staticmethod\n    def f(model, x): return model(x)\n"
+    assert fixed(text, DECO, 2, 2, "torch.no_grad()") == (
+        "class A:\n    @staticmethod\n    @torch.no_grad()\n    def f(model, x): return model(x)\n")

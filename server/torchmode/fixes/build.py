@@ -294,9 +294,11 @@ def _decorate(doc: Doc, fix: FixSpec) -> list[TextEdit] | None:
     func = snippet.statements[0]
     if not isinstance(func, cst.FunctionDef) or func.asynchronous is not None:
         return None  # a no_grad decorator does not cover an async function's body
-    if not isinstance(func.body, cst.IndentedBlock) or not func.body.body:
-        return None
-    positions = _head_positions(snippet, func, func.body.body[0])
+    positions: dict[cst.CSTNode, CodeRange]
+    if isinstance(func.body, cst.IndentedBlock):
+        positions = _head_positions(snippet, func, func.body.body[0])
+    else:  # `def f(x): return g(x)` on one line: the whole snippet is small
+        positions = snippet.positions()
     def_line = snippet.file_line(positions[func.name].start.line)
     indent = leading_ws(doc.content(def_line))
     # Above every decorator, except those that make a descriptor (property,
