@@ -385,7 +385,17 @@ class Interpreter:
             return True
         node = fn.node
         text = "".join(lines[node.lineno - 1:node.end_lineno or node.lineno])
-        return bool(_RELEVANT_TEXT.search(text))
+        if _RELEVANT_TEXT.search(text):
+            return True
+        if self.external is not None:
+            for name in fn.calls:
+                head = name.split(".", 1)[0]
+                if head in self.imports.names and self._static_callee(fn, name) is None:
+                    base = self.imports.names[head]
+                    qual = base + name[len(head):]
+                    if self.external(self._full_qual(qual)) is not None:
+                        return True
+        return False
 
     def run_summaries(self) -> None:
         """Summary runs only (bottom-up): what the project index keeps of a file."""
