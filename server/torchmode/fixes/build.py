@@ -4,6 +4,26 @@ Each builder slices out the target statement(s), parses only that snippet
 with libcst (see ``layout.Snippet``) and returns insertions/replacements
 against the original text. Nothing else in the file is touched. A builder
 returns None when it cannot make a correct edit; the fix is then not offered.
+
+Decisions (each pinned by a test in ``tests/fixes/test_edits.py``):
+
+- An inserted ``m.eval()``/``m.train()`` goes above the comment block directly
+  over the target (no blank line between, not indented deeper: a deeper comment
+  closes the previous block), at the target's indentation, with the file's line
+  ending. A ``def`` target (the region is the whole function) gets it at the top
+  of the body, after the docstring; a one-line ``def`` cannot take one.
+- A ``with`` header goes directly above the target, below its comments (they
+  describe the block as a whole). Every line of the block is shifted by the
+  file's indent unit except blank lines and lines that start inside a string
+  literal (their text is string content). The result must parse to exactly
+  ``with <code>:`` around the same statements. A docstring is never wrapped, and
+  a block that yields or awaits is not wrapped at all (grad would stay off in
+  the caller or in other tasks while it is suspended).
+- ``@<code>`` goes above the decorators, but below ``staticmethod``,
+  ``classmethod``, ``property`` and friends (no_grad must wrap the plain
+  function); never on an ``async def``.
+- Nothing may come between decorators and their ``def``: a target on a decorated
+  ``def``/``class`` line starts at its first decorator.
 """
 
 from __future__ import annotations
