@@ -15,6 +15,7 @@ use the verified list, so a fix that fails the check stops being offered.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -107,6 +108,8 @@ class ActionRequest:
     resolve_edits: bool = False  # client resolves ``edit`` lazily
     project: Any = None
     verifier: FixVerifier | None = None
+    # Held around engine calls that use ``project`` (the index is not thread-safe).
+    engine_lock: Any = contextlib.nullcontext()
     # Called with a finding whose fixes were offered unverified (verify in the background).
     verify_later: Callable[[Snapshot, Finding], None] | None = None
 
@@ -211,9 +214,11 @@ def fixes_for(req: ActionRequest, finding: Finding) -> VerifiedFixes:
     seconds = req.analysis.seconds if req.analysis is not None else 0.0
     if verifier is None:
         snap = req.snapshot
-        return offered_fixes(snap.text, snap.path, finding, req.settings, req.project)
+        with req.engine_lock:
+            return offered_fixes(snap.text, snap.path, finding, req.settings, req.project)
     if seconds * (len(finding.fixes) + 1) <= VERIFY_BUDGET_S:
-        return verifier.verify(req.snapshot, finding, req.settings, req.project)
+        with req.engine_lock:
+            return verifier.verify(req.snapshot, finding, req.settings, req.project)
     if req.verify_later is not None and verifier.claim(req.snapshot, finding):
         req.verify_later(req.snapshot, finding)
     out: VerifiedFixes = []
@@ -254,14 +259,15 @@ def fix_all_action(
     }
     if req.resolve_edits:
         return types.CodeAction(title=title, kind=kind, data=data)
-    edit, _ = fix_all_edit(
-        req.snapshot,
-        req.settings,
-        unsafe=unsafe,
-        encoding=req.encoding,
-        document_changes=req.document_changes,
-        project=req.project,
-    )
+    with req.engine_lock:
+        edit, _ = fix_all_edit(
+            req.snapshot,
+            req.settings,
+            unsafe=unsafe,
+            encoding=req.encoding,
+            document_changes=req.document_changes,
+            project=req.project,
+        )
     if edit is None:
         return None
     return types.CodeAction(title=title, kind=kind, edit=edit, data=data)

@@ -52,8 +52,29 @@ SKIP_TOPS = frozenset(
         "cv2",
         "__future__",
         "typing",
+        "huggingface_hub",
+        "safetensors",
+        "peft",
+        "deepspeed",
+        "wandb",
+        "tensorboard",
+        "onnx",
+        "onnxruntime",
+        "triton",
+        "xformers",
+        "bitsandbytes",
+        "sentencepiece",
+        "tokenizers",
+        "evaluate",
+        "sympy",
+        "networkx",
+        "requests",
+        "yaml",
+        "hydra",
+        "omegaconf",
     }
 )
+MAX_MODULES = 5  # per document and import set
 _FROM_IMPORT = re.compile(
     r"^[ \t]*from[ \t]+([A-Za-z_][\w.]*)[ \t]+import[ \t]+\(?([\w, \t]+)", re.MULTILINE
 )
@@ -108,7 +129,7 @@ class ImportResolver:
                 known = all(project.find_class(f"{module}.{n}") is not None for n in names)
             if not known:
                 out.append(module)
-        return out
+        return out[:MAX_MODULES]
 
     def resolve(
         self, key: str, text: str, path: str, roots: list[str], budget_s: float = BUDGET_S

@@ -59,6 +59,7 @@ T = TypeVar("T")
 
 SCAN_BUDGET_S = 10.0
 RESOLVE_DELAY_S = 1.0  # quiet time before jedi looks for imported model classes
+VERIFY_DELAY_S = 0.3  # pause in code action requests before fixes are verified
 NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
     notebook_selector=[
         types.NotebookDocumentFilterWithCells(
@@ -117,6 +118,8 @@ class TorchmodeServer(LanguageServer):
         self.verifier = FixVerifier()
         self.resolver = ImportResolver(self.index)
         self.resolve_timers: dict[str, asyncio.TimerHandle] = {}
+        self.verify_pending: dict[str, list[tuple[Snapshot, Any, Settings]]] = {}
+        self.verify_timers: dict[str, asyncio.TimerHandle] = {}
         self.scheduler = AnalysisScheduler(
             self.analysis_pool, self.snapshot_of, self.analyse, self.deliver
         )
@@ -183,7 +186,12 @@ class TorchmodeServer(LanguageServer):
         """A current analysis finished: publish (push mode) unless it did not parse."""
         if not analysis.parsed:
             return  # keep the last good diagnostics: no flicker, no syntax error of ours
-        self.resolve_imports(analysis.snapshot)
+        unresolved = any(
+            getattr(e, "class_path", None) is None
+            for e in getattr(analysis.result, "entities", None) or ()
+        )
+        if unresolved:  # a model whose class the engine could not find
+            self.resolve_imports(analysis.snapshot)
         if self.pull_mode:
             return
         self.publish(analysis)
@@ -343,6 +351,7 @@ class TorchmodeServer(LanguageServer):
             project=self.index.project(),
             verifier=self.verifier,
             verify_later=self.verify_later,
+            engine_lock=self.index.lock,
         )
 
     def locked(self, func: Callable[..., T], *args: Any) -> T:
@@ -351,18 +360,43 @@ class TorchmodeServer(LanguageServer):
             return func(*args)
 
     def verify_later(self, snap: Snapshot, finding: Any) -> None:
-        """Verify a finding's fixes in the background (from the action thread)."""
+        """Verify a finding's fixes in the background (called from the action thread).
+
+        Starts once code actions for the document have paused for ``VERIFY_DELAY_S``:
+        verification competes for the GIL, and the requests of an open quick-fix
+        menu must stay fast.
+        """
         settings = self.settings_for(snap.path)
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self._queue_verification, snap, finding, settings)
 
-        def job() -> None:
-            current = self.snapshot_of_threadsafe(snap.key)
-            if current is not None and current != snap.version:
-                self.verifier.release(snap, finding)
-                return  # the document changed: nobody will ask for this version again
-            with self.index.lock:
-                self.verifier.verify(snap, finding, settings, self.index.project())
+    def _queue_verification(self, snap: Snapshot, finding: Any, settings: Settings) -> None:
+        self.verify_pending.setdefault(snap.key, []).append((snap, finding, settings))
+        self.delay_verification(snap.key)
 
-        self.verify_pool.submit(job)
+    def delay_verification(self, key: str) -> None:
+        if key not in self.verify_pending or self.loop is None:
+            return
+        timer = self.verify_timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        self.verify_timers[key] = self.loop.call_later(
+            VERIFY_DELAY_S, self._start_verification, key
+        )
+
+    def _start_verification(self, key: str) -> None:
+        self.verify_timers.pop(key, None)
+        for snap, finding, settings in self.verify_pending.pop(key, []):
+            self.verify_pool.submit(self._verify_job, snap, finding, settings)
+
+    def _verify_job(self, snap: Snapshot, finding: Any, settings: Settings) -> None:
+        current = self.snapshot_of_threadsafe(snap.key)
+        if current is not None and current != snap.version:
+            self.verifier.release(snap, finding)
+            return  # the document changed: nobody will ask for this version again
+        # Without the project index, so no lock: verification on a large file takes
+        # about a second and must not hold up the analysis thread meanwhile.
+        self.verifier.verify(snap, finding, settings, None)
 
     def snapshot_of_threadsafe(self, key: str) -> int | None:
         """The current version of a document, read without touching its text."""
@@ -570,8 +604,9 @@ def create_server() -> TorchmodeServer:
         )
         if req is None:
             return None
+        ls.delay_verification(req.snapshot.key)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(ls.action_pool, ls.locked, code_actions, req) or None
+        return await loop.run_in_executor(ls.action_pool, code_actions, req) or None
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(
@@ -787,8 +822,8 @@ def start_index_scan(ls: TorchmodeServer) -> None:
 
     def scan() -> None:
         # Warm the engine's imports first: the first analysis should not pay for them.
-        try:
-            from .. import analyzer  # noqa: F401
+        try:  # and the fix engine (libcst): the first code action should not pay either
+            from .. import analyzer, fixes  # noqa: F401
         except ImportError:
             pass
         if roots:
