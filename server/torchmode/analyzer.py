@@ -89,6 +89,8 @@ def build(tree: ast.Module, src: SourceText, path: str, settings: Settings,
     interp = Interpreter(tree, facts, resolver, path, settings.evaluation_function_names,
                          settings.evaluation_loader_names, external, is_test_path(path), callers)
     interp.run(src.lines)
+    if project is not None:
+        project.remember_records(path, interp.external_records)
     fa = FileAnalysis(src, path, tree, facts, interp, resolver, settings)
     fa.prepare()
     return fa

@@ -89,7 +89,6 @@ def _imported_names(text: str) -> tuple[set[str], set[str]]:
                 name = part.strip().split(" as ", 1)[0].strip()
                 if name and name != "*":
                     names.add(name)
-            modules.add(match.group(1).lstrip("."))
         else:
             for part in match.group(3).split(","):
                 name = part.strip().split(" as ", 1)[0].strip()
@@ -108,6 +107,7 @@ class ProjectIndex:
         self._import_index: dict[str, set[str]] | None = None
         self._module_importers: dict[str, set[str]] | None = None
         self._busy: set[str] = set()
+        self._head_cache: set[str] | None = None
 
     # ---------------------------------------------------------------- building
 
@@ -152,6 +152,7 @@ class ProjectIndex:
 
     def _forget(self) -> None:
         self._caller_cache.clear()
+        self._head_cache = None
         self._import_index = None
         self._module_importers = None
 
@@ -171,6 +172,7 @@ class ProjectIndex:
         state["_import_index"] = None
         state["_module_importers"] = None
         state["_busy"] = set()
+        state["_head_cache"] = None
         return state
 
     # ---------------------------------------------------------------- summaries
@@ -250,17 +252,37 @@ class ProjectIndex:
     def summary_lookup(self, path: str) -> Callable[[str], Summary | None]:
         """The lookup ``analyze()`` hands to the dataflow for calls into other files."""
         own = self._key(path)
+        cache: dict[str, Summary | None] = {}
 
         def lookup(qual: str) -> Summary | None:
-            if qual.startswith("."):
-                qual = _resolve_relative(qual, self.module_name(path))
-            found = self._split(qual, path)
-            if found is None or self._key(found[0].path) == own:
-                return None  # not ours to say, or our own file (the in-file analysis knows)
-            summary, name = found
-            return summary.functions.get(name)
+            if qual in cache:
+                return cache[qual]
+            full = _resolve_relative(qual, self.module_name(path)) if qual.startswith(".") \
+                else qual
+            found = self._split(full, path) if full.split(".", 1)[0] in self._heads() else None
+            result = None
+            if found is not None and self._key(found[0].path) != own:
+                summary, name = found   # (our own file: the in-file analysis knows better)
+                result = summary.functions.get(name)
+            cache[qual] = result
+            return result
 
         return lookup
+
+    def _heads(self) -> set[str]:
+        """First components of every indexed module name (a quick miss for ``torch.*``)."""
+        heads = self._head_cache
+        if heads is None:
+            heads = {name.split(".", 1)[0] for name in self._by_module}
+            self._head_cache = heads
+        return heads
+
+    def remember_records(self, path: str, records: dict[str, CallRecord]) -> None:
+        """Keep what an analysed file passes to other files' functions, so a later
+        question about its callers does not analyse it again."""
+        key = self._key(path)
+        if key in self.entries and key not in self._caller_cache:
+            self._caller_cache[key] = _strip_records(records, os.path.basename(path))
 
     # ---------------------------------------------------------------- callers
 
@@ -355,7 +377,8 @@ def _summarize(entry: _Entry, text: str | None, project: ProjectIndex) -> FileSu
         summary.classes = file_summaries(facts, entry.path)
         summary.imports = dict(facts.imports.names)
         if facts.functions:
-            resolver = Resolver(summary.classes, facts.imports, project, entry.module)
+            # no project here: summarising one file must not summarise what it imports
+            resolver = Resolver(summary.classes, facts.imports, None, entry.module)
             interp = Interpreter(tree, facts, resolver, entry.path, external=None)
             interp.run_summaries()
             summary.functions = interp.exported_summaries()
@@ -367,8 +390,6 @@ def _summarize(entry: _Entry, text: str | None, project: ProjectIndex) -> FileSu
 def _external_records(entry: _Entry, text: str | None,
                       project: ProjectIndex) -> dict[str, CallRecord]:
     """Calls from one file into other analysed files, with the modes passed (no AST kept)."""
-    from dataclasses import replace
-
     from .analysis.facts import collect
     from .analysis.flow import Interpreter
     from .analysis.layers import Resolver, file_summaries
@@ -388,9 +409,15 @@ def _external_records(entry: _Entry, text: str | None,
         interp.run(text.splitlines(keepends=True))
     except (RecursionError, MemoryError):
         return {}
-    where = os.path.basename(entry.path)
+    return _strip_records(interp.external_records, os.path.basename(entry.path))
+
+
+def _strip_records(records: dict[str, CallRecord], where: str) -> dict[str, CallRecord]:
+    """Records without AST references, their modes labelled with the caller's file."""
+    from dataclasses import replace
+
     out: dict[str, CallRecord] = {}
-    for qual, record in interp.external_records.items():
+    for qual, record in records.items():
         modes = {k: {replace(m, node=None, guard=None, where=m.where or where) for m in v}
                  for k, v in record.modes.items()}
         out[qual] = CallRecord(modes, dict(record.classes), set(record.grad), record.count)

@@ -62,6 +62,8 @@ from .names import (
 
 Modes = frozenset[Mode]
 MAX_LOOP_ITERATIONS = 6
+_EVAL_LOOP_TEXT = re.compile(
+    r"\bfor\b[^\n]*\bin\b[^\n]*(?<![A-Za-z])(?:val|valid|test|eval|dev|holdout)", re.IGNORECASE)
 # Calls that never switch a module's mode, though a module is passed to them.
 HARMLESS_CALLS = frozenset({
     "print", "len", "str", "repr", "isinstance", "issubclass", "hasattr", "id", "type",
@@ -329,6 +331,7 @@ class Interpreter:
         self.yield_states: list[State] = []
         self.guard_used = False
         self.guard_vars: set[str] = set()
+        self.lines: list[str] | None = None
         self.init_classes: dict[str, dict[str, str]] = {}
         self.guards: list[tuple[str, bool, frozenset[str]] | None] = []
         self._refkeys: dict[int, set[str]] = {}
@@ -349,6 +352,7 @@ class Interpreter:
         """All runs. With ``lines`` (the file's text), functions that cannot hold a
         finding and call nothing that can are skipped (their text has no mode call,
         grad context, training step, export, load or evaluation name)."""
+        self.lines = lines
         self.run_summaries()
         self._run_module()
         needed = self._needed(lines) if lines is not None else None
@@ -725,7 +729,8 @@ class Interpreter:
             return self._merged_records[key]
         local = self.records.get(key)
         external = None
-        if self.callers is not None and fn.parent is None:
+        if self.callers is not None and fn.parent is None and fn.class_name is None and \
+                self._module_params(fn) and self._worth_callers(fn):
             try:
                 external = self.callers(fn.qualname)
             except RecursionError:
@@ -744,6 +749,33 @@ class Interpreter:
             merged.count += external.count
         self._merged_records[key] = merged
         return merged
+
+    def _module_params(self, fn: FuncInfo) -> bool:
+        """Does any parameter look like a module here (called, switched, or so named)?
+        Only then is it worth asking the other files what they pass."""
+        for param in fn.params:
+            if param in ("self", "cls"):
+                continue
+            if param in self.facts.module_used or looks_like_model_name(param):
+                return True
+            if param in fn.calls or any(f"{param}.{m}" in fn.calls for m in (
+                    "eval", "train", "forward", "generate", "module", "parameters")):
+                return True
+        return False
+
+    def _worth_callers(self, fn: FuncInfo) -> bool:
+        """Only a function that could hold a finding about its parameter: an evaluation
+        region, a grad context, a mode call, a training step or an export."""
+        if is_eval_function_name(fn.name, self.eval_func_patterns) or fn.grad_ctx or \
+                fn.mode_calls or fn.direct_step or fn.direct_backward:
+            return True
+        if any(c.endswith(("trace", "export")) for c in fn.calls):
+            return True
+        if self.lines is None:
+            return True
+        node = fn.node
+        text = "".join(self.lines[node.lineno - 1:node.end_lineno or node.lineno])
+        return bool(_EVAL_LOOP_TEXT.search(text))
 
     def _unknown_callers(self, fn: FuncInfo) -> bool:
         name = fn.name
@@ -1627,7 +1659,7 @@ class Interpreter:
             return True
         if self._is_static_entity(key):
             return True
-        if self.fn is not None and canonical == key:
+        if self.fn is not None and canonical == key and self.main:
             record = self._record(self.fn)
             if record is not None and key in record.modes:
                 return True
