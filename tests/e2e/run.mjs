@@ -546,6 +546,30 @@ async function mainScenario(t0) {
   report.notifications = await notifications();
   check('no error notification', !report.notifications.some((n) => /error|failed|couldn't/i.test(n)), JSON.stringify(report.notifications));
 
+  // ---------- a server that keeps crashing is given up on, visibly ----------
+  const kills = [];
+  for (let i = 0; i < 6; i++) {
+    const cur = ourServers();
+    if (cur.length !== 1) break;
+    process.kill(cur[0].pid, 'SIGKILL');
+    kills.push(cur[0].pid);
+    await until(async () => {
+      const now = ourServers();
+      return (now.length === 1 && now[0].pid !== cur[0].pid) || /error/.test((await statusItem())?.label || '');
+    }, 15000);
+    if (/error/.test((await statusItem())?.label || '')) break;
+  }
+  await sleep(1500);
+  const gaveUp = await statusItem();
+  const crashNote = (await notifications()).find((n) => /crashed \d+ times/.test(n));
+  await shot('gave-up');
+  check('after repeated crashes the server is not restarted again: error status, one notification, no process',
+    /error/.test(gaveUp?.label || '') && crashNote && ourServers().length === 0 && kills.length >= 2 && kills.length <= 5,
+    `${kills.length} kills; status: ${gaveUp?.label}; notification: ${crashNote}`);
+  await runCommand('torchmode: Restart Server');
+  const back = await until(async () => /ready/.test((await statusItem())?.label || '') && ourServers().length === 1, 20000);
+  check('"torchmode: Restart Server" brings it back', back, JSON.stringify(ourServers().map((p) => p.pid)));
+
   // README screenshots
   if (A.screenshots) {
     const dest = path.resolve(A.screenshots);
