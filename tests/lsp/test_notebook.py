@@ -174,3 +174,21 @@ async def test_closing_a_notebook_clears_its_cells(start: Starter) -> None:
         )
     )
     assert await session.diagnostics(cells[4], after=before) == []
+
+
+async def test_pull_diagnostics_per_cell(start: Starter) -> None:
+    session = await start(capabilities=vscode_capabilities(notebooks=True, pull=True))
+    notebook, cells = open_notebook(session, "pull.ipynb")
+    change_cell(session, notebook, 2, cells[3], "pass\n")
+
+    async def pull(uri: str) -> list[types.Diagnostic]:
+        report = await session.client.text_document_diagnostic_async(
+            types.DocumentDiagnosticParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        )
+        assert isinstance(report, types.RelatedFullDocumentDiagnosticReport)
+        return list(report.items)
+
+    tm001 = [d for d in await pull(cells[4]) if d.code == "TM001"]
+    assert [d.range.start.line for d in tm001] == [2]
+    assert await pull(cells[0]) == []
+    assert session.publishes == []
