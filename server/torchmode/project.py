@@ -108,6 +108,7 @@ class ProjectIndex:
         self._module_importers: dict[str, set[str]] | None = None
         self._busy: set[str] = set()
         self._head_cache: set[str] | None = None
+        self._split_cache: dict[tuple[str, str], tuple[FileSummary, str] | None] = {}
 
     # ---------------------------------------------------------------- building
 
@@ -153,6 +154,7 @@ class ProjectIndex:
     def _forget(self) -> None:
         self._caller_cache.clear()
         self._head_cache = None
+        self._split_cache = {}
         self._import_index = None
         self._module_importers = None
 
@@ -173,6 +175,7 @@ class ProjectIndex:
         state["_module_importers"] = None
         state["_busy"] = set()
         state["_head_cache"] = None
+        state["_split_cache"] = {}
         return state
 
     # ---------------------------------------------------------------- summaries
@@ -208,7 +211,14 @@ class ProjectIndex:
                ) -> tuple[FileSummary, str] | None:
         """Split ``pkg.mod.Name`` into the file of ``pkg.mod`` and ``Name``,
         following re-exports (``from .models import Net`` in ``__init__.py``)."""
-        if depth > 5:
+        if depth == 0:
+            key = (qual, os.path.dirname(near) if near else "")
+            if key in self._split_cache:
+                return self._split_cache[key]
+            found = self._split(qual, near, 1)
+            self._split_cache[key] = found
+            return found
+        if depth > 6:
             return None
         parts = qual.split(".")
         for i in range(len(parts) - 1, 0, -1):

@@ -172,3 +172,33 @@ with torch.no_grad():
     (finding,) = result.findings
     assert finding.severity.label == "hint"
     assert "Probe has no mode-dependent layers" in finding.message
+
+
+def test_method_takes_self_model_mode_from_init() -> None:
+    found = codes("""
+class Evaluator:
+    def __init__(self):
+        self.model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+
+    def run(self, val_loader):
+        with torch.no_grad():
+            for x in val_loader:
+                self.model(x)
+""")
+    assert found == [(9, "TM001")]
+
+
+def test_method_with_other_mode_switching_methods_is_unknown() -> None:
+    assert codes("""
+class Evaluator:
+    def __init__(self):
+        self.model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+
+    def prepare(self):
+        self.model.eval()
+
+    def run(self, val_loader):
+        with torch.no_grad():
+            for x in val_loader:
+                self.model(x)
+""") == []

@@ -375,6 +375,12 @@ class Interpreter:
                     callers.setdefault(id(callee.node), []).append(fn)
             if self._interesting(fn, lines):
                 needed.add(id(fn.node))
+        # __init__ gives the other methods their self.* modes
+        for fn in facts.functions:
+            if id(fn.node) in needed and fn.class_name in facts.classes:
+                init = facts.classes[fn.class_name].methods.get("__init__")
+                if init is not None:
+                    needed.add(id(init))
         todo = list(needed)
         while todo:
             for caller in callers.get(todo.pop(), ()):
