@@ -891,6 +891,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(filename=args.log_file, level=level)
     else:
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING if not args.verbose else level)
+    # Analyses run on threads; hand the GIL over more often than every 5 ms so the
+    # event loop answers hovers and code actions promptly while one runs.
+    sys.setswitchinterval(0.001)
     server = create_server()
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
