@@ -31,15 +31,18 @@ _PREFILTER = re.compile(
     r"eval|train|grad|backward|step|trace|export|load|val|test|dev|holdout|predict|infer|"
     r"inference", re.IGNORECASE)
 
-_MIN_RECURSION = 12000
+_MIN_RECURSION = 12000 if sys.version_info >= (3, 11) else 3000
 
 
 def analyze(text: str, path: str = "<unknown>", settings: Settings = DEFAULT_SETTINGS,
             project: ProjectIndex | None = None) -> AnalysisResult:
     """Analyse one file's text. Never raises: a syntax error (or, as a last resort, an
     internal error) comes back as ``AnalysisResult.syntax_error``."""
-    limit = sys.getrecursionlimit()
-    if limit < _MIN_RECURSION:
+    # Deeply nested input recurses deeply (expressions are walked recursively). From
+    # Python 3.11 on, Python-to-Python calls do not use the C stack, so a higher limit is
+    # safe; it is raised once and left there (lowering it again would race with other
+    # threads analysing at the same time).
+    if sys.getrecursionlimit() < _MIN_RECURSION:
         sys.setrecursionlimit(_MIN_RECURSION)
     try:
         return _analyze(text, path, settings, project)
@@ -50,9 +53,6 @@ def analyze(text: str, path: str = "<unknown>", settings: Settings = DEFAULT_SET
     except Exception as exc:  # last-resort guard: a clear line, never a traceback
         return AnalysisResult(
             syntax_error=f"{INTERNAL_ERROR_PREFIX}: {type(exc).__name__}: {exc}")
-    finally:
-        if limit < _MIN_RECURSION:
-            sys.setrecursionlimit(limit)
 
 
 def _analyze(text: str, path: str, settings: Settings,
