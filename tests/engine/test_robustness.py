@@ -87,3 +87,15 @@ def test_non_ascii_identifiers_and_comments() -> None:
     result = analyze(src, "unicode.py")
     assert result.syntax_error is None
     assert [f.code for f in result.findings] == ["TM001"]
+
+
+def test_two_hundred_nested_brackets() -> None:
+    for depth, ok in ((199, True), (200, False)):
+        src = ("import torch\nmodel = torch.nn.Dropout()\nfor x in val_loader:\n    y = "
+               + "f(" * depth + "model(x)" + ")" * depth + "\n")
+        result = analyze(src, "nested.py")
+        if ok:
+            assert result.syntax_error is None
+            assert sorted(f.code for f in result.findings) == ["TM001", "TM002"]
+        else:  # Python itself refuses 200 levels: a clear one-line reason, no traceback
+            assert result.syntax_error == "line 4: too many nested parentheses"
