@@ -353,6 +353,8 @@ class Interpreter:
         finding and call nothing that can are skipped (their text has no mode call,
         grad context, training step, export, load or evaluation name)."""
         self.lines = lines
+        if lines is not None:
+            self.budget = max(self.budget, 40 * len(lines))
         self.run_summaries()
         self._run_module()
         needed = self._needed(lines) if lines is not None else None
