@@ -485,3 +485,16 @@ def test_fifo_and_broken_link_do_not_block(tmp_path: Path, run_cli: RunCli) -> N
     explicit = run_cli("check", "pipe.py")
     assert explicit.status == 2
     assert "pipe.py: error: not a regular file or folder" in explicit.err
+
+
+def test_non_ascii_identifiers(tmp_path: Path, run_cli: RunCli) -> None:
+    write(tmp_path / "ident.py", (
+        "import torch\nimport torch.nn as nn\n\n"
+        "模型 = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))\n"
+        "with torch.no_grad():\n    for x in val_loader:\n"
+        "        结果 = 模型(x)  # 😀\n"
+    ))
+    (item,) = run_cli("check", "--format", "json", "ident.py").json()
+    assert item["code"] == "TM001" and "模型" in item["message"]
+    assert item["range"]["start"] == {"line": 6, "character": 13}
+    assert run_cli("check", "ident.py").out.startswith("ident.py:7:14: TM001")
