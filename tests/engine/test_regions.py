@@ -202,3 +202,21 @@ class Evaluator:
             for x in val_loader:
                 self.model(x)
 """) == []
+
+
+def test_noise_made_outside_the_loop_is_not_a_smoke_test() -> None:
+    found = codes("""
+netG = nn.Sequential(nn.Linear(8, 4), nn.BatchNorm1d(4))
+optG = torch.optim.Adam(netG.parameters())
+fixed = torch.randn(16, 8)
+for epoch in range(3):
+    for z in loader:
+        netG(z).mean().backward()
+        optG.step()
+    with torch.no_grad():
+        samples = netG(fixed)
+""")
+    assert found == [(10, "TM001")]
+    probe = "net = nn.Sequential(nn.Linear(8, 4), nn.Dropout(0.5))\nx = torch.randn(1, 8)\n" \
+        "with torch.no_grad():\n    print(net(x).shape)\n"
+    assert codes(probe) == []

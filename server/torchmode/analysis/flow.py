@@ -321,7 +321,8 @@ class Interpreter:
         self.eval_loops: set[int] = set()
         self.classes_of: dict[str, str] = {}
         self.occurrences: dict[int, tuple[ast.AST, str, Modes, str | None]] = {}
-        self.spot_names: set[tuple[int, str]] = set()
+        # (function, name) -> the loop (or function) it was made in with torch.randn & co
+        self.spot_names: dict[tuple[int, str], int] = {}
         self.loaded_canon: set[str] = set()
         self.contains: dict[str, tuple[str, ...]] = {}
         self.budget = 400_000
@@ -1332,7 +1333,7 @@ class Interpreter:
                 state.set(canonical, frozenset({Mode(UNKNOWN, stmt.lineno - 1, 0, how)}))
         if isinstance(target, ast.Name) and isinstance(stmt, ast.Assign) and \
                 isinstance(stmt.value, ast.Call) and self._is_spot_tensor(stmt.value):
-            self.spot_names.add((id(self.ctx.node) if self.ctx else 0, key))
+            self.spot_names[(id(self.ctx.node) if self.ctx else 0, key)] = self._loop_scope()
 
     # ------------------------------------------------------------------ modes
 
@@ -1779,7 +1780,8 @@ class Interpreter:
             node.func.attr in ("forward", "generate") else node.func
         self._occurrence(target, key, value.canonical)
         smoke = any(isinstance(a, ast.Call) and self._is_spot_tensor(a) for a in node.args) or any(
-            isinstance(a, ast.Name) and (id(ctx.node), a.id) in self.spot_names
+            isinstance(a, ast.Name) and
+            self.spot_names.get((id(ctx.node), a.id)) == self._loop_scope()
             for a in node.args)
         root_key = key
         trained = root_key in self.facts.trained or any(
@@ -1801,6 +1803,15 @@ class Interpreter:
         self.forwards[id(node)] = ForwardEvent(
             node, key, value.canonical, set(modes), set(state.grad), set(state.lgrad), ctx,
             tuple(self.stmts), (), trained, smoke, cls)
+
+    def _loop_scope(self) -> int:
+        """The innermost loop around the current statement (0: none). A tensor made with
+        torch.randn outside the loop that forwards it is an input (GAN noise), not a
+        shape probe."""
+        for stmt in reversed(self.stmts):
+            if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+                return id(stmt)
+        return 0
 
     def _maybe_step(self, node: ast.Call, recv: ast.expr) -> None:
         rkey = dotted(recv)
