@@ -1,8 +1,9 @@
 /**
- * Owns the language client: chooses the interpreter, probes it, starts
- * `python -m torchmode server` over stdio, keeps the status bar in step, restarts
- * after crashes (a bounded number of times) and when the interpreter or the import
- * strategy changes, and forwards every other settings change to the running server.
+ * Owns the language client: chooses the interpreter, starts the server in it over stdio
+ * (`python -c <boot script> server`, which first reports what the interpreter is), keeps
+ * the status bar in step, restarts after crashes (a bounded number of times) and when the
+ * interpreter or the import strategy changes, and forwards every other settings change to
+ * the running server.
  */
 import * as cp from 'node:child_process';
 import * as fs from 'node:fs';
@@ -217,6 +218,10 @@ export class TorchmodeServer implements vscode.Disposable {
     this.stderrTail = [];
     const first = this.spawnServer(plan, judge);
     const outcome = await first.probe.outcome(PROBE_WAIT_MS);
+    if (this.disposed) {
+      killQuietly(first.child);
+      return;
+    }
     if (outcome && !outcome.verdict.ok) {
       killQuietly(first.child);
       this.fail(outcome.verdict.message, settings.showNotifications);

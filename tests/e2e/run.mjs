@@ -8,7 +8,9 @@
 //     --python FILE        set torchmode.interpreter (default: none, i.e. python3 on PATH)
 //     --screenshots DIR    also copy the README screenshots there (e.g. client/images)
 //     --keep               keep the temporary run folder
-//     --old-python         with --python pointing at Python < 3.10: expect the clear error instead
+//     --strategy S         set torchmode.importStrategy (useBundled | fromEnvironment)
+//     --expect-error TEXT  expect the server not to start, with one notification containing TEXT
+//                          (e.g. --python /path/to/python3.9 --expect-error "needs Python 3.10")
 //
 // Checks, in order: the extension installs; opening train.py starts the server (status
 // bar ready, activation-to-ready time from the extension's log); the Problems panel lists
@@ -33,7 +35,7 @@ const { values: A } = parseArgs({
   options: {
     vsix: { type: 'string' }, out: { type: 'string', default: path.join(HERE, 'out') },
     python: { type: 'string' }, screenshots: { type: 'string' }, keep: { type: 'boolean', default: false },
-    'old-python': { type: 'boolean', default: false },
+    strategy: { type: 'string' }, 'expect-error': { type: 'string' },
     timeout: { type: 'string', default: '420' },
   },
 });
@@ -155,12 +157,12 @@ function procs() {
   }
   return out;
 }
-function environOf(pid) {
-  try { return fs.readFileSync(`/proc/${pid}/environ`, 'utf8'); } catch { return ''; }
+function cwdOf(pid) {
+  try { return fs.readlinkSync(`/proc/${pid}/cwd`); } catch { return ''; }
 }
-/** torchmode server processes started by this run (their PYTHONPATH names our extensions folder). */
+/** torchmode server processes started by this run (they run in the installed extension's folder). */
 function ourServers() {
-  return procs().filter((p) => p.state !== 'Z' && /run_module\('torchmode'/.test(p.cmd) && environOf(p.pid).includes(EXTDIR))
+  return procs().filter((p) => p.state !== 'Z' && /run_module\('torchmode'/.test(p.cmd) && cwdOf(p.pid).startsWith(EXTDIR))
     .map((p) => ({ ...p, cmd: p.cmd.replace(/ -c .*run_module\('torchmode'[^\n]*?\)/s, ' -c <boot>') }));
 }
 
@@ -376,7 +378,7 @@ async function shutdown() {
     try { process.kill(-pid, 'SIGTERM'); } catch { /* gone */ }
     await until(() => server.exitCode !== null, 8000, 100);
     // what the graceful shutdown left behind is a failure; clean it up anyway
-    const stragglers = ourServers();
+    const stragglers = procs().filter((p) => p.state !== 'Z' && cwdOf(p.pid).startsWith(EXTDIR));
     report.serversAfterGracefulShutdown = stragglers.map((p) => p.pid);
     try { process.kill(-pid, 'SIGKILL'); } catch { /* all gone */ }
     for (const p of stragglers) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
@@ -469,7 +471,7 @@ async function mainScenario(t0) {
     return /torchmode debug information/.test(txt) ? txt : null;
   }, 8000);
   report.debugInfo = dbg;
-  check('"torchmode: Show Debug Information" shows interpreter, strategy and settings', dbg && /import strategy\s+useBundled/.test(dbg) && /interpreter/.test(dbg),
+  check('"torchmode: Show Debug Information" shows interpreter, strategy and settings', dbg && new RegExp(`import strategy\\s+${A.strategy || 'useBundled'}`).test(dbg) && /interpreter/.test(dbg),
     dbg ? dbg.split('\n').slice(0, 12).join(' | ') : null);
   await page.keyboard.press('Control+W');
   await sleep(300);
@@ -581,8 +583,8 @@ async function mainScenario(t0) {
   }
 }
 
-/** An interpreter older than 3.10: a clear message, an error status, no retries, no process. */
-async function oldPythonScenario(t0) {
+/** An unusable interpreter (too old, torchmode missing): one clear message, error status, no retry, no process. */
+async function unusableInterpreterScenario(t0) {
   const status = await until(async () => {
     const s = await statusItem();
     return s && /error/.test(s.label) ? s : null;
@@ -592,9 +594,9 @@ async function oldPythonScenario(t0) {
   check('status bar shows the error', status, report.statusBar && report.statusBar.label);
   await sleep(3000); // time for any (wrong) restart
   report.notifications = await notifications();
-  await shot('old-python');
-  check('one notification, saying Python 3.10 or newer is needed and naming the interpreter',
-    report.notifications.length === 1 && /needs Python 3\.10 or newer/.test(report.notifications[0]) && report.notifications[0].includes(A.python),
+  await shot('unusable-interpreter');
+  check(`one notification, containing ${JSON.stringify(A['expect-error'])} and naming the interpreter`,
+    report.notifications.length === 1 && report.notifications[0].includes(A['expect-error']) && report.notifications[0].includes(A.python),
     JSON.stringify(report.notifications));
   const logText = extensionLog();
   check('no traceback shown, no restart attempted, no server process running',
@@ -625,6 +627,7 @@ try {
     'workbench.secondarySideBar.defaultVisibility': 'hidden',
     'torchmode.showNotifications': 'always',
     ...(A.python ? { 'torchmode.interpreter': [path.resolve(A.python)] } : {}),
+    ...(A.strategy ? { 'torchmode.importStrategy': A.strategy } : {}),
   };
   fs.writeFileSync(path.join(UD, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
   const csBase = ['--config', path.join(RUN, 'config.yaml'), '--user-data-dir', UD, '--extensions-dir', EXTDIR];
@@ -665,7 +668,7 @@ try {
   // ---------- open train.py: activation, server ready ----------
   t = Date.now();
   check(`${FILE} opens in an editor`, await openFile(FILE));
-  if (A['old-python']) await oldPythonScenario(t);
+  if (A['expect-error']) await unusableInterpreterScenario(t);
   else await mainScenario(t);
 } catch (e) {
   report.errors.push(String((e && e.stack) || e));
@@ -676,8 +679,9 @@ try {
   await shutdown();
   report.timings.shutdownMs = Date.now() - t;
   await sleep(300);
-  const left = ourServers();
-  report.leftoverProcesses = left.map((p) => ({ pid: p.pid, cmd: p.cmd }));
+  // the servers and anything they started (analysis workers) run in the extension's folder
+  const left = procs().filter((p) => p.state !== 'Z' && cwdOf(p.pid).startsWith(EXTDIR));
+  report.leftoverProcesses = left.map((p) => ({ pid: p.pid, cmd: p.cmd.slice(0, 200) }));
   const zombies = procs().filter((p) => p.state === 'Z' && /torchmode/.test(p.cmd));
   check('no server process is left after VS Code exits (none needed SIGKILL)',
     left.length === 0 && zombies.length === 0 && (report.serversAfterGracefulShutdown || []).length === 0,
