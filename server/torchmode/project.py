@@ -203,8 +203,16 @@ class ProjectIndex:
         entries = [self.entries[k] for k in keys if k in self.entries]
         if near and len(entries) > 1:
             base = os.path.dirname(os.path.abspath(near))
-            entries.sort(key=lambda e: (os.path.dirname(e.path) != base,
-                                        -len(os.path.commonpath([base, e.path]))))
+
+            def closeness(entry: _Entry) -> tuple[bool, int]:
+                where = os.path.abspath(entry.path)
+                try:
+                    shared = len(os.path.commonpath([base, where]))
+                except ValueError:  # different drives
+                    shared = 0
+                return os.path.dirname(where) != base, -shared
+
+            entries.sort(key=closeness)
         return [self._summary(e) for e in entries]
 
     def _split(self, qual: str, near: str | None = None, depth: int = 0

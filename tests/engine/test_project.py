@@ -109,3 +109,19 @@ def test_relative_import_of_a_model_class(tmp_path: Path) -> None:
     result = analyze(text, str(run), project=project)
     assert [(f.code, f.severity.label) for f in result.findings] == [("TM001", "warning")]
     assert "Dropout(p=0.2)" in result.findings[0].message
+
+
+def test_relative_paths_and_same_named_modules(tmp_path: Path, monkeypatch: object) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "helpers.py").write_text(
+            HELPERS if folder == "a" else HELPERS.replace("model.eval()\n\ndef restore",
+                                                          "model.train()\n\ndef restore"),
+            encoding="utf-8")
+        (tmp_path / folder / "main.py").write_text(MAIN, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # type: ignore[attr-defined]
+    paths = ["a/helpers.py", "a/main.py", "b/helpers.py", "b/main.py"]
+    project = ProjectIndex.from_paths(paths)
+    # each main.py takes the helpers.py of its own folder
+    assert _modes(analyze(MAIN, "a/main.py", project=project), 8) == {"eval"}
+    assert _modes(analyze(MAIN, "b/main.py", project=project), 8) == {"train"}
