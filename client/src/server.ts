@@ -273,7 +273,10 @@ export class TorchmodeServer implements vscode.Disposable {
   private spawnServer(plan: LaunchPlan, judge: (p: ProbeResult | undefined) => ProbeVerdict): Spawned {
     const probe = new ProbeWatch(judge);
     this.probe = probe;
-    const child = cp.spawn(plan.command, plan.args, { cwd: plan.cwd, env: plan.env, stdio: 'pipe', windowsHide: true });
+    // its own process group (POSIX), so that ending it also ends anything it started
+    const child = cp.spawn(plan.command, plan.args, {
+      cwd: plan.cwd, env: plan.env, stdio: 'pipe', windowsHide: true, detached: process.platform !== 'win32',
+    });
     this.proc = child;
     child.on('error', (err) => {
       this.stderrTail.push(err.message);
@@ -341,6 +344,7 @@ export class TorchmodeServer implements vscode.Disposable {
     const outcome = await this.probe?.outcome(PROBE_WAIT_MS);
     if (outcome && !outcome.verdict.ok) return { action: CloseAction.DoNotRestart, handled: true };
     this.crashes += 1;
+    if (this.proc) killGroupLeftovers(this.proc); // workers of the dead server
     const tail = this.stderrTail.slice(-3).join(' | ');
     if (this.budget.recordCrash()) {
       this.log.error(`The server stopped unexpectedly${tail ? ` (${tail})` : ''}; restarting it (${this.budget.recentCrashes}/${this.budget.max} in ${this.budget.windowMs / 60000} min).`);
@@ -368,7 +372,10 @@ export class TorchmodeServer implements vscode.Disposable {
       await client.dispose(2000).catch(() => undefined);
       // the client started the process through a function, so it does not reap it:
       // after shutdown/exit it should be gone; if not, end it
-      if (proc) await ensureExited(proc, 2000);
+      if (proc) {
+        await ensureExited(proc, 2000);
+        killGroupLeftovers(proc);
+      }
       if (markStopped) this.status.set('stopped', 'Server stopped');
     }
   }
@@ -539,8 +546,28 @@ class ProbeWatch {
   }
 }
 
+/** Signal the server's process group (it leads one on POSIX), or just the process. */
+function signal(child: cp.ChildProcess, sig: NodeJS.Signals): void {
+  try {
+    if (process.platform !== 'win32' && child.pid !== undefined) process.kill(-child.pid, sig);
+    else child.kill(sig);
+  } catch {
+    child.kill(sig);
+  }
+}
+
+/** After the server itself exited: end what is left in its process group (POSIX). */
+function killGroupLeftovers(child: cp.ChildProcess): void {
+  if (process.platform === 'win32' || child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // nothing left
+  }
+}
+
 function killQuietly(child: cp.ChildProcess): void {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  if (child.exitCode === null && child.signalCode === null) signal(child, 'SIGKILL');
 }
 
 /** Wait for `child` to exit; SIGTERM, then SIGKILL, if it takes longer than `ms`. */
@@ -559,8 +586,8 @@ async function ensureExited(child: cp.ChildProcess, ms: number): Promise<void> {
   });
   await wait(ms);
   if (!gone()) {
-    child.kill('SIGTERM');
+    signal(child, 'SIGTERM');
     await wait(1000);
   }
-  if (!gone()) child.kill('SIGKILL');
+  if (!gone()) signal(child, 'SIGKILL');
 }

@@ -377,8 +377,12 @@ async function shutdown() {
     const pid = server.pid;
     try { process.kill(-pid, 'SIGTERM'); } catch { /* gone */ }
     await until(() => server.exitCode !== null, 8000, 100);
-    // what the graceful shutdown left behind is a failure; clean it up anyway
-    const stragglers = procs().filter((p) => p.state !== 'Z' && cwdOf(p.pid).startsWith(EXTDIR));
+    // the server leads its own process group: it goes when its stdin closes (the extension
+    // host is gone) or when the client stops it. What is still there after 5 s is a failure;
+    // clean it up anyway
+    const inExt = () => procs().filter((p) => p.state !== 'Z' && cwdOf(p.pid).startsWith(EXTDIR));
+    await until(() => inExt().length === 0, 5000, 100);
+    const stragglers = inExt();
     report.serversAfterGracefulShutdown = stragglers.map((p) => p.pid);
     try { process.kill(-pid, 'SIGKILL'); } catch { /* all gone */ }
     for (const p of stragglers) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
