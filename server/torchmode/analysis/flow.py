@@ -830,7 +830,7 @@ class Interpreter:
                     init_modes = _record_lookup({k: set(v) for k, v in init.items()}, canonical)
                     if init_modes:
                         found = init_modes
-                if found is None and (canonical in init or any(
+                if found is None and canonical != "self" and (canonical in init or any(
                         k.startswith(canonical + ".") for k in init)):
                     found = {UNKNOWN_PARAM}
             if found is not None:
@@ -1394,8 +1394,9 @@ class Interpreter:
         if state is None:
             return False
         canonical = self._canonical(key)
-        if canonical in state.modes or self._lookup(state, canonical):
-            return True
+        found = state.modes.get(canonical) or self._lookup(state, canonical)
+        if found and not all(m.kind == ENTRY for m in found):
+            return True  # (ENTRY alone: any outside name in a summary run, not a module yet)
         if self._is_static_entity(key):
             return True
         if key == "self":
@@ -2038,6 +2039,8 @@ class Interpreter:
                     if value.cls:
                         record.classes[name] = value.cls
             for key in self._referenced_keys(callee):
+                if key == "self":
+                    continue  # the object itself: a module class's self is its callers' model
                 root = key.split(".", 1)[0]
                 if root in callee.params or root in callee.locals:
                     if not (root == "self" and via_self and is_method):
