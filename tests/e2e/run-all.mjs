@@ -2,10 +2,13 @@
 // Every end-to-end scenario, one code-server session each (tests/e2e/run.mjs):
 //   1. bundled server, python3 from PATH: the user's path (diagnostics, hover, quick fix,
 //      fix all, debug info, crashes, settings, notebook); its screenshots go to out/main
-//   2. importStrategy fromEnvironment with $PYTHON (an environment that has torchmode
+//   2. Restricted Mode: a workspace whose settings point torchmode.interpreter at a program
+//      inside it; that program never runs, the user is told once, the bundled server works
+//   3. a stand-in for the Python extension selecting an interpreter: the server runs with it
+//   4. importStrategy fromEnvironment with $PYTHON (an environment that has torchmode
 //      installed), when PYTHON is set
-//   3. fromEnvironment in a fresh venv without torchmode: one clear "not installed" message
-//   4. an interpreter older than 3.10 ($TORCHMODE_E2E_OLD_PYTHON, python3.9/3.8, python2,
+//   5. fromEnvironment in a fresh venv without torchmode: one clear "not installed" message
+//   6. an interpreter older than 3.10 ($TORCHMODE_E2E_OLD_PYTHON, python3.9/3.8, python2,
 //      pyenv versions), when one exists: one clear "needs Python 3.10" message
 // Exit status 0 when every scenario that ran passed.
 import { spawnSync } from 'node:child_process';
@@ -39,7 +42,12 @@ function oldPython() {
   return null;
 }
 
-const scenarios = [{ name: 'main', args: ['--out', path.join(OUT, 'main')] }];
+const realPython = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
+const scenarios = [
+  { name: 'main', args: ['--out', path.join(OUT, 'main')] },
+  { name: 'Restricted Mode', args: ['--out', path.join(OUT, 'untrusted'), '--untrusted'] },
+  { name: 'Python extension selection', args: ['--out', path.join(OUT, 'python-extension'), '--python-extension', realPython] },
+];
 const py = process.env.PYTHON && path.resolve(process.env.PYTHON);
 if (py && hasTorchmode(py)) {
   scenarios.push({ name: 'fromEnvironment', args: ['--out', path.join(OUT, 'from-environment'), '--python', py, '--strategy', 'fromEnvironment'] });

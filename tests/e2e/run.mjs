@@ -9,6 +9,11 @@
 //     --screenshots DIR    also copy the README screenshots there (e.g. client/images)
 //     --keep               keep the temporary run folder
 //     --strategy S         set torchmode.importStrategy (useBundled | fromEnvironment)
+//     --python-extension PY  also install a stand-in for ms-python.python whose selected
+//                          interpreter is PY, and check that torchmode runs with it
+//     --untrusted          open the workspace in Restricted Mode with a .vscode/settings.json that
+//                          points torchmode.interpreter at a program inside the workspace: it must
+//                          never run, the user is told once, the bundled server still works
 //     --expect-error TEXT  expect the server not to start, with one notification containing TEXT
 //                          (e.g. --python /path/to/python3.9 --expect-error "needs Python 3.10")
 //
@@ -35,7 +40,8 @@ const { values: A } = parseArgs({
   options: {
     vsix: { type: 'string' }, out: { type: 'string', default: path.join(HERE, 'out') },
     python: { type: 'string' }, screenshots: { type: 'string' }, keep: { type: 'boolean', default: false },
-    strategy: { type: 'string' }, 'expect-error': { type: 'string' },
+    strategy: { type: 'string' }, 'expect-error': { type: 'string' }, 'python-extension': { type: 'string' },
+    untrusted: { type: 'boolean', default: false },
     timeout: { type: 'string', default: '420' },
   },
 });
@@ -420,6 +426,12 @@ async function mainScenario(t0) {
     `${m ? m[1] : '?'} ms (server process start to ready ${m ? m[2] : '?'} ms; from the extension host's activation log line ${report.timings.hostActivateToReadyMs ?? '?'} ms)`);
   report.serverProcesses = ourServers().map((p) => ({ pid: p.pid, cmd: p.cmd }));
   check('one torchmode server process runs', report.serverProcesses.length === 1, JSON.stringify(report.serverProcesses));
+  if (A['python-extension']) {
+    const want = path.resolve(A['python-extension']);
+    check("the Python extension's selected interpreter runs the server",
+      extensionLog().includes(`Interpreter: ${want} (from pythonExtension)`) && report.serverProcesses[0]?.cmd.startsWith(want),
+      JSON.stringify(report.serverProcesses.map((p) => p.cmd)));
+  }
 
   // ---------- diagnostics in the Problems panel ----------
   t = Date.now();
@@ -587,6 +599,24 @@ async function mainScenario(t0) {
   }
 }
 
+/** Restricted Mode: the workspace's interpreter/importStrategy are ignored, said once; torchmode still works. */
+async function untrustedScenario(t0) {
+  const ready = await until(async () => /ready/.test((await statusItem())?.label || ''), 30000);
+  report.timings.openToStatusReadyMs = Date.now() - t0;
+  check('status bar shows the server ready in Restricted Mode', ready, (await statusItem())?.label);
+  const w = await waitProblems(FILE, (n) => n >= EXPECTED.length, 30000);
+  check('diagnostics are published in Restricted Mode', w.count === EXPECTED.length, `${w.count} problems`);
+  report.notifications = await notifications();
+  await shot('untrusted');
+  const said = report.notifications.filter((n) => /not trusted/.test(n));
+  check('the user is told once that the workspace values are ignored',
+    said.length === 1 && said[0].includes('torchmode.interpreter') && said[0].includes('torchmode.importStrategy'), JSON.stringify(report.notifications));
+  const logText = extensionLog();
+  check('the workspace interpreter never ran; the bundled server runs with python3 from PATH',
+    !fs.existsSync(path.join(RUN, 'HOSTILE-RAN')) && /\(from path\); import strategy: useBundled/.test(logText) && !logText.includes('tools/python'),
+    logText.split('\n').filter((l) => /Interpreter:|not trusted/.test(l)).join(' | '));
+}
+
 /** An unusable interpreter (too old, torchmode missing): one clear message, error status, no retry, no process. */
 async function unusableInterpreterScenario(t0) {
   const status = await until(async () => {
@@ -611,11 +641,22 @@ async function unusableInterpreterScenario(t0) {
 try {
   // ---------- workspace, settings, install ----------
   fs.cpSync(path.join(HERE, 'workspace'), WS, { recursive: true });
+  if (A.untrusted) {
+    // a "hostile" interpreter inside the workspace: it would leave a marker if it ever ran
+    fs.mkdirSync(path.join(WS, '.vscode'), { recursive: true });
+    fs.mkdirSync(path.join(WS, 'tools'), { recursive: true });
+    fs.writeFileSync(path.join(WS, 'tools', 'python'), `#!/bin/sh\ntouch "${path.join(RUN, 'HOSTILE-RAN')}"\nexec python3 "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(WS, '.vscode', 'settings.json'), JSON.stringify({
+      'torchmode.interpreter': ['${workspaceFolder}/tools/python'], 'torchmode.importStrategy': 'fromEnvironment',
+    }, null, 2));
+  }
   fs.mkdirSync(path.join(UD, 'User'), { recursive: true });
   fs.mkdirSync(EXTDIR, { recursive: true });
   fs.writeFileSync(path.join(RUN, 'config.yaml'), 'auth: none\n');
   const settings = {
-    'security.workspace.trust.enabled': false,
+    'security.workspace.trust.enabled': A.untrusted,
+    'security.workspace.trust.startupPrompt': 'never',
+    'security.workspace.trust.banner': 'never',
     'workbench.startupEditor': 'none',
     'workbench.tips.enabled': false,
     'workbench.enableExperiments': false,
@@ -635,6 +676,18 @@ try {
   };
   fs.writeFileSync(path.join(UD, 'User', 'settings.json'), JSON.stringify(settings, null, 2));
   const csBase = ['--config', path.join(RUN, 'config.yaml'), '--user-data-dir', UD, '--extensions-dir', EXTDIR];
+  const csEnv = { ...process.env, ...(A['python-extension'] ? { TORCHMODE_E2E_SELECTED_PYTHON: path.resolve(A['python-extension']) } : {}) };
+  if (A['python-extension']) {
+    // a .vsix is a zip whose extension/ folder holds the extension
+    const fake = path.join(RUN, 'fake-python.vsix');
+    const zip = spawnSync('python3', ['-c', `import os, sys, zipfile
+src, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(out, 'w') as z:
+    for f in os.listdir(src):
+        z.write(os.path.join(src, f), 'extension/' + f)`, path.join(HERE, 'fake-python-extension'), fake], { encoding: 'utf8' });
+    const r = spawnSync(P.node, [P.codeServer, ...csBase, '--force', '--install-extension', fake], { encoding: 'utf8', timeout: 120000 });
+    check('the stand-in Python extension installs', zip.status === 0 && r.status === 0, `${zip.stderr}${r.stdout}${r.stderr}`.trim().split('\n').pop());
+  }
   let t = Date.now();
   const inst = spawnSync(P.node, [P.codeServer, ...csBase, '--force', '--install-extension', vsix], { encoding: 'utf8', timeout: 180000 });
   const instOut = `${inst.stdout || ''}${inst.stderr || ''}`;
@@ -649,8 +702,8 @@ try {
   const origin = `http://127.0.0.1:${port}`;
   const logFd = fs.openSync(path.join(OUT, 'code-server.log'), 'w');
   server = spawn(P.node, [P.codeServer, ...csBase, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry',
-    '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened', WS],
-  { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env } });
+    '--disable-update-check', ...(A.untrusted ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override', '--ignore-last-opened', WS],
+  { detached: true, stdio: ['ignore', logFd, logFd], env: csEnv });
   fs.closeSync(logFd);
   if (!(await until(() => httpOk(`${origin}/healthz`), 60000))) throw new Error('code-server did not come up');
   report.timings.codeServerMs = Date.now() - t;
@@ -673,6 +726,7 @@ try {
   t = Date.now();
   check(`${FILE} opens in an editor`, await openFile(FILE));
   if (A['expect-error']) await unusableInterpreterScenario(t);
+  else if (A.untrusted) await untrustedScenario(t);
   else await mainScenario(t);
 } catch (e) {
   report.errors.push(String((e && e.stack) || e));
