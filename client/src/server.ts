@@ -168,7 +168,7 @@ export class TorchmodeServer implements vscode.Disposable {
     if (read.ignoredUntrusted.length > 0 && !this.saidUntrusted) {
       this.saidUntrusted = true;
       const msg = `This workspace is not trusted: its values of ${read.ignoredUntrusted.join(' and ')} are ignored `
-        + '(user settings and the bundled server are used). Trust the workspace to use them.';
+        + '(your user settings apply instead). Trust the workspace to use them.';
       this.log.warn(msg);
       if (settings.showNotifications !== 'off') void vscode.window.showWarningMessage(`torchmode: ${msg}`);
     }
