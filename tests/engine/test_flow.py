@@ -175,3 +175,20 @@ def outer(loader):
 outer([])
 """)
     assert found == [(6, "TM001")]
+
+
+def test_trained_model_forwarded_in_a_helper_of_the_step() -> None:
+    found = codes(MODEL + """
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+def compute_loss(m, batch):
+    return m(batch).sum()
+
+for epoch in range(3):
+    for batch in train_loader:
+        loss = compute_loss(model, batch)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+""")
+    assert found == [(13, "TM003")]

@@ -220,3 +220,15 @@ for epoch in range(3):
     probe = "net = nn.Sequential(nn.Linear(8, 4), nn.Dropout(0.5))\nx = torch.randn(1, 8)\n" \
         "with torch.no_grad():\n    print(net(x).shape)\n"
     assert codes(probe) == []
+
+
+def test_scheduler_step_is_not_a_training_step() -> None:
+    assert codes(MODEL + """
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1)
+lr_sched = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=10)
+for epoch in range(3):
+    model.eval()
+    scheduler.step()
+    lr_sched.step()
+""") == []

@@ -77,9 +77,12 @@ class FileFacts:
 
 
 def _is_optimizer_call(qual: str | None) -> bool:
-    if not qual:
+    if not qual or "lr_scheduler" in qual or "swa_utils" in qual:
         return False
     last = qual.rsplit(".", 1)[-1]
+    if "Scheduler" in last or last.endswith(("LR", "Lr")) or last in (
+            "LambdaLR", "OneCycleLR", "ReduceLROnPlateau", "CyclicLR", "SWALR"):
+        return False
     return ".optim." in f".{qual}" or last in OPTIMIZER_NAMES or last.endswith("Optimizer") \
         and last != "Optimizer"
 

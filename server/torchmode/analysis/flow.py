@@ -311,6 +311,7 @@ class Interpreter:
                 self.nested[(id(fn.parent.node), fn.name)] = fn
         # events (main runs)
         self.forwards: dict[int, ForwardEvent] = {}
+        self.arg_uses: dict[tuple[int, str], ForwardEvent] = {}
         self.steps: dict[int, StepEvent] = {}
         self.call_steps: dict[int, StepEvent] = {}
         self.backwards: dict[int, StepEvent] = {}
@@ -1707,7 +1708,31 @@ class Interpreter:
                 values.append(self._expr(arg))
         for kw in node.keywords:
             self._expr(kw.value)
+        if self.main and self.facts.trained:
+            for value in values:
+                if isinstance(value, Ent) and self._trained(value.key):
+                    self._arg_use(node, value)
         return values
+
+    def _trained(self, key: str) -> bool:
+        trained = self.facts.trained
+        return key in trained or any(key.startswith(t + ".") for t in trained)
+
+    def _arg_use(self, node: ast.Call, value: Ent) -> None:
+        """A trained model handed to a call (``compute_loss(model, batch)``): its forward
+        happens there, in the training step of this iteration (TM003)."""
+        state = self.state
+        if state is None or self.ctx is None:
+            return
+        modes = self._lookup(state, value.canonical) or frozenset()
+        key = (id(node), value.canonical)
+        existing = self.arg_uses.get(key)
+        if existing is not None:
+            existing.modes |= modes
+            return
+        self.arg_uses[key] = ForwardEvent(
+            node, value.key, value.canonical, set(modes), set(state.grad), set(state.lgrad),
+            self.ctx, tuple(self.stmts), (), True, False, None)
 
     def _mode_call(self, node: ast.Call, method: str, recv: ast.expr, value: Ent | New) -> Value:
         """``m.eval()`` / ``m.train(...)``: set the mode; returns the module."""
@@ -1819,8 +1844,10 @@ class Interpreter:
         if not rkey:
             return
         last = rkey.rsplit(".", 1)[-1].lower()
-        if ("scaler" in last and node.args) or rkey in self.facts.optimizer_vars or (
-                "sched" not in last and is_optimizer_name(rkey, self.facts.optimizer_vars)):
+        if "sched" in last:
+            return
+        if ("scaler" in last and node.args) or rkey in self.facts.optimizer_vars or \
+                is_optimizer_name(rkey, self.facts.optimizer_vars):
             self._step(node, "optimizer")
 
     def _backward(self, node: ast.Call) -> None:
@@ -1846,7 +1873,7 @@ class Interpreter:
         ev = self.steps.get(id(node))
         if ev is None:
             ev = self.steps[id(node)] = StepEvent(node, kind, self.ctx, tuple(self.stmts))
-        for fwd in self.forwards.values():
+        for fwd in (*self.forwards.values(), *self.arg_uses.values()):
             if fwd.func is self.ctx:
                 modes = self._lookup(self.state, fwd.canonical) or frozenset()
                 ev.modes.setdefault(fwd.canonical, set()).update(self._feasible(modes))

@@ -29,7 +29,7 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
     interp = fa.interp
     trained_known = bool(fa.facts.trained)
     reported: set[int] = set()
-    forwards = list(interp.forwards.values())
+    forwards = [*interp.forwards.values(), *interp.arg_uses.values()]
     for step in sorted(interp.steps.values(), key=lambda s: s.node.lineno):
         for fwd in forwards:
             if fwd.func is not step.func or fwd.grad == {GRAD_OFF}:
