@@ -141,7 +141,8 @@ def _forward_facts(fa: FileAnalysis) -> list[ForwardCallFact]:
             grad = False
         else:
             grad = None
-        lines = [m.line for m in ev.modes if m.line is not None]
+        # lines of this file only (a caller in another file may have set the mode)
+        lines = [m.line for m in ev.modes if m.line is not None and not m.where]
         modes = frozenset(m.public_kind for m in ev.modes) or frozenset({"unknown"})
         out.append(ForwardCallFact(ev.key, rng.start.line, rng.start.character, modes, grad,
                                    max(lines) if lines else None))
@@ -154,7 +155,7 @@ def _entities(fa: FileAnalysis) -> list[Any]:
 
     out: list[EntityOccurrence] = []
     for node, key, modes, cls in fa.interp.occurrences.values():
-        lines = [m.line for m in modes if m.line is not None]
+        lines = [m.line for m in modes if m.line is not None and not m.where]
         info = fa.layers_of(cls)
         out.append(EntityOccurrence(
             key, fa.range(node), frozenset(m.public_kind for m in modes) or frozenset({"unknown"}),
