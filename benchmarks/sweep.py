@@ -23,8 +23,10 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,29 +80,50 @@ def count_lines(files: list[str]) -> int:
     return total
 
 
-def run_check(roots: list[Path], jobs: int) -> tuple[list[dict], list[str], float, int]:
-    """(findings, error lines, seconds, exit status) of one whole-process check."""
+@dataclass
+class CheckRun:
+    findings: list[dict]
+    errors: list[str]
+    seconds: float
+    status: int
+    peak_rss_mb: int
+
+
+def run_check(roots: list[Path], jobs: int) -> CheckRun:
+    """One whole-process ``torchmode check --format json`` over ``roots``: its findings,
+    error lines, wall time, exit status and the peak RSS of that child alone."""
     command = [sys.executable, "-m", "torchmode", "check", "--format", "json", "--exit-zero",
                "--jobs", str(jobs), *map(str, roots)]
-    start = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        _, wait_status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(wait_status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     try:
-        findings = json.loads(proc.stdout) if proc.stdout.strip() else []
+        findings = json.loads(stdout) if stdout.strip() else []
     except json.JSONDecodeError:
         findings = []
-        print("torchmode check printed no valid JSON:\n" + proc.stdout[-2000:], file=sys.stderr)
-    errors = [line for line in proc.stderr.splitlines() if ": error: " in line]
-    if "Traceback" in proc.stderr:
-        errors.append("TRACEBACK in stderr:\n" + proc.stderr[-4000:])
-    return findings, errors, elapsed, proc.returncode
+        print("torchmode check printed no valid JSON:\n" + stdout[-2000:], file=sys.stderr)
+    errors = [line for line in stderr.splitlines() if ": error: " in line]
+    if "Traceback" in stderr:
+        errors.append("TRACEBACK in stderr:\n" + stderr[-4000:])
+    return CheckRun(findings, errors, elapsed, proc.returncode, usage.ru_maxrss // 1024)
 
 
-def context(path: str, line: int, radius: int = 3) -> str:
-    """Lines around 0-based ``line``, numbered, the reported one marked with ``>``."""
+def context(path: str, line: int, radius: int = 3, cell: int | None = None) -> str:
+    """Lines around 0-based ``line`` (of 1-based ``cell`` in a notebook), numbered,
+    the reported one marked with ``>``."""
     try:
-        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        if cell is not None:
+            source = json.loads(text)["cells"][cell - 1]["source"]
+            text = "".join(source) if isinstance(source, list) else source
+        lines = text.splitlines()
+    except (OSError, ValueError, KeyError, IndexError):
         return "    (cannot read)"
     out = []
     for index in range(max(0, line - radius), min(len(lines), line + radius + 1)):
@@ -126,10 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {root}")
     print(f"files: {len(files)}  lines: {lines}")
 
-    findings, errors, elapsed, status = run_check(roots, args.jobs)
+    run = run_check(roots, args.jobs)
+    findings, errors = run.findings, run.errors
     crashes = [e for e in errors if "internal error" in e or "Traceback" in e
                or "recursion" in e or "out of memory" in e]
-    print(f"torchmode check: {elapsed:.1f} s (jobs={args.jobs}), exit status {status}")
+    print(f"torchmode check: {run.seconds:.1f} s (jobs={args.jobs}), peak RSS "
+          f"{run.peak_rss_mb} MB, exit status {run.status}")
     print(f"files not analysed: {len(errors)}  crashes (internal errors): {len(crashes)}")
     for error in errors[:20]:
         print(f"  {error}")
@@ -149,9 +174,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nrandom sample of {len(sample)} findings (seed {args.seed}):")
         for number, item in enumerate(sample, 1):
             start = item["range"]["start"]
-            print(f"\n[{number}] {item['path']}:{start['line'] + 1}:{start['character'] + 1} "
-                  f"{item['code']} [{item['name']}] ({item['severity']})\n    {item['message']}")
-            print(context(item["path"], start["line"]))
+            cell = item.get("cell")
+            where = f"cell {cell}:" if cell is not None else ""
+            print(f"\n[{number}] {item['path']}:{where}{start['line'] + 1}:"
+                  f"{start['character'] + 1} {item['code']} [{item['name']}] "
+                  f"({item['severity']})\n    {item['message']}")
+            print(context(item["path"], start["line"], cell=cell))
     return 1 if crashes else 0
 
 
