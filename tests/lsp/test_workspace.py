@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import uuid
 from concurrent.futures import Future
 from pathlib import Path
@@ -260,3 +262,34 @@ async def test_model_class_outside_the_workspace_found_in_the_background(
         assert asyncio.get_running_loop().time() < deadline, published[-1:]
         await asyncio.sleep(0.1)
     assert "no mode-dependent layers" in tm001[0].message
+
+
+def processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, command line) of every process."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        out.append((int(entry.name), ppid, cmd))
+    return out
+
+
+async def test_a_dying_analysis_worker_is_replaced(start: Starter) -> None:
+    session = await start(init_options={"debounceMs": 0})
+    uri = session.open("train.py", TRAIN_EVAL)
+    assert await session.diagnostics(uri, version=1)
+    server = session.client._server
+    assert server is not None
+    workers = [pid for pid, ppid, cmd in processes() if ppid == server.pid and "spawn_main" in cmd]
+    assert len(workers) == 1
+    os.kill(workers[0], signal.SIGKILL)
+    version = session.change(uri, CLEAN)
+    assert await session.diagnostics(uri, version=version, timeout=30) == []
+    version = session.change(uri, TRAIN_EVAL)
+    assert "TM001" in {d.code for d in await session.diagnostics(uri, version=version)}

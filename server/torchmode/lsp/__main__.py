@@ -4,4 +4,5 @@ import sys
 
 from .server import main
 
-sys.exit(main(sys.argv[1:]))
+if __name__ == "__main__":  # not when a spawned worker process re-imports this module
+    sys.exit(main(sys.argv[1:]))

@@ -15,7 +15,6 @@ use the verified list, so a fix that fails the check stops being offered.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -79,12 +78,11 @@ class FixVerifier:
             self._pending.discard(self.key(snap, finding))
 
     def verify(
-        self, snap: Snapshot, finding: Finding, settings: Settings, project: Any = None
+        self, snap: Snapshot, finding: Finding, compute: Callable[[], VerifiedFixes]
     ) -> VerifiedFixes:
-        from ..fixes import offered_fixes
-
+        """Run ``compute`` (the engine's ``offered_fixes``) and remember its answer."""
         try:
-            fixes = offered_fixes(snap.text, snap.path, finding, settings, project)
+            fixes = compute()
         except Exception:
             self.release(snap, finding)
             raise
@@ -106,10 +104,8 @@ class ActionRequest:
     only: Sequence[str] | None
     document_changes: bool = True  # client supports versioned documentChanges
     resolve_edits: bool = False  # client resolves ``edit`` lazily
-    project: Any = None
+    engine: Any = None  # torchmode.lsp.engine: where fixes are verified (None: here)
     verifier: FixVerifier | None = None
-    # Held around engine calls that use ``project`` (the index is not thread-safe).
-    engine_lock: Any = contextlib.nullcontext()
     # Called with a finding whose fixes were offered unverified (verify in the background).
     verify_later: Callable[[Snapshot, Finding], None] | None = None
 
@@ -202,7 +198,7 @@ def quick_fixes(req: ActionRequest) -> list[types.CodeAction]:
 
 def fixes_for(req: ActionRequest, finding: Finding) -> VerifiedFixes:
     """The fixes to offer for ``finding``: verified when affordable, see the module doc."""
-    from ..fixes import edits_for_fix, offered_fixes
+    from ..fixes import edits_for_fix
 
     if not finding.fixes:
         return []
@@ -213,12 +209,11 @@ def fixes_for(req: ActionRequest, finding: Finding) -> VerifiedFixes:
             return cached
     seconds = req.analysis.seconds if req.analysis is not None else 0.0
     if verifier is None:
-        snap = req.snapshot
-        with req.engine_lock:
-            return offered_fixes(snap.text, snap.path, finding, req.settings, req.project)
+        return offered(req.engine, req.snapshot, finding, req.settings)
     if seconds * (len(finding.fixes) + 1) <= VERIFY_BUDGET_S:
-        with req.engine_lock:
-            return verifier.verify(req.snapshot, finding, req.settings, req.project)
+        return verifier.verify(
+            req.snapshot, finding, lambda: offered(req.engine, req.snapshot, finding, req.settings)
+        )
     if req.verify_later is not None and verifier.claim(req.snapshot, finding):
         req.verify_later(req.snapshot, finding)
     out: VerifiedFixes = []
@@ -229,6 +224,16 @@ def fixes_for(req: ActionRequest, finding: Finding) -> VerifiedFixes:
     return out
 
 
+def offered(engine: Any, snap: Snapshot, finding: Finding, settings: Settings) -> VerifiedFixes:
+    """Verified fixes of ``finding`` from ``engine`` (None: in this thread, no index)."""
+    if engine is not None:
+        fixes: VerifiedFixes = engine.offered_fixes(snap.text, snap.path, finding, settings)
+        return fixes
+    from ..fixes import offered_fixes
+
+    return offered_fixes(snap.text, snap.path, finding, settings)
+
+
 def fix_all_edit(
     snap: Snapshot,
     settings: Settings,
@@ -236,12 +241,15 @@ def fix_all_edit(
     unsafe: bool,
     encoding: Encoding,
     document_changes: bool,
-    project: Any = None,
+    engine: Any = None,
 ) -> tuple[types.WorkspaceEdit | None, Any]:
     """Edit that applies every (safe, or also unsafe) fix; ``None`` when nothing to do."""
-    from ..fixes import fix_all
+    if engine is not None:
+        outcome = engine.fix_all(snap.text, snap.path, settings, unsafe)
+    else:
+        from ..fixes import fix_all
 
-    outcome = fix_all(snap.text, snap.path, settings, unsafe=unsafe, project=project)
+        outcome = fix_all(snap.text, snap.path, settings, unsafe=unsafe)
     if not outcome.edits:
         return None, outcome
     return workspace_edit(snap, list(outcome.edits), encoding, document_changes), outcome
@@ -259,15 +267,14 @@ def fix_all_action(
     }
     if req.resolve_edits:
         return types.CodeAction(title=title, kind=kind, data=data)
-    with req.engine_lock:
-        edit, _ = fix_all_edit(
-            req.snapshot,
-            req.settings,
-            unsafe=unsafe,
-            encoding=req.encoding,
-            document_changes=req.document_changes,
-            project=req.project,
-        )
+    edit, _ = fix_all_edit(
+        req.snapshot,
+        req.settings,
+        unsafe=unsafe,
+        encoding=req.encoding,
+        document_changes=req.document_changes,
+        engine=req.engine,
+    )
     if edit is None:
         return None
     return types.CodeAction(title=title, kind=kind, edit=edit, data=data)
@@ -334,7 +341,7 @@ def resolve(action: types.CodeAction, req: ActionRequest) -> types.CodeAction:
         unsafe=bool(data.get("unsafe")),
         encoding=req.encoding,
         document_changes=req.document_changes,
-        project=req.project,
+        engine=req.engine,
     )
     action.edit = edit or types.WorkspaceEdit(changes={})
     return action

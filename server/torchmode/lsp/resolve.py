@@ -16,9 +16,12 @@ import os
 import re
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .index import WorkspaceIndex, read_source
+from .index import read_source
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +102,8 @@ def imported(text: str) -> list[tuple[str, list[str]]]:
 class ImportResolver:
     """Adds the files of unresolved imported modules to the index (background only)."""
 
-    def __init__(self, index: WorkspaceIndex) -> None:
-        self.index = index
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.tried: set[str] = set()
         self._seen_imports: dict[str, frozenset[tuple[str, tuple[str, ...]]]] = {}
         self.added: list[str] = []
@@ -112,22 +115,18 @@ class ImportResolver:
         if self._seen_imports.get(key) == signature:
             return []
         self._seen_imports[key] = signature
-        project = self.index.project()
-        if project is None:
-            return []
-        out = []
-        for module, names in imports:
-            top = module.split(".", 1)[0]
-            if (
-                module in self.tried
-                or top in SKIP_TOPS
-                or top in sys.stdlib_module_names
-                or module in out
-            ):
-                continue
-            with self.index.lock:
-                known = all(project.find_class(f"{module}.{n}") is not None for n in names)
-            if not known:
+        wanted = [
+            (module, names)
+            for module, names in imports
+            if module not in self.tried
+            and module.split(".", 1)[0] not in SKIP_TOPS
+            and module.split(".", 1)[0] not in sys.stdlib_module_names
+        ]
+        qualnames = [f"{module}.{n}" for module, names in wanted for n in names]
+        known = dict(zip(qualnames, self.engine.known_classes(qualnames), strict=True))
+        out: list[str] = []
+        for module, names in wanted:
+            if module not in out and not all(known[f"{module}.{n}"] for n in names):
                 out.append(module)
         return out[:MAX_MODULES]
 
@@ -155,7 +154,7 @@ class ImportResolver:
             if found is None:
                 continue
             text_of = read_source(found)
-            if text_of is not None and self.index.update(found, text_of):
+            if text_of is not None and self.engine.update(found, text_of):
                 self.added.append(found)
                 count += 1
         return count

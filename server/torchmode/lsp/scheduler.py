@@ -24,6 +24,7 @@ from ..settings import Settings
 from .documents import Snapshot
 
 log = logging.getLogger(__name__)
+RETRY_DELAY_S = 0.1
 
 
 @dataclass
@@ -75,6 +76,7 @@ class _DocState:
     timer: asyncio.TimerHandle | None = None
     running: bool = False
     dirty: bool = False
+    retried: int | None = None  # the version whose failed analysis was retried
     last: Analysis | None = None  # the last analysis of the current version (parsed or not)
     last_good: Analysis | None = None  # the last analysis that parsed
     waiters: list[asyncio.Future[Analysis | None]] = field(default_factory=list)
@@ -151,6 +153,10 @@ class AnalysisScheduler:
             log.info("analysis of %s cancelled", key)
         elif (exc := future.exception()) is not None:
             log.error("analysis of %s failed: %r", key, exc)
+            if state.retried != snap.version:  # e.g. the worker process died: once more
+                state.retried = snap.version
+                if state.timer is None:
+                    self.request(key, RETRY_DELAY_S)
         else:
             analysis = future.result()
         if state.dirty:

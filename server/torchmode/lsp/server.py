@@ -15,7 +15,6 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import unquote
@@ -37,6 +36,7 @@ from .actions import (
     FixVerifier,
     code_actions,
     fix_all_edit,
+    offered,
 )
 from .actions import resolve as resolve_action
 from .convert import (
@@ -48,7 +48,8 @@ from .convert import (
     engine_position,
 )
 from .documents import Snapshot, notebook_snapshot, text_snapshot
-from .index import WorkspaceIndex
+from .engine import Engine, make_engine
+from .index import python_files, read_source
 from .resolve import ImportResolver
 from .scheduler import Analysis, AnalysisScheduler
 from .settings import DEFAULT_LSP_SETTINGS, LspSettings, engine_settings, parse_settings
@@ -58,6 +59,7 @@ log = logging.getLogger("torchmode.lsp")
 T = TypeVar("T")
 
 SCAN_BUDGET_S = 10.0
+SCAN_FILE_LIMIT = 5000
 RESOLVE_DELAY_S = 1.0  # quiet time before jedi looks for imported model classes
 VERIFY_DELAY_S = 0.3  # pause in code action requests before fixes are verified
 NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
@@ -105,7 +107,7 @@ class TorchmodeServer(LanguageServer):
         self.encoding = Encoding()
         self.support = DiagnosticSupport()
         self.pull_mode = False
-        self.index = WorkspaceIndex()
+        self.engine: Engine = make_engine(on_restart=self.engine_restarted)
         self.stopping = threading.Event()
         self.index_ready = threading.Event()  # the first workspace scan is over
         self.tracked: set[str] = set()  # open Python documents and notebooks
@@ -116,7 +118,7 @@ class TorchmodeServer(LanguageServer):
         self.background_pool = ThreadPoolExecutor(1, thread_name_prefix="torchmode-index")
         self.verify_pool = ThreadPoolExecutor(1, thread_name_prefix="torchmode-verify")
         self.verifier = FixVerifier()
-        self.resolver = ImportResolver(self.index)
+        self.resolver = ImportResolver(self.engine)
         self.resolve_timers: dict[str, asyncio.TimerHandle] = {}
         self.verify_pending: dict[str, list[tuple[Snapshot, Any, Settings]]] = {}
         self.verify_timers: dict[str, asyncio.TimerHandle] = {}
@@ -174,12 +176,9 @@ class TorchmodeServer(LanguageServer):
 
     def analyse(self, snap: Snapshot) -> Analysis:
         """Runs on the analysis thread."""
-        from ..analyzer import analyze
-
         settings = self.settings_for(snap.path)
         start = time.perf_counter()
-        with self.index.lock:
-            result = analyze(snap.text, snap.path, settings, self.index.project())
+        result = self.engine.analyze(snap.text, snap.path, settings)
         return Analysis(snap, result, settings, time.perf_counter() - start)
 
     def deliver(self, analysis: Analysis, previous: Analysis | None) -> None:
@@ -348,16 +347,15 @@ class TorchmodeServer(LanguageServer):
             only=[str(getattr(k, "value", k)) for k in only] if only is not None else None,
             document_changes=bool(ws_edit and ws_edit.document_changes),
             resolve_edits=bool(resolve and "edit" in resolve.properties),
-            project=self.index.project(),
+            engine=self.engine,
             verifier=self.verifier,
             verify_later=self.verify_later,
-            engine_lock=self.index.lock,
         )
 
-    def locked(self, func: Callable[..., T], *args: Any) -> T:
-        """Run ``func`` holding the index lock: fixes re-analyse with the project index."""
-        with self.index.lock:
-            return func(*args)
+    def engine_restarted(self) -> None:
+        """A new worker process: index the workspace again (from the thread that saw it)."""
+        if self.loop is not None and not self.stopping.is_set():
+            self.loop.call_soon_threadsafe(start_index_scan, self)
 
     def verify_later(self, snap: Snapshot, finding: Any) -> None:
         """Verify a finding's fixes in the background (called from the action thread).
@@ -394,9 +392,9 @@ class TorchmodeServer(LanguageServer):
         if current is not None and current != snap.version:
             self.verifier.release(snap, finding)
             return  # the document changed: nobody will ask for this version again
-        # Without the project index, so no lock: verification on a large file takes
-        # about a second and must not hold up the analysis thread meanwhile.
-        self.verifier.verify(snap, finding, settings, None)
+        # Here, without the project index: on a large file this takes about a second
+        # and must not hold up the engine's analyses meanwhile.
+        self.verifier.verify(snap, finding, lambda: offered(None, snap, finding, settings))
 
     def snapshot_of_threadsafe(self, key: str) -> int | None:
         """The current version of a document, read without touching its text."""
@@ -458,6 +456,12 @@ def create_server() -> TorchmodeServer:
         ls.stopping.set()
         for pool in (ls.analysis_pool, ls.action_pool, ls.background_pool, ls.verify_pool):
             pool.shutdown(wait=False, cancel_futures=True)
+        ls.engine.close()
+
+    @server.feature(types.EXIT)
+    def exit_(ls: TorchmodeServer, params: None) -> None:
+        ls.stopping.set()
+        ls.engine.close()
 
     # --- text documents ---------------------------------------------------------------
 
@@ -619,7 +623,7 @@ def create_server() -> TorchmodeServer:
         if req is None:
             return action
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(ls.action_pool, ls.locked, resolve_action, action, req)
+        return await loop.run_in_executor(ls.action_pool, resolve_action, action, req)
 
     @server.command(FIX_ALL_COMMAND)
     async def fix_all_command(ls: TorchmodeServer, *args: Any) -> dict[str, Any]:
@@ -631,14 +635,13 @@ def create_server() -> TorchmodeServer:
         loop = asyncio.get_running_loop()
         edit, outcome = await loop.run_in_executor(
             ls.action_pool,
-            ls.locked,
             lambda: fix_all_edit(
                 req.snapshot,
                 req.settings,
                 unsafe=unsafe,
                 encoding=req.encoding,
                 document_changes=req.document_changes,
-                project=req.project,
+                engine=req.engine,
             ),
         )
         applied = False
@@ -821,14 +824,13 @@ def start_index_scan(ls: TorchmodeServer) -> None:
     loop = asyncio.get_running_loop()
 
     def scan() -> None:
-        # Warm the engine's imports first: the first analysis should not pay for them.
-        try:  # and the fix engine (libcst): the first code action should not pay either
-            from .. import analyzer, fixes  # noqa: F401
-        except ImportError:
-            pass
+        try:  # engine and fix engine imports: the first analysis and action don't pay them
+            ls.engine.warm()
+        except Exception as exc:
+            log.error("the engine could not start: %r", exc)
         if roots:
-            count = ls.index.scan(roots, SCAN_BUDGET_S, should_stop=ls.stopping.is_set)
-            log.info("indexed %d files in %.2fs", count, ls.index.scan_seconds)
+            count = scan_files(ls, roots)
+            log.info("indexed %d files", count)
         ls.index_ready.set()
         if not ls.stopping.is_set():
             loop.call_soon_threadsafe(ls.reanalyse_all)
@@ -836,24 +838,37 @@ def start_index_scan(ls: TorchmodeServer) -> None:
     ls.background_pool.submit(scan)
 
 
+def scan_files(ls: TorchmodeServer, roots: list[str], budget_s: float = SCAN_BUDGET_S) -> int:
+    """Index the Python files under ``roots`` one by one (analyses interleave), within
+    a time budget. Files are read here; the engine only summarises them."""
+    start = time.perf_counter()
+    count = 0
+    for path in python_files(roots, SCAN_FILE_LIMIT):
+        if ls.stopping.is_set() or time.perf_counter() - start > budget_s:
+            log.info("index scan stopped after %d files", count)
+            break
+        text = read_source(path)
+        if text is not None and ls.engine.update(path, text):
+            count += 1
+    return count
+
+
 def index_folders(ls: TorchmodeServer, roots: list[str]) -> None:
-    if ls.index.scan(roots, SCAN_BUDGET_S, should_stop=ls.stopping.is_set):
+    if scan_files(ls, roots):
         _refresh_from_thread(ls)
 
 
 def reindex_and_refresh(ls: TorchmodeServer, path: str, text: str) -> None:
-    if ls.index.update(path, text):
-        ls.index.scanned_files = max(ls.index.scanned_files, 1)
+    if ls.engine.update(path, text):
         _refresh_from_thread(ls)
 
 
 def reindex_files(ls: TorchmodeServer, changes: list[tuple[str, bool]]) -> None:
     for path, deleted in changes:
         if deleted:
-            ls.index.remove(path)
+            ls.engine.remove(path)
         else:
-            ls.index.update(path)
-    ls.index.scanned_files = max(ls.index.scanned_files, 1)
+            ls.engine.update(path, read_source(path))
     _refresh_from_thread(ls)
 
 
