@@ -1975,7 +1975,21 @@ class Interpreter:
             self._backward(node)
             return None
         self._passed_to_unknown(node, args, qual)
+        if last[:1].isupper() and self._builds_used_module(node) and \
+                self.resolver.find(qual) is None:
+            # A class we cannot see (an unanalysed import) whose result is used as a
+            # module elsewhere: every nn.Module constructor returns training mode.
+            return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
+                       None)
         return None
+
+    def _builds_used_module(self, node: ast.Call) -> bool:
+        """``node`` is the whole value of an assignment to a name used as a module."""
+        stmt = self.stmts[-1] if self.stmts else None
+        if not isinstance(stmt, ast.Assign) or stmt.value is not node:
+            return False
+        keys = (entity_key(target) for target in stmt.targets)
+        return any(key is not None and self._is_static_entity(key) for key in keys)
 
     def _passed_to_unknown(self, node: ast.Call, args: list[Value], name: str) -> None:
         """A module handed to code we cannot see may come back in any mode."""
