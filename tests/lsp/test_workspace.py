@@ -286,7 +286,7 @@ async def test_a_dying_analysis_worker_is_replaced(start: Starter) -> None:
     assert await session.diagnostics(uri, version=1)
     server = session.client._server
     assert server is not None
-    workers = [pid for pid, ppid, cmd in processes() if ppid == server.pid and "spawn_main" in cmd]
+    workers = [pid for pid, ppid, cmd in processes() if ppid == server.pid and "lsp.engine" in cmd]
     assert len(workers) == 1
     os.kill(workers[0], signal.SIGKILL)
     version = session.change(uri, CLEAN)

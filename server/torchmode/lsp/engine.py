@@ -13,14 +13,14 @@ its own threads. A crashed worker is replaced and re-indexes the workspace.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
+import pickle
+import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from functools import partial
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..findings import AnalysisResult, Finding
 from ..settings import Settings
@@ -77,78 +77,114 @@ class ThreadEngine:
 
 
 # --- the worker process ----------------------------------------------------------------
+#
+# A plain child process (``python -m torchmode.lsp.engine``) talking pickled,
+# length-prefixed frames over its stdin/stdout: no multiprocessing machinery (its
+# resource tracker alone is another 12 MB process). The worker exits when its stdin
+# closes, i.e. when the server goes away, however it goes away.
 
-_LOCAL: ThreadEngine | None = None
 MAX_RESTARTS = 3
+_HEADER = struct.Struct("!Q")
 
 
-def _worker_init(parent: int) -> None:
-    global _LOCAL
-    _LOCAL = ThreadEngine()
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+class WorkerDied(RuntimeError):
+    """The worker process is gone (crashed, killed, or its pipe broke)."""
 
 
-def _exit_with_parent(parent: int) -> None:
-    """The server may be killed without a shutdown: never outlive it."""
-    import time
+def _write_frame(stream: BinaryIO, payload: Any) -> None:
+    data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
 
+
+def _read_frame(stream: BinaryIO) -> Any:
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError
+    (size,) = _HEADER.unpack(header)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+def worker_main() -> None:
+    """The worker's loop: one request at a time, in order."""
+    requests = sys.stdin.buffer
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    sys.stdout = sys.stderr  # a stray print must not corrupt the replies
+    engine = ThreadEngine()
     while True:
-        time.sleep(1.0)
-        if os.getppid() != parent:
-            os._exit(0)
-
-
-def _call(method: str, *args: Any) -> Any:
-    assert _LOCAL is not None
-    return getattr(_LOCAL, method)(*args)
+        try:
+            method, args = _read_frame(requests)
+        except EOFError:
+            return  # the server is gone
+        try:
+            reply: tuple[str, Any] = ("ok", getattr(engine, method)(*args))
+        except Exception as exc:
+            reply = ("error", exc)
+        try:
+            _write_frame(replies, reply)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            _write_frame(replies, ("error", RuntimeError(repr(reply[1]))))
+        except BrokenPipeError:
+            return
 
 
 class ProcessEngine:
-    """The engine in one worker process (spawned: no fork of a threaded server)."""
+    """The engine in one worker process; calls are serialised (one pipe)."""
 
     def __init__(self, on_restart: Callable[[], None] | None = None) -> None:
         self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._on_restart = on_restart
         self._closed = False
         self._restarts = 0
-        self._fallback: ThreadEngine | None = None  # after MAX_RESTARTS broken workers
+        self._fallback: ThreadEngine | None = None  # after MAX_RESTARTS dead workers
 
-    def _executor(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the engine is shut down")
-            if self._pool is None:
-                context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(
-                    1, mp_context=context, initializer=partial(_worker_init, os.getpid())
-                )
-            return self._pool
+    def _process(self) -> subprocess.Popen[bytes]:
+        if self._closed:
+            raise RuntimeError("the engine is shut down")
+        if self._proc is None:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "torchmode.lsp.engine"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=None,
+            )
+        return self._proc
 
     def _run(self, method: str, *args: Any) -> Any:
         if self._fallback is not None:
             return getattr(self._fallback, method)(*args)
-        pool = self._executor()
-        try:
-            return pool.submit(_call, method, *args).result()
-        except BrokenProcessPool:
-            if self._closed:
-                raise
-            restarted = False
-            with self._lock:
-                if self._pool is pool:  # the first caller to notice replaces it
-                    self._pool = None
-                    self._restarts += 1
-                    restarted = True
-                    if self._restarts > MAX_RESTARTS:
-                        log.error("the analysis worker keeps dying; analysing in the server")
-                        self._fallback = ThreadEngine()
-                    else:
-                        log.error("the analysis worker died; starting a new one")
-            pool.shutdown(wait=False, cancel_futures=True)
-            if restarted and self._on_restart is not None:
-                self._on_restart()  # the new worker's index is empty: re-index
-            raise
+        with self._lock:
+            proc = self._process()
+            assert proc.stdin is not None and proc.stdout is not None
+            try:
+                _write_frame(proc.stdin, (method, args))  # type: ignore[arg-type]
+                status, value = _read_frame(proc.stdout)  # type: ignore[arg-type]
+            except (EOFError, BrokenPipeError, OSError) as exc:
+                self._worker_died(proc)
+                raise WorkerDied(f"the analysis worker died during {method}") from exc
+        if status == "error":
+            raise value
+        return value
+
+    def _worker_died(self, proc: subprocess.Popen[bytes]) -> None:
+        """Called with the lock held: forget the process; later calls start a new one."""
+        proc.kill()
+        proc.wait()
+        self._proc = None
+        if self._closed:
+            return
+        self._restarts += 1
+        if self._restarts > MAX_RESTARTS:
+            log.error("the analysis worker keeps dying; analysing in the server")
+            self._fallback = ThreadEngine()
+        else:
+            log.error("the analysis worker died; starting a new one")
+        if self._on_restart is not None:
+            self._on_restart()  # the new worker's index is empty: re-index
 
     def warm(self) -> None:
         self._run("warm")
@@ -178,11 +214,13 @@ class ProcessEngine:
         return known
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        self._closed = True
+        proc = self._proc
+        if proc is not None and proc.stdin is not None:
+            try:
+                proc.stdin.close()  # the worker sees EOF and exits
+            except OSError:
+                pass
 
 
 Engine = ThreadEngine | ProcessEngine
@@ -193,3 +231,7 @@ def make_engine(on_restart: Callable[[], None] | None = None) -> Engine:
     if os.environ.get("TORCHMODE_LSP_ENGINE", "process") == "thread":
         return ThreadEngine()
     return ProcessEngine(on_restart)
+
+
+if __name__ == "__main__":
+    worker_main()
