@@ -268,11 +268,13 @@ async def start(tmp_path: Path) -> AsyncIterator[Starter]:
         configuration: dict[str, Any] | None = None,
         root: Path | None = None,
         env: dict[str, str] | None = None,
+        scoped_configuration: dict[str, Any] | None = None,
+        folders: list[Path] | None = None,
     ) -> Session:
         root = root or tmp_path
         client = LanguageClient(
             converter_factory=default_converter,
-            configuration={"": configuration} if configuration else None,
+            configuration=scoped_configuration or ({"": configuration} if configuration else None),
         )
         features = {
             k: v
@@ -306,7 +308,9 @@ async def start(tmp_path: Path) -> AsyncIterator[Starter]:
                 capabilities=caps,
                 root_uri=root.as_uri(),
                 initialization_options=init_options,
-                workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="ws")],
+                workspace_folders=[
+                    types.WorkspaceFolder(uri=f.as_uri(), name=f.name) for f in (folders or [root])
+                ],
             )
         )
         return session

@@ -293,3 +293,21 @@ async def test_a_dying_analysis_worker_is_replaced(start: Starter) -> None:
     assert await session.diagnostics(uri, version=version, timeout=30) == []
     version = session.change(uri, TRAIN_EVAL)
     assert "TM001" in {d.code for d in await session.diagnostics(uri, version=version)}
+
+
+async def test_rule_selection_per_workspace_folder(start: Starter, tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    session = await start(
+        folders=[first, second],
+        scoped_configuration={
+            "": {"torchmode": {"debounceMs": 0}},
+            second.as_uri(): {"torchmode": {"debounceMs": 0, "ignore": ["TM001"]}},
+        },
+    )
+    uri_first = session.open("first/train.py", TRAIN_EVAL)
+    uri_second = session.open("second/train.py", TRAIN_EVAL)
+    await codes_eventually(session, uri_first, True, "TM001")
+    diagnostics = await codes_eventually(session, uri_second, False, "TM001")
+    assert "TM002" in {d.code for d in diagnostics}

@@ -103,6 +103,7 @@ class TorchmodeServer(LanguageServer):
         )
         self.lsp_settings: LspSettings = DEFAULT_LSP_SETTINGS
         self.initial_settings: Any = None  # initializationOptions, the base of later settings
+        self.folder_settings: dict[str, LspSettings] = {}  # multi-root: per folder path
         self.reported_problems: set[tuple[str, ...]] = set()
         self.encoding = Encoding()
         self.support = DiagnosticSupport()
@@ -172,7 +173,15 @@ class TorchmodeServer(LanguageServer):
             pass
         except Exception as exc:  # ConfigError and OSError: say so once, use the editor's
             self.report_problems((f"{exc}; using editor settings",))
-        return engine_settings(self.lsp_settings, project_settings)
+        return engine_settings(self.lsp_settings_for(path), project_settings)
+
+    def lsp_settings_for(self, path: str) -> LspSettings:
+        """The editor settings of the workspace folder holding ``path`` (multi-root)."""
+        best = ""
+        for folder in self.folder_settings:
+            if path.startswith(folder.rstrip("/") + "/") and len(folder) > len(best):
+                best = folder
+        return self.folder_settings[best] if best else self.lsp_settings
 
     def analyse(self, snap: Snapshot) -> Analysis:
         """Runs on the analysis thread."""
@@ -299,15 +308,30 @@ class TorchmodeServer(LanguageServer):
         ws = self.client_capabilities.workspace
         if not (ws and ws.configuration):
             return
+        folders = list(self.workspace.folders.values())
+        items = [types.ConfigurationItem(section="torchmode")] + [
+            types.ConfigurationItem(section="torchmode", scope_uri=f.uri) for f in folders
+        ]
         try:
-            values = await self.workspace_configuration_async(
-                types.ConfigurationParams(items=[types.ConfigurationItem(section="torchmode")])
-            )
+            values = await self.workspace_configuration_async(types.ConfigurationParams(items))
         except Exception as exc:
             log.warning("workspace/configuration failed: %r", exc)
             return
-        if values and values[0] is not None:
+        if not values:
+            return
+        # Rule selection may differ per workspace folder (multi-root); the rest is global.
+        folder_settings = {}
+        if len(folders) > 1:
+            for folder, value in zip(folders, values[1:], strict=False):
+                if value is not None:
+                    parsed = parse_settings(merge_settings(self.initial_settings, value))
+                    folder_settings[path_of(folder.uri)] = parsed
+        changed = folder_settings != self.folder_settings
+        self.folder_settings = folder_settings
+        if values[0] is not None:
             self.apply_settings(values[0])
+        if changed:
+            self.reanalyse_all()
 
     # --- errors ----------------------------------------------------------------------
 
