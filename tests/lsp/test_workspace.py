@@ -311,3 +311,15 @@ async def test_rule_selection_per_workspace_folder(start: Starter, tmp_path: Pat
     await codes_eventually(session, uri_first, True, "TM001")
     diagnostics = await codes_eventually(session, uri_second, False, "TM001")
     assert "TM002" in {d.code for d in diagnostics}
+
+
+async def test_in_process_engine_when_asked(start: Starter) -> None:
+    session = await start(init_options={"debounceMs": 0}, env={"TORCHMODE_LSP_ENGINE": "thread"})
+    uri = session.open("train.py", TRAIN_EVAL)
+    diagnostics = await session.diagnostics(uri, version=1)
+    assert {d.code for d in diagnostics} == {"TM001", "TM002"}
+    actions = await session.code_actions(uri, diagnostics[:1], only=["quickfix"])
+    assert any(a.title.endswith("Wrap the loop in with torch.no_grad():") for a in actions)
+    server = session.client._server
+    assert server is not None
+    assert not [p for p in processes() if p[1] == server.pid]  # no worker process
