@@ -198,3 +198,30 @@ async def test_fix_all_quick_fix_runs_the_command(start: Starter) -> None:
     assert new_text == WRAP_NO_GRAD_TEXT.replace(
         "with torch.no_grad():\n", "model.eval()\nwith torch.no_grad():\n"
     )
+
+
+async def test_diagnostic_from_an_older_version_is_matched_in_the_current_text(
+    start: Starter,
+) -> None:
+    session = await start(init_options={"debounceMs": 300})
+    uri = session.open("train.py", TRAIN_EVAL)
+    tm001 = next(d for d in await session.diagnostics(uri, version=1) if d.code == "TM001")
+    version = session.change(uri, "# a new first line\n" + TRAIN_EVAL)
+    # Asked before the new version is analysed: the old data cannot be trusted.
+    assert await session.code_actions(uri, [tm001]) == []
+    await session.diagnostics(uri, version=version)
+    # The editor moved the old diagnostic down a line with the text: found again.
+    moved = types.Diagnostic(
+        range=types.Range(
+            start=types.Position(tm001.range.start.line + 1, tm001.range.start.character),
+            end=types.Position(tm001.range.end.line + 1, tm001.range.end.character),
+        ),
+        message=tm001.message,
+        code=tm001.code,
+        source=tm001.source,
+        data=tm001.data,
+    )
+    actions = await session.code_actions(uri, [moved], only=["quickfix"])
+    insert = next(a for a in actions if a.title.endswith("Insert model.eval() before the loop"))
+    new_text = apply_workspace_edit(session, insert.edit)[uri]  # type: ignore[arg-type]
+    assert new_text == "# a new first line\n" + INSERT_EVAL_TEXT

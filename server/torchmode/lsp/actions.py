@@ -145,11 +145,23 @@ def workspace_edit(
 
 
 def _finding_of(req: ActionRequest, diagnostic: types.Diagnostic) -> Finding | None:
+    """The finding behind ``diagnostic``, valid for the document's current text.
+
+    ``Diagnostic.data`` carries the finding and the version it was computed for. If
+    the text changed since, its lines may be stale: the finding is looked up by code
+    and range in an analysis of the current version instead, and without one (still
+    being analysed) nothing is offered: the next diagnostics are on their way.
+    """
     finding = finding_from_data(diagnostic.data)
-    if finding is not None or req.analysis is None:
+    data_version = diagnostic.data.get("version") if isinstance(diagnostic.data, dict) else None
+    current = req.snapshot.version
+    if finding is not None and data_version == current:
         return finding
-    wanted = engine_range(req.analysis.snapshot, req.uri, diagnostic.range, req.encoding)
-    for candidate in req.analysis.result.findings:
+    analysis = req.analysis
+    if analysis is None or analysis.version != current:
+        return None
+    wanted = engine_range(analysis.snapshot, req.uri, diagnostic.range, req.encoding)
+    for candidate in analysis.result.findings:
         if candidate.code == diagnostic.code and candidate.range == wanted:
             return candidate
     return None
