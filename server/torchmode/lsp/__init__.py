@@ -1,1 +1,25 @@
-"""The torchmode language server. ``torchmode.lsp.server.main`` is the entry point."""
+"""The torchmode language server (``torchmode server``; ``--tcp HOST:PORT`` to debug).
+
+Thin wiring over the engine (``torchmode.analyzer``), the fixes (``torchmode.fixes``)
+and the hover texts (``torchmode.hover``):
+
+- ``server``: handlers and entry point ``main(argv)``;
+- ``engine``: where analyses run (a worker process; ``TORCHMODE_LSP_ENGINE=thread``
+  keeps them in the server) and the cross-file index they use;
+- ``scheduler``: per-document debounce, results for outdated versions dropped;
+- ``documents``: text documents and notebooks (cells joined) as analysis snapshots;
+- ``convert``: findings/edits <-> LSP values, position encodings;
+- ``actions``: quick fixes, ignore-this-line, fix all; ``resolve``: jedi lookups;
+- ``settings``: editor settings; ``index``: workspace file discovery.
+
+Settings (``initializationOptions`` or ``{"settings": ...}``, and section
+``torchmode`` of ``workspace/configuration``, per workspace folder for rule
+selection): ``enable``, ``select``, ``ignore``, ``severity`` (``{"TM002": "hint"}``),
+``fixAll.unsafe``, ``codeAction.disableRuleComment.enable``, ``debounceMs`` (200),
+``hover.enable``, ``inlayHints.enable`` (off), ``configurationPreference``
+(``editorFirst`` | ``filesystemFirst``).
+
+Commands: ``torchmode.fixAll`` with ``[uri]`` or ``[{"uri": ..., "unsafe": bool}]``
+(unsafe fixes included unless ``unsafe`` is false). Code action kinds: ``quickfix``,
+``source.fixAll.torchmode`` (safe fixes only), ``notebook.source.fixAll.torchmode``.
+"""
