@@ -30,6 +30,10 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node }, sourceType: 'module' },
   },
   {
+    files: ['tests/e2e/fake-python-extension/*.js'],
+    languageOptions: { globals: { ...globals.node }, sourceType: 'commonjs' },
+  },
+  {
     // page.evaluate() callbacks run in the browser
     files: ['tests/e2e/**/*.mjs'],
     languageOptions: { globals: { ...globals.node, ...globals.browser } },
