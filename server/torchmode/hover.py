@@ -7,6 +7,7 @@ server answers hovers without re-analysing (a hover must take milliseconds on a
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -187,10 +188,19 @@ def describe_modes(modes: frozenset[str] | set[str]) -> str:
     return " or ".join(ordered) + " (depends on the path taken)"
 
 
+def _line_label(line: int) -> str:
+    return f"line {line + 1}"
+
+
 def entity_markdown(
-    occurrence: Any, call: ForwardCallFact | None, path_label: str | None = None
+    occurrence: Any,
+    call: ForwardCallFact | None,
+    line_label: Callable[[int], str] = _line_label,
 ) -> str:
-    """Markdown for a model entity occurrence (engine ``EntityOccurrence``)."""
+    """Markdown for a model entity occurrence (engine ``EntityOccurrence``).
+
+    ``line_label`` names a 0-based line of the analysed text (notebooks: cell and line).
+    """
     name = getattr(occurrence, "entity", None) or getattr(occurrence, "name", "model")
     modes = frozenset(getattr(occurrence, "modes", ()) or ())
     set_at = getattr(occurrence, "set_at_line", None)
@@ -198,7 +208,7 @@ def entity_markdown(
         modes, set_at = call.modes, call.set_at_line
     parts = [f"**`{name}`**: {describe_modes(modes)} mode here"]
     if set_at is not None:
-        parts[0] += f" (set on line {set_at + 1})"
+        parts[0] += f" (set on {line_label(set_at)})"
     elif modes == frozenset({"train"}):
         parts[0] += " (modules start in train mode)"
     if call is not None and call.grad_enabled is not None:
@@ -214,7 +224,7 @@ def entity_markdown(
     if class_name:
         where = f"`{class_name}`"
         if class_path:
-            where += f" in {class_path}"
+            where += f" in {os.path.basename(class_path)}"
     if layers:
         parts.append(f"Mode-dependent layers: {layers}" + (f" - {where}" if where else ""))
     elif class_name and layers is not None:
@@ -232,6 +242,7 @@ def hover_info(
     forward_calls: Sequence[ForwardCallFact] = (),
     rule_doc: Callable[[str], str] | None = None,
     entity_classes: Mapping[str, Any] | None = None,
+    line_label: Callable[[int], str] = _line_label,
 ) -> HoverInfo | None:
     """Hover for UTF-16 ``character`` on 0-based ``line`` whose text is ``line_text``.
 
@@ -271,7 +282,7 @@ def hover_info(
                 ),
                 None,
             )
-            return HoverInfo(entity_markdown(occ, call), occ_range)
+            return HoverInfo(entity_markdown(occ, call, line_label), occ_range)
     for call in forward_calls:
         if call.line != line:
             continue
@@ -285,7 +296,7 @@ def hover_info(
                 class_path=getattr(known, "class_path", None),
                 layers=getattr(known, "layers", None),
             )
-            return HoverInfo(entity_markdown(occurrence, call), call_range)
+            return HoverInfo(entity_markdown(occurrence, call, line_label), call_range)
     before = line_text[:start].rstrip()
     if word in ("eval", "train", "training") and before.endswith("."):
         return HoverInfo(KEYWORD_DOCS[word], rng)

@@ -110,6 +110,9 @@ async def test_eval_in_an_earlier_cell_counts_and_results_map_to_cells(start: St
     # model.eval() in cell 3 covers the loop in cell 4: nothing to report anywhere.
     assert await session.diagnostics(cells[4], version=1) == []
     assert await session.diagnostics(cells[0], version=1) == []
+    hover = await session.hover(cells[4], 2, 16)
+    assert hover is not None
+    assert "`eval` mode here (set on line 1 of cell 4)" in hover.contents.value  # type: ignore[union-attr]
 
     # Remove the eval() cell's call: the loop in cell 4 is reported, on cell 4's own line.
     change_cell(session, notebook, 2, cells[3], "pass\n")

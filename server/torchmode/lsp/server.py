@@ -743,6 +743,7 @@ def hover_for(ls: TorchmodeServer, uri: str, position: types.Position) -> types.
         calls,
         rule_doc=_rule_doc,
         entity_classes=known,
+        line_label=lambda line: line_label(current, line),
     )
     if info is None:
         return None
@@ -750,6 +751,14 @@ def hover_for(ls: TorchmodeServer, uri: str, position: types.Position) -> types.
     return types.Hover(
         contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=info.markdown), range=rng
     )
+
+
+def line_label(snap: Snapshot, line: int) -> str:
+    """A line of the analysed text as the user sees it (notebooks: which cell)."""
+    if not snap.cells:
+        return f"line {line + 1}"
+    slot = snap.slot_of_line(line) or 0
+    return f"line {line - snap.start_lines[slot] + 1} of cell {snap.cells[slot].index + 1}"
 
 
 def _line_unchanged(old: Snapshot, new: Snapshot, line: int) -> bool:
@@ -796,7 +805,7 @@ def inlay_hints_for(ls: TorchmodeServer, uri: str, rng: types.Range) -> list[typ
         )
         tooltip = f"{call.entity}: {describe_modes(call.modes)} mode here"
         if call.set_at_line is not None:
-            tooltip += f" (set on line {analysis.snapshot.locate(call.set_at_line)[1] + 1})"
+            tooltip += f" (set on {line_label(analysis.snapshot, call.set_at_line)})"
         hints.append(
             types.InlayHint(
                 position=position, label=label + ":", padding_right=True, tooltip=tooltip
