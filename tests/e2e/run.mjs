@@ -412,6 +412,14 @@ async function mainScenario(t0) {
   report.timings.openToStatusReadyMs = Date.now() - t0;
   report.statusBar = ready || await statusItem();
   check('status bar shows the server ready', ready, report.statusBar && report.statusBar.label);
+  if (ready) {
+    await page.locator('.statusbar-item').filter({ hasText: 'torchmode' }).first().click();
+    const logShown = await until(async () => {
+      const txt = (await page.locator('.part.panel .monaco-editor .view-lines').allInnerTexts().catch(() => [])).join('\n');
+      return /torchmode 0\.\d+\.\d+ activating/.test(txt.replace(/\u00a0/g, ' '));
+    }, 8000);
+    check('a click on the status bar item shows the torchmode log', logShown);
+  }
   const extLog = await until(() => (/Server ready/.test(extensionLog()) ? extensionLog() : null), 10000);
   const m = extLog && /activation to ready (\d+) ms \(process start to ready (\d+) ms\)/.exec(extLog);
   if (m) {
@@ -559,6 +567,19 @@ async function mainScenario(t0) {
     check('the notebook opens and its cells get the TM001 diagnostic (cross-cell state)', opened
       && report.notebookDiagnostics.length === 1 && report.notebookDiagnostics.some((d) => d.code === 'TM001' && d.range === '3:16-3:24'),
     JSON.stringify(report.notebookDiagnostics.map((d) => `${d.code} ${d.range} ${d.resource}`)) + ` (${w4.count} rows)`);
+    // fix all on the notebook: model.eval() goes into the cell of the loop
+    const nbBefore = fs.readFileSync(path.join(WS, NOTEBOOK), 'utf8');
+    await runCommand('torchmode: Fix All Issues (including unsafe)');
+    const dirtyNb = page.locator('.tabs-container .tab.dirty');
+    await until(async () => (await dirtyNb.count()) > 0, 10000);
+    await page.keyboard.press('Control+S');
+    await until(async () => (await dirtyNb.count()) === 0, 5000);
+    const w8 = await waitProblems(NOTEBOOK, (n) => n === 0, 15000, 1000);
+    let cells = [];
+    try { cells = JSON.parse(fs.readFileSync(path.join(WS, NOTEBOOK), 'utf8')).cells.map((c) => [].concat(c.source).join('')); } catch { /* checked below */ }
+    check('Fix All on the notebook puts model.eval() into the loop\'s cell; its problem goes away',
+      fs.readFileSync(path.join(WS, NOTEBOOK), 'utf8') !== nbBefore && /model\.eval\(\)\n(with torch\.no_grad\(\):|for )/.test(cells[2] || '') && w8.count === 0,
+      `cell 3: ${JSON.stringify(cells[2])}; ${w8.count} problems`);
   }
 
   report.notifications = await notifications();
