@@ -426,10 +426,16 @@ export class TorchmodeServer implements vscode.Disposable {
       return;
     }
     try {
-      await client.sendRequest(ExecuteCommandRequest.type, {
+      const result: unknown = await client.sendRequest(ExecuteCommandRequest.type, {
         command: SERVER_FIX_ALL_COMMAND,
         arguments: [{ uri: uri.toString(), unsafe: true }],
       });
+      const r = (result ?? {}) as { fixed?: unknown; remaining?: unknown };
+      if (typeof r.fixed === 'number' && typeof r.remaining === 'number') {
+        const text = `torchmode: fixed ${r.fixed} issue${r.fixed === 1 ? '' : 's'}, ${r.remaining} left`;
+        this.log.info(`Fix all on ${uri.toString()}: ${text.slice('torchmode: '.length)}`);
+        vscode.window.setStatusBarMessage(text, 5000);
+      }
     } catch (err) {
       this.log.error(`Fix all failed: ${String(err)}`);
       void vscode.window.showErrorMessage(`torchmode: fix all failed: ${errorText(err)}`);
