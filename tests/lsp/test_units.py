@@ -155,3 +155,14 @@ def test_workspace_configuration_merges_over_initialization_options() -> None:
     parsed = parse_settings(merged)
     assert parsed.debounce_ms == 0 and parsed.fix_all_unsafe and not parsed.disable_rule_comment
     assert merge({"a": 1}, None) == {"a": 1}
+
+
+def test_cell_magic_cells_are_left_out_but_keep_their_lines() -> None:
+    snap = notebook_snapshot(
+        "nb",
+        1,
+        "/x/nb.ipynb",
+        [(0, "c0", 1, "%%bash\necho hi\nls -l"), (1, "c1", 1, "model.eval\n")],
+    )
+    assert snap.text == "\n\n\nmodel.eval\n"
+    assert snap.locate(3) == ("c1", 0, 1)

@@ -323,3 +323,20 @@ async def test_in_process_engine_when_asked(start: Starter) -> None:
     server = session.client._server
     assert server is not None
     assert not [p for p in processes() if p[1] == server.pid]  # no worker process
+
+
+async def test_a_stuck_worker_is_killed_and_the_server_falls_back(start: Starter) -> None:
+    # Every engine call "takes too long": the worker is killed and replaced, and after
+    # three of those the server analyses in-process instead of stalling.
+    session = await start(init_options={"debounceMs": 0}, env={"TORCHMODE_LSP_TIMEOUT": "0.001"})
+    uri = session.open("train.py", TRAIN_EVAL)
+    version = 1
+    for _ in range(5):
+        try:
+            diagnostics = await session.diagnostics(uri, version=version, timeout=5)
+            break
+        except AssertionError:
+            version = session.change(uri, TRAIN_EVAL + "\n" * version)
+    else:
+        raise AssertionError("no diagnostics after the fallback")
+    assert {d.code for d in diagnostics} == {"TM001", "TM002"}

@@ -84,6 +84,7 @@ class ThreadEngine:
 # closes, i.e. when the server goes away, however it goes away.
 
 MAX_RESTARTS = 3
+CALL_TIMEOUT_S = float(os.environ.get("TORCHMODE_LSP_TIMEOUT", "60"))  # one engine call
 _HEADER = struct.Struct("!Q")
 
 
@@ -160,12 +161,18 @@ class ProcessEngine:
         with self._lock:
             proc = self._process()
             assert proc.stdin is not None and proc.stdout is not None
+            # An engine stuck on some input must not stall every later analysis.
+            watchdog = threading.Timer(CALL_TIMEOUT_S, proc.kill)
+            watchdog.daemon = True
+            watchdog.start()
             try:
                 _write_frame(proc.stdin, (method, args))  # type: ignore[arg-type]
                 status, value = _read_frame(proc.stdout)  # type: ignore[arg-type]
             except (EOFError, BrokenPipeError, OSError) as exc:
                 self._worker_died(proc)
                 raise WorkerDied(f"the analysis worker died during {method}") from exc
+            finally:
+                watchdog.cancel()
         if status == "error":
             raise value
         return value
