@@ -340,3 +340,17 @@ async def test_a_stuck_worker_is_killed_and_the_server_falls_back(start: Starter
     else:
         raise AssertionError("no diagnostics after the fallback")
     assert {d.code for d in diagnostics} == {"TM001", "TM002"}
+
+
+async def test_invalid_pyproject_is_reported_once_and_editor_settings_apply(
+    start: Starter, tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.torchmode]\nselect = ["TM999"]\n')
+    session = await start(init_options={"debounceMs": 0})
+    uri = session.open("train.py", TRAIN_EVAL)
+    assert {d.code for d in await session.diagnostics(uri, version=1)} == {"TM001", "TM002"}
+    version = session.change(uri, TRAIN_EVAL + "\n")
+    await session.diagnostics(uri, version=version)
+    await asyncio.sleep(0.3)
+    reports = [m for m in session.client.log_messages if "TM999" in m.message]
+    assert len(reports) == 1 and "pyproject.toml" in reports[0].message

@@ -290,7 +290,10 @@ class TorchmodeServer(LanguageServer):
                 self.refresh_inlay_hints()
 
     def report_problems(self, problems: tuple[str, ...]) -> None:
-        """Log invalid settings once per distinct set of problems."""
+        """Log invalid settings once per distinct set of problems (from any thread)."""
+        if self.loop is not None and threading.current_thread() is not threading.main_thread():
+            self.loop.call_soon_threadsafe(self.report_problems, problems)
+            return
         if problems in self.reported_problems:
             return
         self.reported_problems.add(problems)
