@@ -2,9 +2,9 @@
 
 Handlers translate LSP requests into calls of ``torchmode.analyzer.analyze``,
 ``torchmode.fixes`` and ``torchmode.hover`` and translate the answers back. State:
-the last good analysis per document (or notebook), the editor settings, and the
-cross-file index. Heavy imports (engine, libcst) happen on worker threads, after the
-server has answered ``initialize``.
+the last good analysis per document (or notebook) and the editor settings. The engine
+and the cross-file index live in a worker process (``engine``); heavy imports happen
+there and on background threads, after the server has answered ``initialize``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import unquote
 
 from lsprotocol import types
@@ -56,7 +56,6 @@ from .settings import DEFAULT_LSP_SETTINGS, LspSettings, engine_settings, parse_
 from .settings import merge as merge_settings
 
 log = logging.getLogger("torchmode.lsp")
-T = TypeVar("T")
 
 SCAN_BUDGET_S = 10.0
 SCAN_FILE_LIMIT = 5000
@@ -431,14 +430,6 @@ class TorchmodeServer(LanguageServer):
         doc = self.open_text(key)
         return doc.version if doc is not None else None
 
-    def current_analysis(self, uri: str) -> tuple[Analysis, Snapshot] | None:
-        """The last good analysis of ``uri``'s document and its current snapshot."""
-        key = self.key_of(uri)
-        analysis = self.scheduler.last_good(key)
-        if analysis is None:
-            return None
-        return analysis, analysis.snapshot
-
 
 def path_of(uri: str) -> str:
     return to_fs_path(uri) or uri
@@ -540,11 +531,13 @@ def create_server() -> TorchmodeServer:
         structure = params.change.cells.structure if params.change.cells else None
         if structure and structure.did_close:
             ls.clear([c.uri for c in structure.did_close])
-        ls.schedule(params.notebook_document.uri)
+        if params.notebook_document.uri in ls.tracked:
+            ls.schedule(params.notebook_document.uri)
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
     def nb_save(ls: TorchmodeServer, params: types.DidSaveNotebookDocumentParams) -> None:
-        ls.schedule(params.notebook_document.uri, now=True)
+        if params.notebook_document.uri in ls.tracked:
+            ls.schedule(params.notebook_document.uri, now=True)
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
     def nb_close(ls: TorchmodeServer, params: types.DidCloseNotebookDocumentParams) -> None:
@@ -779,9 +772,6 @@ def _rule_doc(code: str) -> str:
     except ImportError:
         return ""
     return rule_doc(code)
-
-
-MODE_LABELS = {"train": "train", "eval": "eval", "dynamic": "dynamic", "unknown": "unknown"}
 
 
 def inlay_hints_for(ls: TorchmodeServer, uri: str, rng: types.Range) -> list[types.InlayHint]:
