@@ -305,4 +305,34 @@ def hover_info(
     doc = layer_doc(word)
     if doc is not None:
         return HoverInfo(doc, rng)
+    dotted = _dotted_name(line_text, start, end)
+    known = (entity_classes or {}).get(dotted)
+    if known is not None:
+        # A model named where the engine recorded no mode (e.g. its assignment).
+        return HoverInfo(model_markdown(known), rng)
     return None
+
+
+def _dotted_name(line_text: str, start: int, end: int) -> str:
+    """``self.net`` for the word ``net`` in ``self.net(x)``."""
+    match = re.search(r"[\w.]*$", line_text[:start])
+    prefix = match.group() if match else ""
+    return (prefix + line_text[start:end]).lstrip(".")
+
+
+def model_markdown(occurrence: Any) -> str:
+    """A model's class and mode-dependent layers, without a mode (no point of use)."""
+    name = getattr(occurrence, "entity", "model")
+    parts = [f"**`{name}`**: a model (`nn.Module`); its mode depends on the line: hover a call."]
+    class_name = getattr(occurrence, "class_name", None)
+    class_path = getattr(occurrence, "class_path", None)
+    layers = getattr(occurrence, "layers", None)
+    if class_name:
+        where = f"`{class_name}`" + (f" in {os.path.basename(class_path)}" if class_path else "")
+        if layers:
+            parts.append(f"Mode-dependent layers: {layers} - {where}")
+        elif layers is not None:
+            parts.append(f"No mode-dependent layers found in {where}.")
+        else:
+            parts.append(f"Class: {where}")
+    return "\n\n".join(parts)

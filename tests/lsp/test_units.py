@@ -166,3 +166,16 @@ def test_cell_magic_cells_are_left_out_but_keep_their_lines() -> None:
     )
     assert snap.text == "\n\n\nmodel.eval\n"
     assert snap.locate(3) == ("c1", 0, 1)
+
+
+def test_hover_on_a_model_name_without_a_recorded_mode() -> None:
+    class Occurrence:
+        entity = "self.net"
+        class_name = "Net"
+        class_path = "/p/models.py"
+        layers = "Dropout(p=0.5) x2, BatchNorm2d x1"
+
+    info = hover_info("        self.net = Net()", 0, 14, entity_classes={"self.net": Occurrence()})
+    assert info is not None
+    assert "Dropout(p=0.5) x2, BatchNorm2d x1 - `Net` in models.py" in info.markdown
+    assert hover_info("        self.other = Net()", 0, 14, entity_classes={}) is None
