@@ -31,7 +31,9 @@ class Severity(IntEnum):
         try:
             return table[label.lower()]
         except KeyError:
-            raise ValueError(f"unknown severity {label!r} (use error, warning, info or hint)") from None
+            raise ValueError(
+                f"unknown severity {label!r} (use error, warning, info or hint)"
+            ) from None
 
 
 @dataclass(frozen=True, order=True)

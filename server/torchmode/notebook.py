@@ -19,11 +19,19 @@ class CellLocation:
 
 
 def mask_magics(cell_source: str) -> str:
-    """Turn IPython-only lines into comments without moving any column."""
+    """Turn IPython-only lines into comments without moving any column.
+
+    A cell run by a cell magic (``%%bash``, ``%%writefile``) is not Python at all:
+    its lines are kept (later cells keep their positions) but left empty.
+    """
+    first = next((line for line in cell_source.splitlines() if line.strip()), "")
+    if first.lstrip().startswith("%%"):
+        return "\n" * cell_source.count("\n") + ("" if cell_source.endswith("\n") else "\n")
     out = []
     for line in cell_source.splitlines(keepends=True):
         stripped = line.lstrip()
-        if stripped.startswith(("%", "!")) or (stripped.startswith("?") and stripped.strip() != "?"):
+        help_query = stripped.startswith("?") and stripped.strip() != "?"
+        if stripped.startswith(("%", "!")) or help_query:
             indent = len(line) - len(stripped)
             line = line[:indent] + "#" + stripped[1:]
         out.append(line)
@@ -59,7 +67,8 @@ class NotebookText:
         try:
             doc = json.loads(data)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"not a valid notebook (JSON error: {exc.msg} at line {exc.lineno})") from None
+            reason = f"JSON error: {exc.msg} at line {exc.lineno}"
+            raise ValueError(f"not a valid notebook ({reason})") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("cells"), list):
             raise ValueError("not a valid notebook (no 'cells' list)")
         cells: list[tuple[int, str]] = []

@@ -69,15 +69,6 @@ class Snapshot:
         return [c.uri for c in self.cells] if self.cells else [self.key]
 
 
-def _python_only(cell: str) -> str:
-    """A cell run by a cell magic (``%%bash``, ``%%writefile``) is not Python: keep its
-    lines (positions of later cells stay right) but leave them empty."""
-    first = next((line for line in cell.splitlines() if line.strip()), "")
-    if not first.lstrip().startswith("%%"):
-        return cell
-    return "\n" * cell.count("\n") + ("" if cell.endswith("\n") else "\n")
-
-
 def text_snapshot(uri: str, version: int | None, text: str, path: str) -> Snapshot:
     return Snapshot(key=uri, version=version, text=text, path=path)
 
@@ -87,7 +78,7 @@ def notebook_snapshot(
 ) -> Snapshot:
     """``code_cells``: (notebook cell index, cell URI, cell version, cell text) in order."""
     joined = NotebookText.from_cells(
-        [(index, _python_only(text)) for index, _, _, text in code_cells]
+        [(index, text) for index, _, _, text in code_cells]
     )
     cells = tuple(
         CellRef(cell_uri, cell_version, index, text.endswith("\n") or not text)
