@@ -232,16 +232,32 @@ class State:
                 and (self.saved is other.saved or self.saved == other.saved))
 
 
+_SPLITS: dict[str, tuple[tuple[str, str], ...]] = {}
+
+
+def _splits(key: str) -> tuple[tuple[str, str], ...]:
+    """``(prefix, rest)`` pairs of a dotted key, longest prefix first:
+    ``a.b.c`` -> ``(("a.b", "c"), ("a", "b.c"))``. Memoised: the same keys are looked
+    up at every statement that mentions them."""
+    found = _SPLITS.get(key)
+    if found is None:
+        parts = key.split(".")
+        found = tuple((".".join(parts[:i]), ".".join(parts[i:]))
+                      for i in range(len(parts) - 1, 0, -1))
+        if len(_SPLITS) > 100_000:
+            _SPLITS.clear()
+        _SPLITS[key] = found
+    return found
+
+
 def resolve_alias(alias: dict[str, str], key: str) -> str:
     if key in alias:
         return alias[key]
     if "." not in key:
         return key
-    parts = key.split(".")
-    for i in range(len(parts) - 1, 0, -1):
-        prefix = ".".join(parts[:i])
+    for prefix, rest in _splits(key):
         if prefix in alias:
-            return alias[prefix] + "." + ".".join(parts[i:])
+            return alias[prefix] + "." + rest
     return key
 
 
@@ -337,6 +353,10 @@ class Interpreter:
         self.init_classes: dict[str, dict[str, str]] = {}
         self.guards: list[tuple[str, bool, frozenset[str]] | None] = []
         self._refkeys: dict[int, set[str]] = {}
+        self._outside_cache: dict[tuple[int, bool, bool], list[str]] = {}
+        # condition -> _guard_of(condition): the same ``if`` runs many times (summary run,
+        # main run, each loop iteration) and unparsing its test is costly
+        self._guard_cache: dict[int, tuple[str, frozenset[str]] | None] = {}
         # per-run fields
         self.fn: FuncInfo | None = None
         self.ctx: FuncCtx | None = None
@@ -845,22 +865,18 @@ class Interpreter:
         modes = state.modes.get(canonical)
         if modes is not None:
             return modes
-        if "." in canonical:
-            parts = canonical.split(".")
-            for i in range(len(parts) - 1, 0, -1):
-                prefix = ".".join(parts[:i])
-                found = state.modes.get(prefix)
-                if found is not None:
-                    return found
+        splits = _splits(canonical) if "." in canonical else ()
+        for prefix, _ in splits:
+            found = state.modes.get(prefix)
+            if found is not None:
+                return found
         initial = self._initial(canonical)
         if initial:
             return initial
-        if "." in canonical:
-            parts = canonical.split(".")
-            for i in range(len(parts) - 1, 0, -1):
-                initial = self._initial(".".join(parts[:i]))
-                if initial:
-                    return initial
+        for prefix, _ in splits:
+            initial = self._initial(prefix)
+            if initial:
+                return initial
         return None
 
     def _join(self, a: State | None, b: State | None) -> State:
@@ -978,7 +994,7 @@ class Interpreter:
                                          ast.Nonlocal):
             return
         else:
-            for child in ast.iter_child_nodes(stmt):
+            for child in _child_nodes(stmt):
                 if isinstance(child, ast.expr):
                     self._expr(child)
 
@@ -1002,7 +1018,11 @@ class Interpreter:
             return
         const = _const_truth(stmt.test)
         before = self.state
-        guard = _guard_of(stmt.test)
+        test_id = id(stmt.test)
+        if test_id in self._guard_cache:
+            guard = self._guard_cache[test_id]
+        else:
+            guard = self._guard_cache[test_id] = _guard_of(stmt.test)
         if guard is not None:
             self.guard_vars |= guard[1]
         results: list[State | None] = []
@@ -1499,7 +1519,7 @@ class Interpreter:
             if not self.main and self.state is not None:
                 self.yield_states.append(self.state.copy())
             return None
-        for child in ast.iter_child_nodes(node):
+        for child in _child_nodes(node):
             if isinstance(child, ast.expr):
                 self._expr(child)
             elif isinstance(child, ast.keyword):
@@ -2079,15 +2099,7 @@ class Interpreter:
                     record.modes.setdefault(name, set()).update(value.modes)
                     if value.cls:
                         record.classes[name] = value.cls
-            for key in self._referenced_keys(callee):
-                if key == "self":
-                    continue  # the object itself: a module class's self is its callers' model
-                root = key.split(".", 1)[0]
-                if root in callee.params or root in callee.locals:
-                    if not (root == "self" and via_self and is_method):
-                        continue
-                if root == "self" and not via_self:
-                    continue
+            for key in self._outside_keys(callee, via_self, is_method):
                 canonical = self._canonical(key)
                 modes = self._lookup(state, canonical)
                 if modes:
@@ -2195,21 +2207,80 @@ class Interpreter:
                 return value
         return None
 
+    def _outside_keys(self, callee: FuncInfo, via_self: bool, is_method: bool) -> list[str]:
+        """The keys ``callee`` reads that name something of its caller (not its own
+        parameters or locals, not ``self`` unless called through ``self``); a pure function
+        of the callee and the call's shape, so computed once per pair."""
+        ck = (id(callee.node), via_self, is_method)
+        found = self._outside_cache.get(ck)
+        if found is not None:
+            return found
+        out: list[str] = []
+        for key in self._referenced_keys(callee):
+            if key == "self":
+                continue  # the object itself: a module class's self is its callers' model
+            root = key.split(".", 1)[0]
+            if root in callee.params or root in callee.locals:
+                if not (root == "self" and via_self and is_method):
+                    continue
+            if root == "self" and not via_self:
+                continue
+            out.append(key)
+        self._outside_cache[ck] = out
+        return out
+
     def _referenced_keys(self, fn: FuncInfo) -> set[str]:
         cached = self._refkeys.get(id(fn.node))
         if cached is not None:
             return cached
         keys: set[str] = set()
-        for sub in ast.walk(fn.node):
-            if isinstance(sub, (ast.Attribute, ast.Name)) and isinstance(sub.ctx, ast.Load):
+        # every node of the function, as ast.walk would visit them (order is irrelevant:
+        # the result is a set), without its generator overhead
+        stack: list[ast.AST] = [fn.node]
+        pop, push, extend = stack.pop, stack.append, stack.extend
+        while stack:
+            sub = pop()
+            tp = type(sub)
+            if (tp is ast.Attribute or tp is ast.Name) and \
+                    isinstance(sub.ctx, ast.Load):  # type: ignore[attr-defined]
                 key = entity_key(sub)
                 if key is not None:
                     keys.add(key)
+            for name in _node_fields(tp):
+                child = getattr(sub, name, None)
+                if type(child) is list:
+                    extend(c for c in child if isinstance(c, ast.AST))
+                elif isinstance(child, ast.AST):
+                    push(child)
         self._refkeys[id(fn.node)] = keys
         return keys
 
 
 # ----------------------------------------------------------------------------- helpers
+
+_NODE_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _node_fields(tp: type) -> tuple[str, ...]:
+    """``tp._fields`` without ``ctx`` (Load/Store/Del hold no nodes worth visiting)."""
+    fields = _NODE_FIELDS.get(tp)
+    if fields is None:
+        fields = _NODE_FIELDS[tp] = tuple(f for f in getattr(tp, "_fields", ()) if f != "ctx")
+    return fields
+
+
+def _child_nodes(node: ast.AST) -> list[ast.AST]:
+    """The children ``ast.iter_child_nodes`` yields, in the same order (field order, then
+    list order), as a list (no generator)."""
+    out: list[ast.AST] = []
+    for name in _node_fields(type(node)):
+        child = getattr(node, name, None)
+        if isinstance(child, ast.AST):
+            out.append(child)
+        elif type(child) is list:
+            out.extend(c for c in child if isinstance(c, ast.AST))
+    return out
+
 
 
 def _target_names(target: ast.AST) -> set[str]:
@@ -2255,9 +2326,9 @@ def _self_keys(state: State) -> list[str]:
 def _record_lookup(modes: dict[str, set[Mode]], key: str) -> set[Mode] | None:
     if key in modes:
         return set(modes[key])
-    parts = key.split(".")
-    for i in range(len(parts) - 1, 0, -1):
-        prefix = ".".join(parts[:i])
+    if "." not in key:
+        return None
+    for prefix, _ in _splits(key):
         if prefix in modes:
             return set(modes[prefix])
     return None
