@@ -55,6 +55,7 @@ from .names import (
     WRAPPERS,
     dotted,
     entity_key,
+    entity_key_of,
     is_eval_function_name,
     is_eval_loader_name,
     looks_like_model_name,
@@ -354,6 +355,12 @@ class Interpreter:
         self.guards: list[tuple[str, bool, frozenset[str]] | None] = []
         self._refkeys: dict[int, set[str]] = {}
         self._outside_cache: dict[tuple[int, bool, bool], list[str]] = {}
+        # dotted()/entity_key()/imports.qual() of a tree node, by id(node): pure functions
+        # of a node of ``tree`` (alive for the whole analysis), asked again at every run
+        self._dotted_memo: dict[int, str | None] = {}
+        self._ekey_memo: dict[int, str | None] = {}
+        self._qual_memo: dict[int, str | None] = {}
+        self._callee_memo: dict[tuple[int, str], FuncInfo | None] = {}
         # condition -> _guard_of(condition): the same ``if`` runs many times (summary run,
         # main run, each loop iteration) and unparsing its test is costly
         self._guard_cache: dict[int, tuple[str, frozenset[str]] | None] = {}
@@ -367,6 +374,32 @@ class Interpreter:
         self.return_values: list[Value] = []
         self.stmts: list[ast.AST] = []
         self.entry: dict[str, Modes] = {}
+
+    # ------------------------------------------------------------------ node memos
+
+    def _dotted(self, node: ast.AST) -> str | None:
+        memo = self._dotted_memo
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        found = memo[key] = dotted(node)
+        return found
+
+    def _ekey(self, node: ast.AST) -> str | None:
+        memo = self._ekey_memo
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        found = memo[key] = entity_key(node)
+        return found
+
+    def _qual(self, node: ast.AST) -> str | None:
+        memo = self._qual_memo
+        key = id(node)
+        if key in memo:
+            return memo[key]
+        found = memo[key] = self.imports.qual(node)
+        return found
 
     # ------------------------------------------------------------------ driver
 
@@ -479,6 +512,16 @@ class Interpreter:
         return result
 
     def _static_callee(self, caller: FuncInfo | None, name: str) -> FuncInfo | None:
+        """The function of this file a call of ``name`` in ``caller`` runs, if we see it.
+        A pure function of the facts: memoised (asked for every call at every stage)."""
+        memo_key = (id(caller.node) if caller is not None else 0, name)
+        memo = self._callee_memo
+        if memo_key in memo:
+            return memo[memo_key]
+        found = memo[memo_key] = self._find_static_callee(caller, name)
+        return found
+
+    def _find_static_callee(self, caller: FuncInfo | None, name: str) -> FuncInfo | None:
         if caller is not None:
             nested = self.nested.get((id(caller.node), name))
             if nested is not None:
@@ -870,7 +913,8 @@ class Interpreter:
             found = state.modes.get(prefix)
             if found is not None:
                 return found
-        initial = self._initial(canonical)
+        entry = self.entry   # _initial's memo (a key with "@" is never in it)
+        initial = entry[canonical] if canonical in entry else self._initial(canonical)
         if initial:
             return initial
         for prefix, _ in splits:
@@ -1001,7 +1045,7 @@ class Interpreter:
     def _expr_stmt(self, stmt: ast.Expr) -> None:
         value = stmt.value
         if isinstance(value, ast.Attribute) and value.attr in ("eval", "train"):
-            key = entity_key(value.value)
+            key = self._ekey(value.value)
             if key is not None:
                 # TM004: bare m.eval / m.train; track the intended mode
                 if self.main:
@@ -1130,7 +1174,7 @@ class Interpreter:
         ``yield`` now; return what restores at the end of the block."""
         if not isinstance(node, ast.Call):
             return None
-        name = dotted(node.func)
+        name = self._dotted(node.func)
         callee = self._static_callee(self.fn, name) if name else None
         if callee is None or not self._is_contextmanager(callee):
             return None
@@ -1197,7 +1241,7 @@ class Interpreter:
     def _grad_ctx(self, node: ast.expr, stmt: ast.stmt) -> str | None:
         """Grad value a ``with`` item sets, or None if it is not a grad context."""
         if isinstance(node, ast.Call):
-            qual = self.imports.qual(node.func)
+            qual = self._qual(node.func)
             if qual in GRAD_OFF_CTX:
                 for arg in node.args:
                     self._expr(arg)
@@ -1215,7 +1259,7 @@ class Interpreter:
                     self._expr(arg)
                 return _grad_of_flag(node)
             return None
-        qual = self.imports.qual(node)
+        qual = self._qual(node)
         if qual in ("torch.no_grad", "torch.inference_mode", "torch.enable_grad"):
             if self.main:
                 self.flags[id(node)] = FlagEvent("TM004", node, stmt, dotted(node) or "",
@@ -1290,7 +1334,7 @@ class Interpreter:
                 self._assign(elt.value if isinstance(elt, ast.Starred) else elt, sub, stmt)
             return
         if isinstance(target, ast.Attribute) and target.attr in ("training", "eval", "train"):
-            key = entity_key(target.value)
+            key = self._ekey(target.value)
             if key == "self" and self.ctx is not None and self.ctx.name in (
                     "train", "eval", "__init__", "__setstate__", "requires_grad_"):
                 return  # the implementation of train()/eval() itself
@@ -1319,7 +1363,7 @@ class Interpreter:
         if isinstance(target, ast.Starred):
             self._assign(target.value, None, stmt)
             return
-        key = entity_key(target)
+        key = self._ekey(target)
         if key is None:
             return
         if isinstance(target, ast.Name) and target.id in self.guard_vars and (
@@ -1471,7 +1515,7 @@ class Interpreter:
         if tp is ast.Attribute:
             assert isinstance(node, ast.Attribute)
             if node.attr == "training":
-                key = entity_key(node.value)
+                key = self._ekey(node.value)
                 if key is not None:
                     found = self._entity_modes(key)
                     if found is not None:
@@ -1480,7 +1524,7 @@ class Interpreter:
                         canonical = self._canonical(key)
                         return Flag(canonical, self._lookup(self.state, canonical))
                 return None
-            key = entity_key(node)
+            key = self._ekey(node)
             if key is not None:
                 return self._name_value(key, node)
             self._expr(node.value)
@@ -1578,20 +1622,20 @@ class Interpreter:
         self.occurrences[id(node)] = (node, key, modes, cls)
 
     def _is_spot_tensor(self, call: ast.Call) -> bool:
-        qual = self.imports.qual(call.func) or ""
+        qual = self._qual(call.func) or ""
         return qual.startswith("torch.") and qual.rsplit(".", 1)[-1] in SPOT_TENSOR_FUNCS
 
     def _call(self, node: ast.Call) -> Value:
         func = node.func
         state = self.state
         assert state is not None
-        qual = self.imports.qual(func)
+        qual = self._qual(func)
         if isinstance(func, ast.Attribute):
             method = func.attr
             recv = func.value
             # torch.no_grad().__enter__() / set_grad_enabled(False) as a plain call
             if method in ("__enter__", "__exit__") and isinstance(recv, ast.Call):
-                inner = self.imports.qual(recv.func)
+                inner = self._qual(recv.func)
                 if inner in GRAD_OFF_CTX or inner in GRAD_ON_CTX or inner in SET_GRAD:
                     if method == "__enter__":
                         value = GRAD_ON if inner in GRAD_ON_CTX else (
@@ -1601,13 +1645,13 @@ class Interpreter:
                     state.grad = frozenset({value})
                     state.lgrad = frozenset({value})
                     return None
-            head = dotted(recv)
+            head = self._dotted(recv)
             head_root = head.split(".", 1)[0] if head else None
             if method not in NOT_FORWARD_METHODS and method not in SELF_RETURNING and \
                     method not in MODULE_METHODS and head_root is not None and \
                     not (head_root in self.imports.names and head_root not in state.modes
                          and head_root not in self.facts.module_used):
-                fkey = entity_key(func)
+                fkey = self._ekey(func)
                 if fkey is not None and self._attribute_entity(fkey):
                     found = self._entity_modes(fkey, forward=True)
                     if found is not None:
@@ -1629,7 +1673,7 @@ class Interpreter:
                 return self._mode_call(node, method, recv, recv_value)
             if method in ("eval", "train") and recv_value is None and not node.args and \
                     not node.keywords:
-                key = entity_key(recv)
+                key = self._ekey(recv)
                 if key is not None and key != "self" and self._maybe_module_for_mode(key):
                     found = self._entity_modes(key)
                     if found is not None:
@@ -1658,7 +1702,7 @@ class Interpreter:
                 return self._qual_call(node, qual, recv_value, arg_values)
             return None
         # plain calls: f(...)
-        key = entity_key(func) if isinstance(func, ast.Name) else None
+        key = self._ekey(func) if isinstance(func, ast.Name) else None
         if key is not None and key not in self.imports.names and \
                 (self.fn is None or (id(self.fn.node), key) not in self.nested) and \
                 key not in self.facts.module_funcs and key not in self.facts.classes:
@@ -1860,7 +1904,7 @@ class Interpreter:
         return 0
 
     def _maybe_step(self, node: ast.Call, recv: ast.expr) -> None:
-        rkey = dotted(recv)
+        rkey = self._dotted(recv)
         if not rkey:
             return
         last = rkey.rsplit(".", 1)[-1].lower()
@@ -2017,7 +2061,7 @@ class Interpreter:
             return
         values = list(args)
         for kw in node.keywords:
-            key = entity_key(kw.value)
+            key = self._ekey(kw.value)
             if key is not None and self.state is not None:
                 canonical = self._canonical(key)
                 if canonical in self.state.modes:
@@ -2070,7 +2114,7 @@ class Interpreter:
         return qual
 
     def _callee(self, node: ast.Call, qual: str) -> FuncInfo | None:
-        name = dotted(node.func)
+        name = self._dotted(node.func)
         if name is None:
             return None
         return self._static_callee(self.fn, name)
@@ -2081,7 +2125,7 @@ class Interpreter:
         assert state is not None
         is_method = callee.class_name is not None
         params = callee.params[1:] if is_method and callee.params else list(callee.params)
-        via_self = isinstance(node.func, ast.Attribute) and dotted(node.func.value) == "self"
+        via_self = isinstance(node.func, ast.Attribute) and self._dotted(node.func.value) == "self"
         is_ctor = callee.name == "__init__" and not via_self
         if self.main:
             record = self.records.setdefault(id(callee.node), CallRecord())
@@ -2141,7 +2185,7 @@ class Interpreter:
                 out.append((params[i], value))
         for kw in node.keywords:
             if kw.arg and kw.arg in params:
-                key = entity_key(kw.value)
+                key = self._ekey(kw.value)
                 if key is not None:
                     value = self._name_value(key, kw.value) if self.state is not None else None
                     out.append((kw.arg, value))
@@ -2234,18 +2278,30 @@ class Interpreter:
         if cached is not None:
             return cached
         keys: set[str] = set()
-        # every node of the function, as ast.walk would visit them (order is irrelevant:
-        # the result is a set), without its generator overhead
+        # The entity keys of every loaded Name/Attribute in the function (all nodes, as
+        # ast.walk visits them; order is irrelevant, the result is a set). A dotted chain
+        # ``a.b.c`` is taken whole: its inner nodes ``a.b`` and ``a`` are always loads.
         stack: list[ast.AST] = [fn.node]
         pop, push, extend = stack.pop, stack.append, stack.extend
         while stack:
             sub = pop()
             tp = type(sub)
-            if (tp is ast.Attribute or tp is ast.Name) and \
-                    isinstance(sub.ctx, ast.Load):  # type: ignore[attr-defined]
-                key = entity_key(sub)
-                if key is not None:
-                    keys.add(key)
+            if tp is ast.Name:
+                assert isinstance(sub, ast.Name)
+                if isinstance(sub.ctx, ast.Load):
+                    keys.add(sub.id)
+                continue
+            if tp is ast.Attribute:
+                assert isinstance(sub, ast.Attribute)
+                chain = dotted(sub)
+                if chain is not None:
+                    parts = chain.split(".")
+                    last = len(parts) if isinstance(sub.ctx, ast.Load) else len(parts) - 1
+                    for i in range(1, last + 1):
+                        keys.add(entity_key_of(".".join(parts[:i])))
+                    continue
+            elif tp is ast.Constant:
+                continue
             for name in _node_fields(tp):
                 child = getattr(sub, name, None)
                 if type(child) is list:

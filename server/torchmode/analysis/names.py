@@ -92,6 +92,11 @@ def entity_key(node: ast.AST) -> str | None:
     key = dotted(node)
     if key is None:
         return None
+    return entity_key_of(key) if ".module" in key else key
+
+
+def entity_key_of(key: str) -> str:
+    """``entity_key`` of a dotted name given as text."""
     if ".module" in key:
         parts = [p for i, p in enumerate(key.split(".")) if not (i and p == "module")]
         key = ".".join(parts)
