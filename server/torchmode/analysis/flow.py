@@ -352,7 +352,9 @@ class Interpreter:
         self.guard_vars: set[str] = set()
         self.lines: list[str] | None = None
         self.init_classes: dict[str, dict[str, str]] = {}
-        self.guards: list[tuple[str, bool, frozenset[str]] | None] = []
+        # enclosing conditions: (test, branch taken, names it reads); the test's text (the
+        # guard's identity in a Mode) is made only when a mode is set or filtered under it
+        self.guards: list[tuple[ast.expr, bool, frozenset[str]] | None] = []
         self._refkeys: dict[int, set[str]] = {}
         self._outside_cache: dict[tuple[int, bool, bool], list[str]] = {}
         # dotted()/entity_key()/imports.qual() of a tree node, by id(node): pure functions
@@ -361,9 +363,10 @@ class Interpreter:
         self._ekey_memo: dict[int, str | None] = {}
         self._qual_memo: dict[int, str | None] = {}
         self._callee_memo: dict[tuple[int, str], FuncInfo | None] = {}
-        # condition -> _guard_of(condition): the same ``if`` runs many times (summary run,
-        # main run, each loop iteration) and unparsing its test is costly
-        self._guard_cache: dict[int, tuple[str, frozenset[str]] | None] = {}
+        # condition -> _guard_names(condition) / its text: the same ``if`` runs many times
+        # (summary run, main run, each loop iteration)
+        self._guard_cache: dict[int, frozenset[str] | None] = {}
+        self._guard_texts: dict[int, str] = {}
         # per-run fields
         self.fn: FuncInfo | None = None
         self.ctx: FuncCtx | None = None
@@ -1062,17 +1065,18 @@ class Interpreter:
             return
         const = _const_truth(stmt.test)
         before = self.state
-        test_id = id(stmt.test)
+        test = stmt.test
+        test_id = id(test)
         if test_id in self._guard_cache:
-            guard = self._guard_cache[test_id]
+            names = self._guard_cache[test_id]
         else:
-            guard = self._guard_cache[test_id] = _guard_of(stmt.test)
-        if guard is not None:
-            self.guard_vars |= guard[1]
+            names = self._guard_cache[test_id] = _guard_names(test)
+        if names is not None:
+            self.guard_vars |= names
         results: list[State | None] = []
         if const is not False:
             self.state = before.copy()
-            self.guards.append((guard[0], True, guard[1]) if guard else None)
+            self.guards.append((test, True, names) if names is not None else None)
             try:
                 self._block(stmt.body)
             finally:
@@ -1080,7 +1084,7 @@ class Interpreter:
             results.append(self.state)
         if const is not True:
             self.state = before.copy()
-            self.guards.append((guard[0], False, guard[1]) if guard else None)
+            self.guards.append((test, False, names) if names is not None else None)
             try:
                 self._block(stmt.orelse)
             finally:
@@ -1417,9 +1421,16 @@ class Interpreter:
                     replace(m, guard=None) if m.guard is not None and name in m.guard[2] else m
                     for m in modes))
 
+    def _guard_text(self, test: ast.expr) -> str:
+        """The condition's source text: guards of the same text are the same condition."""
+        found = self._guard_texts.get(id(test))
+        if found is None:
+            found = self._guard_texts[id(test)] = ast.unparse(test)
+        return found
+
     def _feasible(self, modes: Iterable[Mode]) -> set[Mode]:
         """Drop modes set under the opposite branch of a condition we are inside of."""
-        active = {(g[0], g[1]) for g in self.guards if g is not None}
+        active = {(self._guard_text(g[0]), g[1]) for g in self.guards if g is not None}
         if not active:
             return set(modes)
         return {m for m in modes if m.guard is None or (m.guard[0], not m.guard[1]) not in active}
@@ -1431,8 +1442,10 @@ class Interpreter:
         if state is None:
             return
         line = node.lineno - 1  # type: ignore[attr-defined]
-        guard = self.guards[-1] if self.guards else None
-        if guard is not None:
+        raw = self.guards[-1] if self.guards else None
+        guard = None
+        if raw is not None:
+            guard = (self._guard_text(raw[0]), raw[1], raw[2])
             self.guard_used = True
         mode = Mode(kind, line, node.col_offset, how, flagged, node,  # type: ignore[attr-defined]
                     guard, "", param_flag)
@@ -2390,8 +2403,9 @@ def _record_lookup(modes: dict[str, set[Mode]], key: str) -> set[Mode] | None:
     return None
 
 
-def _guard_of(test: ast.expr) -> tuple[str, frozenset[str]] | None:
-    """A condition simple enough to correlate branches: names, attributes, comparisons."""
+def _guard_names(test: ast.expr) -> frozenset[str] | None:
+    """A condition simple enough to correlate branches (names, attributes, comparisons):
+    the names it reads; None for any other condition."""
     names: set[str] = set()
     for sub in ast.walk(test):
         if isinstance(sub, (ast.Call, ast.NamedExpr, ast.Await, ast.Lambda)):
@@ -2400,10 +2414,7 @@ def _guard_of(test: ast.expr) -> tuple[str, frozenset[str]] | None:
             names.add(sub.id)
     if not names:
         return None
-    try:
-        return ast.unparse(test), frozenset(names)
-    except Exception:  # pragma: no cover
-        return None
+    return frozenset(names)
 
 
 def _const_truth(node: ast.AST | None) -> bool | None:
