@@ -101,9 +101,11 @@ _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _child_fields(tp: type) -> tuple[str, ...]:
+    """The fields of ``tp`` the walk descends into, last field first (children are
+    pushed on a stack, so they are then visited in field order)."""
     fields = _FIELDS.get(tp)
     if fields is None:
-        fields = tuple(f for f in getattr(tp, "_fields", ()) if f not in _SKIP_FIELDS)
+        fields = tuple(reversed([f for f in getattr(tp, "_fields", ()) if f not in _SKIP_FIELDS]))
         _FIELDS[tp] = fields
     return fields
 
@@ -128,9 +130,21 @@ def collect(tree: ast.Module, path: str = "") -> FileFacts:
     stack: list[tuple[ast.AST, FuncInfo | None, str | None, ClassSummary | None]] = [
         (tree, None, None, None)]
     push = stack.append
+    pop = stack.pop
+    constant = ast.Constant
     while stack:
-        node, owner, cls, csum = stack.pop()
+        node, owner, cls, csum = pop()
         tp = type(node)
+        if tp is ast.Name:  # the commonest node; no children (ctx is not walked)
+            assert isinstance(node, ast.Name)
+            if isinstance(node.ctx, ast.Store):
+                if owner is not None:
+                    owner.locals.add(node.id)
+                else:
+                    facts.module_assigned.add(node.id)
+            elif id(node) not in called_ids:
+                value_refs.add(node.id)
+            continue
         if tp is ast.FunctionDef or tp is ast.AsyncFunctionDef:
             assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             args = node.args
@@ -184,15 +198,6 @@ def collect(tree: ast.Module, path: str = "") -> FileFacts:
             called = _on_call(node, owner, facts, called_ids, backward_owners, step_candidates)
             if csum is not None and called:
                 class_call(csum, node, called)
-        elif tp is ast.Name:
-            assert isinstance(node, ast.Name)
-            if isinstance(node.ctx, ast.Store):
-                if owner is not None:
-                    owner.locals.add(node.id)
-                else:
-                    facts.module_assigned.add(node.id)
-            elif id(node) not in called_ids:
-                value_refs.add(node.id)
         elif tp is ast.Attribute:
             assert isinstance(node, ast.Attribute)
             if node.attr == "grad" and isinstance(node.ctx, ast.Load):
@@ -231,15 +236,16 @@ def collect(tree: ast.Module, path: str = "") -> FileFacts:
                         facts.optimizer_vars.add(key)
         elif tp is ast.Global or tp is ast.Nonlocal:
             continue
-        for field_name in reversed(_child_fields(tp)):
+        # constants have no children and no facts: not pushed at all
+        for field_name in _child_fields(tp):
             child = getattr(node, field_name, None)
             if child is None:
                 continue
             if type(child) is list:
                 for item in reversed(child):
-                    if isinstance(item, ast.AST):
+                    if isinstance(item, ast.AST) and type(item) is not constant:
                         push((item, owner, cls, csum))
-            elif isinstance(child, ast.AST):
+            elif isinstance(child, ast.AST) and type(child) is not constant:
                 push((child, owner, cls, csum))
 
     for csum in facts.class_summaries.values():
