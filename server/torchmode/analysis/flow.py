@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
 from .facts import FileFacts, FuncInfo, is_optimizer_name
@@ -104,6 +105,7 @@ _RELEVANT_TEXT = re.compile(
     r"(?:[^a-z]|loader|set|data|dl|ds|iter|batch|split|images|imgs))", re.IGNORECASE)
 
 UNKNOWN_PARAM = Mode(UNKNOWN, None, 0, "a parameter with no visible caller")
+ENTRY_MODES: frozenset[Mode] = frozenset({Mode(ENTRY)})   # immutable: shared, not rebuilt
 
 
 # ----------------------------------------------------------------------------- values
@@ -368,6 +370,9 @@ class Interpreter:
         self._ekey_memo: dict[int, str | None] = {}
         self._qual_memo: dict[int, str | None] = {}
         self._callee_memo: dict[tuple[int, str], FuncInfo | None] = {}
+        self._unknown_memo: dict[int, bool] = {}
+        # class -> (size of class_mutated[class], its keys, their dotted prefixes)
+        self._mutated_index: dict[str, tuple[int, set[str], set[str]]] = {}
         # condition -> _guard_names(condition) / its text: the same ``if`` runs many times
         # (summary run, main run, each loop iteration)
         self._guard_cache: dict[int, frozenset[str] | None] = {}
@@ -766,11 +771,11 @@ class Interpreter:
             root = canonical.split(".", 1)[0]
             if root in fn.locals:
                 continue
-            if modes != frozenset({Mode(ENTRY)}):
+            if modes != ENTRY_MODES:
                 effects[canonical] = modes
         for canonical in keep:
             if canonical not in effects:
-                effects[canonical] = self._lookup(state, canonical) or frozenset({Mode(ENTRY)})
+                effects[canonical] = self._lookup(state, canonical) or ENTRY_MODES
         return effects
 
     def _make_summary(self, fn: FuncInfo, final: State) -> None:
@@ -859,6 +864,14 @@ class Interpreter:
         return bool(_EVAL_LOOP_TEXT.search(text))
 
     def _unknown_callers(self, fn: FuncInfo) -> bool:
+        """Could ``fn`` be called from somewhere we do not see? (Memoised: a function of
+        the file's facts only.)"""
+        found = self._unknown_memo.get(id(fn.node))
+        if found is None:
+            found = self._unknown_memo[id(fn.node)] = self._find_unknown_callers(fn)
+        return found
+
+    def _find_unknown_callers(self, fn: FuncInfo) -> bool:
         name = fn.name
         if fn.class_name is not None:
             return f"self.{name}" in self.facts.value_refs
@@ -886,7 +899,7 @@ class Interpreter:
             result = None
         elif not self.main:
             if root not in fn.locals:
-                result = frozenset({Mode(ENTRY)})
+                result = ENTRY_MODES
         elif root not in fn.locals:
             record = self._record(fn)
             unknown_callers = self._unknown_callers(fn)
@@ -895,11 +908,9 @@ class Interpreter:
                 found = _record_lookup(record.modes, canonical)
             cls = self._class_of(fn)
             if found is None and root == "self" and cls is not None and fn.name != "__init__":
-                mutated = self.class_mutated.get(cls, set())
                 init = self.init_state.get(cls, {})
-                if not any(canonical == m or canonical.startswith(m + ".") or
-                           m.startswith(canonical + ".") for m in mutated):
-                    init_modes = _record_lookup({k: set(v) for k, v in init.items()}, canonical)
+                if not self._touches_mutated(cls, canonical):
+                    init_modes = _record_lookup(init, canonical)
                     if init_modes:
                         found = init_modes
                 if found is None and canonical != "self" and (canonical in init or any(
@@ -911,6 +922,25 @@ class Interpreter:
                 result = None  # decided by entity checks (static use) -> unknown
         self.entry[canonical] = result if result is not None else frozenset()
         return result
+
+    def _touches_mutated(self, cls: str, canonical: str) -> bool:
+        """Is ``canonical``, a dotted prefix of it, or a key under it among the ``self.*``
+        keys other methods of ``cls`` change? (``class_mutated`` only grows, so its size
+        tells whether the index of its keys and their dotted prefixes is current.)"""
+        mutated = self.class_mutated.get(cls)
+        if not mutated:
+            return False
+        index = self._mutated_index.get(cls)
+        if index is None or index[0] != len(mutated):
+            keys = set(mutated)
+            below: set[str] = set()
+            for m in mutated:
+                below.update(prefix for prefix, _ in _splits(m))
+            index = self._mutated_index[cls] = (len(mutated), keys, below)
+        _, keys, below = index
+        if canonical in keys or canonical in below:
+            return True
+        return any(prefix in keys for prefix, _ in _splits(canonical))
 
     def _lookup(self, state: State, canonical: str) -> Modes | None:
         modes = state.modes.get(canonical)
@@ -926,7 +956,7 @@ class Interpreter:
         if initial:
             return initial
         for prefix, _ in splits:
-            initial = self._initial(prefix)
+            initial = entry[prefix] if prefix in entry else self._initial(prefix)
             if initial:
                 return initial
         return None
@@ -1502,7 +1532,7 @@ class Interpreter:
         if self._is_static_entity(key) or (forward and self._looks_like_model(key, root)):
             modes = frozenset({Mode(UNKNOWN, None, 0, "never set in view")})
             if self.main is False and self.fn is not None and root not in self.fn.locals:
-                modes = frozenset({Mode(ENTRY)})
+                modes = ENTRY_MODES
             state.set(canonical, modes)
             return canonical, modes
         return None
@@ -2397,7 +2427,7 @@ def _self_keys(state: State) -> list[str]:
     return sorted(keys)
 
 
-def _record_lookup(modes: dict[str, set[Mode]], key: str) -> set[Mode] | None:
+def _record_lookup(modes: Mapping[str, AbstractSet[Mode]], key: str) -> set[Mode] | None:
     if key in modes:
         return set(modes[key])
     if "." not in key:
