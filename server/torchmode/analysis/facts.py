@@ -132,6 +132,7 @@ def collect(tree: ast.Module, path: str = "") -> FileFacts:
     push = stack.append
     pop = stack.pop
     constant = ast.Constant
+    child_fields_get = _FIELDS.get
     while stack:
         node, owner, cls, csum = pop()
         tp = type(node)
@@ -237,7 +238,10 @@ def collect(tree: ast.Module, path: str = "") -> FileFacts:
         elif tp is ast.Global or tp is ast.Nonlocal:
             continue
         # constants have no children and no facts: not pushed at all
-        for field_name in _child_fields(tp):
+        fields = child_fields_get(tp)
+        if fields is None:
+            fields = _child_fields(tp)
+        for field_name in fields:
             child = getattr(node, field_name, None)
             if child is None:
                 continue
@@ -364,7 +368,7 @@ def _on_call(node: ast.Call, owner: FuncInfo | None, facts: FileFacts, called_id
         elif method == "__enter__" and isinstance(recv, ast.Call):
             if owner is not None:
                 owner.grad_ctx = True
-    qual = facts.imports.qual(func) if name else None
+    qual = facts.imports.qual_name(name) if name else None   # = imports.qual(func)
     if qual:
         if qual in ("torch.autograd.grad", "torch.func.grad", "torch.enable_grad",
                     "torch.func.vjp", "torch.autograd.functional.jacobian",

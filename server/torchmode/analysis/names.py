@@ -166,6 +166,10 @@ class Imports:
         key = dotted(node)
         if key is None:
             return None
+        return self.qual_name(key)
+
+    def qual_name(self, key: str) -> str:
+        """``qual`` of a dotted name already spelled out."""
         head, _, rest = key.partition(".")
         full = self.names.get(head)
         if full is None:
