@@ -2442,11 +2442,16 @@ def _guard_names(test: ast.expr) -> frozenset[str] | None:
     """A condition simple enough to correlate branches (names, attributes, comparisons):
     the names it reads; None for any other condition."""
     names: set[str] = set()
-    for sub in ast.walk(test):
-        if isinstance(sub, (ast.Call, ast.NamedExpr, ast.Await, ast.Lambda)):
+    stack: list[ast.AST] = [test]   # every node, as ast.walk (order does not matter here)
+    while stack:
+        sub = stack.pop()
+        tp = type(sub)
+        if tp is ast.Call or tp is ast.NamedExpr or tp is ast.Await or tp is ast.Lambda:
             return None
-        if isinstance(sub, ast.Name):
-            names.add(sub.id)
+        if tp is ast.Name:
+            names.add(sub.id)  # type: ignore[attr-defined]
+            continue
+        stack.extend(_child_nodes(sub))
     if not names:
         return None
     return frozenset(names)
