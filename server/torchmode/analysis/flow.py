@@ -2330,31 +2330,35 @@ class Interpreter:
         # ast.walk visits them; order is irrelevant, the result is a set). A dotted chain
         # ``a.b.c`` is taken whole: its inner nodes ``a.b`` and ``a`` are always loads.
         stack: list[ast.AST] = [fn.node]
-        pop, push, extend = stack.pop, stack.append, stack.extend
+        pop, push = stack.pop, stack.append
+        fields_get = _NODE_FIELDS.get
+        constant = ast.Constant   # no children, no keys: never pushed
         while stack:
             sub = pop()
             tp = type(sub)
             if tp is ast.Name:
-                assert isinstance(sub, ast.Name)
-                if isinstance(sub.ctx, ast.Load):
-                    keys.add(sub.id)
+                if isinstance(sub.ctx, ast.Load):  # type: ignore[attr-defined]
+                    keys.add(sub.id)  # type: ignore[attr-defined]
                 continue
             if tp is ast.Attribute:
-                assert isinstance(sub, ast.Attribute)
                 chain = dotted(sub)
                 if chain is not None:
                     parts = chain.split(".")
-                    last = len(parts) if isinstance(sub.ctx, ast.Load) else len(parts) - 1
+                    loaded = isinstance(sub.ctx, ast.Load)  # type: ignore[attr-defined]
+                    last = len(parts) if loaded else len(parts) - 1
                     for i in range(1, last + 1):
                         keys.add(entity_key_of(".".join(parts[:i])))
                     continue
-            elif tp is ast.Constant:
-                continue
-            for name in _node_fields(tp):
+            fields = fields_get(tp)
+            if fields is None:
+                fields = _node_fields(tp)
+            for name in fields:
                 child = getattr(sub, name, None)
                 if type(child) is list:
-                    extend(c for c in child if isinstance(c, ast.AST))
-                elif isinstance(child, ast.AST):
+                    for c in child:
+                        if isinstance(c, ast.AST) and type(c) is not constant:
+                            push(c)
+                elif isinstance(child, ast.AST) and type(child) is not constant:
                     push(child)
         self._refkeys[id(fn.node)] = keys
         return keys
