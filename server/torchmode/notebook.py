@@ -8,7 +8,9 @@ of the same length so that columns stay exact.
 from __future__ import annotations
 
 import json
+import re
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -36,6 +38,24 @@ def mask_magics(cell_source: str) -> str:
             line = line[:indent] + "#" + stripped[1:]
         out.append(line)
     return "".join(out)
+
+
+_MESSAGE_LINE = re.compile(r"\bline (\d+)\b")
+
+
+def cell_message(message: str, cell_indices: Sequence[int], start_lines: Sequence[int]) -> str:
+    """``line 17`` in an engine message (a 1-based line of the joined cells) becomes
+    ``cell 3, line 4`` as the user sees it (cells numbered from 1 among all cells,
+    as Jupyter shows them). Shared by the CLI and the language server."""
+    if not start_lines:
+        return message
+
+    def relabel(match: re.Match[str]) -> str:
+        joined = int(match.group(1)) - 1
+        slot = max(bisect_right(start_lines, joined) - 1, 0)
+        return f"cell {cell_indices[slot] + 1}, line {joined - start_lines[slot] + 1}"
+
+    return _MESSAGE_LINE.sub(relabel, message)
 
 
 @dataclass(frozen=True)
@@ -87,6 +107,10 @@ class NotebookText:
             return CellLocation(0, joined_line)
         slot = max(bisect_right(self.start_lines, joined_line) - 1, 0)
         return CellLocation(self.cell_indices[slot], joined_line - self.start_lines[slot])
+
+    def cell_message(self, message: str) -> str:
+        """An engine message with its joined-text lines named by cell and line."""
+        return cell_message(message, self.cell_indices, self.start_lines)
 
     def joined_line(self, slot: int, line: int) -> int:
         """0-based joined line of ``line`` in the ``slot``-th code cell."""

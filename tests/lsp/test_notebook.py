@@ -120,6 +120,7 @@ async def test_eval_in_an_earlier_cell_counts_and_results_map_to_cells(start: St
     diagnostics = await session.diagnostics(cells[4], after=before)
     tm001 = next(d for d in diagnostics if d.code == "TM001")
     assert tm001.range == types.Range(types.Position(2, 14), types.Position(2, 22))
+    assert "(constructed at cell 1, line 5;" in tm001.message  # lines named as the user sees them
     assert session.publishes_for(cells[4])[-1].version == 1  # the cell's own version
 
     # Hover in the cell maps to the joined program.

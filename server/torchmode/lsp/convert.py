@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from ..findings import Finding, Position, Range
+from ..notebook import cell_message
 from ..source import codepoint_index, utf16_len
 
 if TYPE_CHECKING:
@@ -120,11 +121,19 @@ def engine_range(snap: Snapshot, uri: str, rng: types.Range, enc: Encoding) -> R
     return Range(start, end)
 
 
+def _user_lines(snap: Snapshot, message: str) -> str:
+    """Notebook messages name lines by cell, as the user sees them."""
+    if not snap.cells:
+        return message
+    return cell_message(message, [cell.index for cell in snap.cells], snap.start_lines)
+
+
 def to_diagnostic(
     finding: Finding, snap: Snapshot, enc: Encoding, support: DiagnosticSupport
 ) -> tuple[str, types.Diagnostic]:
     """A finding as an LSP diagnostic, with the URI of the document it belongs to."""
     uri, rng = client_range(snap, finding.range, enc)
+    message = _user_lines(snap, finding.message)
     related = None
     if support.related_information and finding.related:
         related = []
@@ -141,7 +150,8 @@ def to_diagnostic(
                 rel_uri, rel_range = client_range(snap, rel.range, enc)
             related.append(
                 types.DiagnosticRelatedInformation(
-                    location=types.Location(uri=rel_uri, range=rel_range), message=rel.message
+                    location=types.Location(uri=rel_uri, range=rel_range),
+                    message=_user_lines(snap, rel.message),
                 )
             )
     tags = [_TAGS[t] for t in finding.tags if t in _TAGS and int(_TAGS[t]) in support.tags]
@@ -150,7 +160,7 @@ def to_diagnostic(
         data = {"finding": finding.to_dict(), "version": snap.version}
     return uri, types.Diagnostic(
         range=rng,
-        message=finding.message,
+        message=message,
         severity=types.DiagnosticSeverity(int(finding.severity)),
         code=finding.code,
         code_description=(
