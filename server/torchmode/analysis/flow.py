@@ -1611,6 +1611,28 @@ class Interpreter:
             if not self.main and self.state is not None:
                 self.yield_states.append(self.state.copy())
             return None
+        # the commonest other expressions: their expression children in field order,
+        # exactly as the generic loop below would visit them (operators are not visited)
+        if tp is ast.BinOp:
+            self._expr(node.left)  # type: ignore[attr-defined]
+            self._expr(node.right)  # type: ignore[attr-defined]
+            return None
+        if tp is ast.Compare:
+            self._expr(node.left)  # type: ignore[attr-defined]
+            for comparator in node.comparators:  # type: ignore[attr-defined]
+                self._expr(comparator)
+            return None
+        if tp is ast.BoolOp:
+            for value in node.values:  # type: ignore[attr-defined]
+                self._expr(value)
+            return None
+        if tp is ast.UnaryOp:
+            self._expr(node.operand)  # type: ignore[attr-defined]
+            return None
+        if tp is ast.Subscript:
+            self._expr(node.value)  # type: ignore[attr-defined]
+            self._expr(node.slice)  # type: ignore[attr-defined]
+            return None
         for child in _child_nodes(node):
             if isinstance(child, ast.expr):
                 self._expr(child)
