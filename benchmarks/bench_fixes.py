@@ -210,8 +210,14 @@ def corpus(limit: int) -> list[Path]:
     return files
 
 
-def bench_corpus(limit: int) -> dict[str, object]:
-    files = corpus(limit)
+def buggy_corpus() -> list[Path]:
+    """Files that do have findings: examples/ and the rule fixtures."""
+    return sorted([*(REPO / "examples").rglob("*.py"),
+                   *(REPO / "tests" / "fixtures" / "rules").rglob("*.py")])
+
+
+def bench_corpus(limit: int, files: list[Path] | None = None) -> dict[str, object]:
+    files = corpus(limit) if files is None else files
     texts = []
     for path in files:
         try:
@@ -381,7 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(outcome, indent=2))
         return 0
     report = {"one_fix": bench_one_fix(args.repeat), "clean_file": bench_clean_file(),
-              "corpus": bench_corpus(args.limit)}
+              "corpus": bench_corpus(args.limit),
+              "corpus_with_findings": bench_corpus(0, buggy_corpus())}
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -398,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  offered_fixes (with re-analysis): {one['offered_fixes_one_finding']}")
     print(f"clean file: {report['clean_file']}")
     print(f"corpus: {report['corpus']}")
+    print(f"examples + rule fixtures: {report['corpus_with_findings']}")
     return 0
 
 
