@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -115,13 +114,11 @@ def _walk(root: str, settings_for: Any) -> Iterator[str]:
 
 # --- reading and positions ------------------------------------------------------------
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+def line_texts(text: str) -> list[str]:
+    """Lines without their endings, counted as Python counts them."""
+    from .source import split_lines
 
-
-def split_lines(text: str) -> list[str]:
-    """Lines as Python's tokenizer counts them (only CR, LF, CRLF end a line;
-    ``str.splitlines`` would also split at form feeds and U+2028)."""
-    return _LINE_BREAK.split(text)
+    return [line.rstrip("\r\n") for line in split_lines(text)]
 
 
 def read_source(path: str) -> tuple[str, str]:
@@ -154,14 +151,11 @@ def read_source(path: str) -> tuple[str, str]:
     return text, encoding
 
 
-_MESSAGE_LINE = re.compile(r"\bline (\d+)\b")
-
-
 class _Positions:
     """UTF-16 LSP positions -> 1-based human locations for one text."""
 
     def __init__(self, text: str, notebook: Any = None) -> None:
-        self.lines = split_lines(text)
+        self.lines = line_texts(text)
         self.notebook = notebook
 
     def _char(self, line: int, utf16: int) -> int:
@@ -195,16 +189,10 @@ class _Positions:
         return rng, location
 
     def cell_message(self, message: str) -> str:
-        """In a notebook, ``line 17`` in an engine message (a line of the joined
-        cells, 1-based) becomes ``cell 3, line 4`` as the user sees it."""
-        if self.notebook is None or not self.notebook.start_lines:
+        """In a notebook, engine lines (of the joined cells) named by cell and line."""
+        if self.notebook is None:
             return message
-
-        def replace_line(match: re.Match[str]) -> str:
-            cell, offset = self.cell_of(int(match.group(1)) - 1)
-            return f"cell {cell}, line {int(match.group(1)) - offset}"
-
-        return _MESSAGE_LINE.sub(replace_line, message)
+        return self.notebook.cell_message(message)
 
     def report(self, path: str, finding: Finding) -> Reported:
         if self.notebook is not None:
@@ -308,9 +296,11 @@ def _fix_python(task: Task, project: Any, text: str, encoding: str, lines: int) 
     if task.diff:
         import difflib
 
+        from .source import split_lines
+
         name = task.path.replace(os.sep, "/")
         report.diff = "".join(difflib.unified_diff(
-            text.splitlines(keepends=True), outcome.text.splitlines(keepends=True),
+            split_lines(text), split_lines(outcome.text),
             fromfile=f"a/{name}", tofile=f"b/{name}"))
         if report.diff and not report.diff.endswith("\n"):
             report.diff += "\n\\ No newline at end of file\n"

@@ -13,6 +13,8 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .source import split_lines
+
 
 @dataclass(frozen=True)
 class CellLocation:
@@ -26,11 +28,11 @@ def mask_magics(cell_source: str) -> str:
     A cell run by a cell magic (``%%bash``, ``%%writefile``) is not Python at all:
     its lines are kept (later cells keep their positions) but left empty.
     """
-    first = next((line for line in cell_source.splitlines() if line.strip()), "")
+    first = next((line for line in split_lines(cell_source) if line.strip()), "")
     if first.lstrip().startswith("%%"):
         return "\n" * cell_source.count("\n") + ("" if cell_source.endswith("\n") else "\n")
     out = []
-    for line in cell_source.splitlines(keepends=True):
+    for line in split_lines(cell_source):
         stripped = line.lstrip()
         help_query = stripped.startswith("?") and stripped.strip() != "?"
         if stripped.startswith(("%", "!")) or help_query:

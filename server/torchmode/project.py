@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from .analysis.flow import CallRecord, Summary
 from .analysis.layers import ClassSummary, _resolve_relative
-from .source import SourceSyntaxError, decode_source, parse_python
+from .source import SourceSyntaxError, decode_source, parse_python, split_lines
 
 
 @dataclass
@@ -424,7 +424,7 @@ def _external_records(entry: _Entry, text: str | None,
                             entry.module)
         interp = Interpreter(tree, facts, resolver, entry.path,
                              external=project.summary_lookup(entry.path))
-        interp.run(text.splitlines(keepends=True))
+        interp.run(split_lines(text))
     except (RecursionError, MemoryError):
         return {}
     return _strip_records(interp.external_records, os.path.basename(entry.path))

@@ -8,6 +8,7 @@ units (by default). Everything that leaves the engine goes through
 from __future__ import annotations
 
 import ast
+import re
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,6 +29,16 @@ class SourceSyntaxError(Exception):
         return f"syntax error at line {self.line + 1}, column {self.character + 1}: {self.message}"
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their endings, split the way Python and LSP count lines: only
+    at ``\r\n``, ``\r`` and ``\n`` (``str.splitlines`` also splits at form feeds
+    and U+2028, which would shift every line number after them)."""
+    return _LINE.findall(text)
+
+
 def utf16_len(text: str) -> int:
     """Length of ``text`` in UTF-16 code units."""
     if text.isascii():
@@ -46,7 +57,7 @@ class SourceText:
     @property
     def lines(self) -> list[str]:
         if self._lines is None:
-            self._lines = self.text.splitlines(keepends=True) or [""]
+            self._lines = split_lines(self.text) or [""]
         return self._lines
 
     def line_text(self, line: int) -> str:

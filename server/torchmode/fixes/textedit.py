@@ -9,23 +9,13 @@ outside an edit stays byte-for-byte the same.
 from __future__ import annotations
 
 import difflib
-import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..findings import Position, Range
-from ..source import codepoint_index, utf16_len
-
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines with their endings, split the way Python and LSP count lines:
-    only at ``\r\n``, ``\r`` and ``\n`` (``str.splitlines`` also splits at form
-    feeds and U+2028, which would shift every line number after them)."""
-    return _LINE.findall(text)
+from ..source import codepoint_index, split_lines, utf16_len
 
 
 @dataclass(frozen=True)
