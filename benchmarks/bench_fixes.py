@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import importlib.util
 import json
 import statistics
 import subprocess
@@ -55,17 +54,8 @@ from torchmode.fixes import (  # noqa: E402
 from torchmode.fixes.textedit import PositionMap  # noqa: E402
 from torchmode.settings import DEFAULT_SETTINGS  # noqa: E402
 
-CORPUS_PACKAGES = ("transformers", "timm", "pytorch_lightning", "accelerate")
-
-
-def package_dir(name: str) -> Path | None:
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sweep import CORPUS_PACKAGES, package_dir  # noqa: E402
 
 
 def big_file() -> tuple[str, str]:
