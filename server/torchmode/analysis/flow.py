@@ -1384,6 +1384,8 @@ class Interpreter:
             if any(isinstance(s, (ast.For, ast.AsyncFor)) and root in _target_names(s.target)
                    for s in self.stmts):
                 return  # restoring each module of model.modules() one by one
+            if key is not None and "trainer" in key.rsplit(".", 1)[-1].lower():
+                return  # Lightning/HF trainers keep their own `training` flag: not modules
             if key is not None and self._is_entity_key(key, assigning=True):
                 if self.main:
                     self.flags[id(target)] = FlagEvent(
