@@ -5,29 +5,9 @@ from __future__ import annotations
 from lsprotocol import types
 
 from .conftest import Starter
+from .sources import NET_AND_OPTIMIZER, TRAIN_LOOP
 
-HOVER_SOURCE = """\
-import torch
-from torch import nn
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(4, 2)
-        self.drop = nn.Dropout(0.5)
-
-    def forward(self, x):
-        return self.drop(self.fc(x))
-
-
-model = Net()
-optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-for x, y in train_loader:
-    optimizer.zero_grad()
-    loss = (model(x) - y).pow(2).mean()
-    loss.backward()
-    optimizer.step()
+HOVER_SOURCE = NET_AND_OPTIMIZER + TRAIN_LOOP + """\
 model.eval()
 with torch.no_grad():
     for x, y in val_loader:
