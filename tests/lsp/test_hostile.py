@@ -120,3 +120,24 @@ async def test_the_index_says_when_it_stops_at_its_file_cap(
     message = await wait_for_message(session, "more than 3 Python files")
     assert "only the first 3 are indexed" in message
     assert any("more than 3 Python files" in m.message for m in session.client.log_messages)
+
+
+async def test_the_worker_is_replaced_after_a_huge_document(start: Starter) -> None:
+    session = await start(init_options={"debounceMs": 0},
+                          env={"TORCHMODE_WORKER_RSS_LIMIT_MB": "1"})
+    server = session.client._server
+    assert server is not None
+    small = session.open("small.py", TRAIN_EVAL, write=False)
+    assert await session.diagnostics(small, version=1)
+    [first] = worker_pids(server.pid)
+    filler = "".join(f"value_{i} = {i}\n" for i in range(70_000))  # about 1.2 MB
+    big = session.open("big.py", TRAIN_EVAL + filler, write=False)
+    assert {d.code for d in await session.diagnostics(big, version=1, timeout=60)} == {
+        "TM001", "TM002"}
+    deadline = time.monotonic() + 20
+    while first in worker_pids(server.pid):
+        assert time.monotonic() < deadline, "the worker was kept after a huge document"
+        await asyncio.sleep(0.1)
+    version = session.change(small, TRAIN_EVAL + "\n")  # a fresh worker answers
+    assert {d.code for d in await session.diagnostics(small, version=version, timeout=30)} == {
+        "TM001", "TM002"}

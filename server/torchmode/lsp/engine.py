@@ -104,7 +104,10 @@ class ThreadEngine:
 MAX_RESTARTS = 3
 CALL_TIMEOUT_S = float(os.environ.get("TORCHMODE_LSP_TIMEOUT", "60"))  # one engine call
 KILL_GRACE_S = 10.0  # a worker that does not stop on its own is killed this much later
-WORKER_RSS_LIMIT = 600 * 2**20  # a worker above this after a call is replaced
+# After a document this large, a worker holding more than WORKER_RSS_LIMIT is replaced:
+# it keeps its peak memory (772 MB after a 10 MB file) for as long as it runs.
+HUGE_TEXT_CHARS = 1_000_000
+WORKER_RSS_LIMIT = int(os.environ.get("TORCHMODE_WORKER_RSS_LIMIT_MB", "600")) * 2**20
 # Calls that analyse a document: they get the time budget (the index's own calls do not).
 _BUDGETED = frozenset({"analyze", "offered_fixes", "fix_all", "build_fixes"})
 _HEADER = struct.Struct("!Q")
@@ -265,7 +268,8 @@ class ProcessEngine:
                 assert self._fallback is not None
                 return getattr(self._fallback, method)(*args)
             status, value = self._call(proc, method, args)
-            self._recycle_if_big(proc)
+            if method in _BUDGETED and len(args[0]) >= HUGE_TEXT_CHARS:
+                self._recycle_if_big(proc)
         if status == "timeout":
             raise AnalysisTimeout(value)
         if status == "error":
@@ -290,7 +294,7 @@ class ProcessEngine:
             watchdog.cancel()
 
     def _recycle_if_big(self, proc: subprocess.Popen[bytes]) -> None:
-        """After a huge document the worker keeps its peak memory: replace it."""
+        """Replace the worker if it holds more than the limit (after a huge document)."""
         rss = _rss_bytes(proc.pid)
         if rss is None or rss <= WORKER_RSS_LIMIT:
             return
