@@ -9,6 +9,7 @@ import stat
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -116,9 +117,25 @@ def free_port(family: int = socket.AF_INET, host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def tcp_server(tmp_path: Path, address: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([CONSOLE_SCRIPT, "server", "--tcp", address], cwd=tmp_path,
+@contextmanager
+def tcp_server(tmp_path: Path, address: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``torchmode server --tcp ADDRESS``; ends without a traceback on stderr."""
+    proc = subprocess.Popen([CONSOLE_SCRIPT, "server", "--tcp", address], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+        assert proc.stderr is not None
+        errors = proc.stderr.read()
+        proc.stderr.close()
+    assert b"Traceback" not in errors, errors.decode()
+
+
+def tcp_client(port: int, host: str = "127.0.0.1") -> tuple[socket.socket, FrameReader]:
+    sock = connect_tcp(host, port)
+    return sock, FrameReader(lambda: sock.recv(65536))
 
 
 def tcp_request(sock: socket.socket, reader: FrameReader, msg_id: int, method: str,
@@ -129,10 +146,8 @@ def tcp_request(sock: socket.socket, reader: FrameReader, msg_id: int, method: s
 
 def test_tcp_serves_one_client_only(tmp_path: Path) -> None:
     port = free_port()
-    proc = tcp_server(tmp_path, f"127.0.0.1:{port}")
-    try:
-        first = connect_tcp("127.0.0.1", port)
-        reader = FrameReader(lambda: first.recv(65536))
+    with tcp_server(tmp_path, f"127.0.0.1:{port}") as proc:
+        first, reader = tcp_client(port)
         init = {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}
         assert "result" in tcp_request(first, reader, 1, "initialize", init)
         second = connect_tcp("127.0.0.1", port)
@@ -144,12 +159,6 @@ def test_tcp_serves_one_client_only(tmp_path: Path) -> None:
         first.close()
         second.close()
         assert proc.wait(timeout=15) == 0
-    finally:
-        proc.kill()
-        proc.wait()
-        assert proc.stderr is not None
-        assert b"Traceback" not in proc.stderr.read()
-        proc.stderr.close()
 
 
 def test_tcp_on_ipv6_loopback(tmp_path: Path) -> None:
@@ -157,19 +166,11 @@ def test_tcp_on_ipv6_loopback(tmp_path: Path) -> None:
         port = free_port(socket.AF_INET6, "::1")
     except OSError:
         pytest.skip("no IPv6 loopback here")
-    proc = tcp_server(tmp_path, f"[::1]:{port}")
-    try:
-        sock = connect_tcp("::1", port)
-        reader = FrameReader(lambda: sock.recv(65536))
+    with tcp_server(tmp_path, f"[::1]:{port}"):
+        sock, reader = tcp_client(port, "::1")
         init = {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}
         assert "result" in tcp_request(sock, reader, 1, "initialize", init)
         sock.close()
-    finally:
-        proc.kill()
-        proc.wait()
-        assert proc.stderr is not None
-        assert b"Traceback" not in proc.stderr.read()
-        proc.stderr.close()
 
 
 def test_host_port_forms() -> None:

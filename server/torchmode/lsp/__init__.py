@@ -4,8 +4,11 @@ Thin wiring over the engine (``torchmode.analyzer``), the fixes (``torchmode.fix
 and the hover texts (``torchmode.hover``):
 
 - ``server``: handlers and entry point ``main(argv)``;
-- ``engine``: where analyses run (a worker process; ``TORCHMODE_LSP_ENGINE=thread``
-  keeps them in the server) and the cross-file index they use;
+- ``engine``: where analyses and fixes run (an isolated worker process with a time
+  budget; ``TORCHMODE_LSP_ENGINE=thread`` keeps them in the server) and the
+  cross-file index they use;
+- ``protocol``: LSP lifecycle rules and a pygls leak fix; ``transport``: reading
+  frames from stdio or one TCP client, recovering from malformed ones;
 - ``scheduler``: per-document debounce, results for outdated versions dropped;
 - ``documents``: text documents and notebooks (cells joined) as analysis snapshots;
 - ``convert``: findings/edits <-> LSP values, position encodings;

@@ -155,8 +155,6 @@ async def serve(
 
 def _dispatch(body: bytes, parser: FrameParser, protocol: Any, on_error: Any) -> bool:
     """Handle one body; False once the server is to stop (``exit``)."""
-    from pygls.exceptions import JsonRpcException
-
     try:
         message = json.loads(body, object_hook=protocol.structure_message)
     except ValueError:
@@ -164,19 +162,23 @@ def _dispatch(body: bytes, parser: FrameParser, protocol: Any, on_error: Any) ->
         parser.reject(body)
         return True
     except Exception as exc:
-        log.exception("unable to read a message")
-        if on_error is not None:
-            on_error(exc, JsonRpcException)
+        _report("unable to read a message", exc, on_error)
         return True
     try:
         protocol.handle_message(message)
     except SystemExit:
         return False
     except Exception as exc:
-        log.exception("unable to handle a message")
-        if on_error is not None:
-            on_error(exc, JsonRpcException)
+        _report("unable to handle a message", exc, on_error)
     return True
+
+
+def _report(what: str, exc: Exception, on_error: Any) -> None:
+    from pygls.exceptions import JsonRpcException
+
+    log.exception(what)
+    if on_error is not None:
+        on_error(exc, JsonRpcException)
 
 
 def stdin_reader(fd: int) -> Callable[[], Awaitable[bytes]]:
