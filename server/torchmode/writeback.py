@@ -72,6 +72,8 @@ def _replaceable(target: str, info: os.stat_result) -> bool:
         return False  # a replacement would break the other links
     if not os.access(os.path.dirname(target), os.W_OK | os.X_OK):
         return False
+    if not hasattr(os, "geteuid"):  # Windows: no owners to keep
+        return True
     same_owner = info.st_uid == os.geteuid() and info.st_gid in (os.getegid(), *os.getgroups())
     return same_owner or os.geteuid() == 0  # only root may give a file to someone else
 
@@ -94,9 +96,9 @@ def _replace(original: ReadFile, data: bytes, info: os.stat_result) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            if (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
+            if hasattr(os, "fchown") and (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
                 os.fchown(handle.fileno(), info.st_uid, info.st_gid)
-            os.fchmod(handle.fileno(), stat.S_IMODE(info.st_mode))
+            os.chmod(temp, stat.S_IMODE(info.st_mode))
             os.fsync(handle.fileno())
         _check_unchanged(original)  # last moment before the switch
         os.replace(temp, target)

@@ -153,7 +153,9 @@ class _Budget:
 
     def __init__(self) -> None:
         self.active = False
-        signal.signal(signal.SIGALRM, self._expired)
+        self.available = hasattr(signal, "setitimer")  # not on Windows: the server's kill
+        if self.available:
+            signal.signal(signal.SIGALRM, self._expired)
 
     def _expired(self, signum: int, frame: Any) -> None:
         if self.active:
@@ -161,7 +163,7 @@ class _Budget:
             raise AnalysisTimeout(f"over the time budget of {CALL_TIMEOUT_S:g} s")
 
     def run(self, call: Callable[..., Any], args: Any, seconds: float | None) -> Any:
-        if seconds is None:
+        if seconds is None or not self.available:
             return call(*args)
         self.active = True
         signal.setitimer(signal.ITIMER_REAL, seconds)
