@@ -123,7 +123,13 @@ class WorkerDied(RuntimeError):
 
 
 class AnalysisTimeout(RuntimeError):
-    """A document took longer than the time budget; the worker stopped and is kept."""
+    """A document took longer than the time budget (the worker stopped the call, or,
+    stuck outside Python, was replaced)."""
+
+
+class _Expired(BaseException):
+    """Raised in the worker by the budget's alarm. A BaseException: the engine's
+    last-resort ``except Exception`` guards must not turn it into a result."""
 
 
 def worker_command() -> list[str]:
@@ -160,7 +166,7 @@ class _Budget:
     def _expired(self, signum: int, frame: Any) -> None:
         if self.active:
             self.active = False
-            raise AnalysisTimeout(f"over the time budget of {CALL_TIMEOUT_S:g} s")
+            raise _Expired(f"over the time budget of {CALL_TIMEOUT_S:g} s")
 
     def run(self, call: Callable[..., Any], args: Any, seconds: float | None) -> Any:
         if seconds is None or not self.available:
@@ -191,7 +197,7 @@ def worker_main() -> None:
         try:
             value = budget.run(getattr(engine, method), args, seconds)
             reply: tuple[str, Any] = ("ok", value)
-        except AnalysisTimeout as exc:
+        except _Expired as exc:
             reply = ("timeout", str(exc))
         except Exception as exc:
             reply = ("error", exc)
@@ -282,7 +288,13 @@ class ProcessEngine:
         """One request/reply; a worker stuck past its own budget is killed."""
         assert proc.stdin is not None and proc.stdout is not None
         # The worker stops a slow call itself; this catches one stuck outside Python.
-        watchdog = threading.Timer(CALL_TIMEOUT_S + KILL_GRACE_S, proc.kill)
+        killed = threading.Event()
+
+        def kill() -> None:
+            killed.set()
+            proc.kill()
+
+        watchdog = threading.Timer(CALL_TIMEOUT_S + KILL_GRACE_S, kill)
         watchdog.daemon = True
         watchdog.start()
         try:
@@ -290,6 +302,11 @@ class ProcessEngine:
             reply: tuple[str, Any] = _read_frame(proc.stdout)  # type: ignore[arg-type]
             return reply
         except (EOFError, BrokenPipeError, OSError) as exc:
+            if killed.is_set():  # too slow, not broken: replaced, not counted as a death
+                self._stop(proc)
+                if self._on_restart is not None:
+                    self._on_restart()
+                return "timeout", f"over the time budget of {CALL_TIMEOUT_S:g} s"
             self._worker_died(proc)
             raise WorkerDied(f"the analysis worker died during {method}") from exc
         finally:
