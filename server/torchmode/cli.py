@@ -423,13 +423,19 @@ def run_tasks(tasks: Sequence[Task], jobs: int, project: Any,
             progress.step()
         return reports
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     chunk = max(1, min(64, len(tasks) // (jobs * 8)))
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                             initargs=(project,)) as pool:
-        for report in pool.map(run_task, tasks, chunksize=chunk):
-            reports.append(report)
-            progress.step()
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                                 initargs=(project,)) as pool:
+            for report in pool.map(run_task, tasks, chunksize=chunk):
+                reports.append(report)
+                progress.step()
+    except BrokenProcessPool:  # a process died (a crash in native code): say which files
+        for task in tasks[len(reports):]:
+            reports.append(FileReport(task.path, error="not checked: a checking process "
+                                      "crashed (run again with --jobs 1 to find the file)"))
     return reports
 
 

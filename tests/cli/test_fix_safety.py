@@ -190,3 +190,27 @@ def test_text_too_deep_for_the_fix_engine_is_declined_not_crashed(
     assert "Traceback" not in fixed.stderr
     assert "a_deep.py: warning: not fixed" in fixed.stderr
     assert after.read_text() == FIXED  # files after it are still fixed
+
+
+def test_a_crashed_checking_process_is_reported_not_a_traceback(tmp_path: Path) -> None:
+    for i in range(6):
+        write(tmp_path / f"f{i}.py", BARE_EVAL)
+    # Every process of the pool dies on its first file, as libcst did on deep nesting.
+    helpers = tmp_path / "helpers"
+    helpers.mkdir()
+    (helpers / "crash_on_check.py").write_text(
+        "import torchmode.cli as cli\n"
+        "def crash(task):\n"
+        "    import os, signal\n"
+        "    os.kill(os.getpid(), signal.SIGSEGV)\n"
+        "cli.run_task = crash\n"
+    )
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import crash_on_check\n"
+        "import torchmode.cli as cli; sys.exit(cli.main(['check', '--jobs', '2', '.']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(helpers)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "f0.py: error: not checked: a checking process crashed" in done.stderr
