@@ -22,6 +22,11 @@ selection): ``enable``, ``select``, ``ignore``, ``severity`` (``{"TM002": "hint"
 ``hover.enable``, ``inlayHints.enable`` (off), ``configurationPreference``
 (``editorFirst`` | ``filesystemFirst``).
 
+Limits (environment): ``TORCHMODE_LSP_TIMEOUT`` (60 s per analysis or fix; a document
+over it is left alone until saved), ``TORCHMODE_INDEX_FILE_LIMIT`` (5,000 files
+indexed), ``TORCHMODE_WORKER_RSS_LIMIT_MB`` (600: the worker is replaced above it
+after a document of 1 MB or more). Documents over 1 MB get no fixes.
+
 Commands: ``torchmode.fixAll`` with ``[uri]`` or ``[{"uri": ..., "unsafe": bool}]``
 (unsafe fixes included unless ``unsafe`` is false). Code action kinds: ``quickfix``,
 ``source.fixAll.torchmode`` (safe fixes only), ``notebook.source.fixAll.torchmode``.
