@@ -78,7 +78,7 @@ def discover(paths: Sequence[str], select: list[str] | None,
     for raw in paths:
         path = os.path.normpath(raw)
         if os.path.isdir(path):
-            for file in _walk(path, settings_for):
+            for file in _walk(path, settings_for, missing):
                 found.setdefault(os.path.abspath(file), (file, settings_for(file)))
         elif os.path.isfile(path):
             settings = settings_for(path)
@@ -96,8 +96,15 @@ def _sort_key(path: str) -> tuple[str, ...]:
     return tuple(path.replace(os.sep, "/").split("/"))
 
 
-def _walk(root: str, settings_for: Any) -> Iterator[str]:
-    for dirpath, dirnames, filenames in os.walk(root):
+def _walk(root: str, settings_for: Any, unreadable: list[FileReport]) -> Iterator[str]:
+    """Files to check under ``root``; a folder that cannot be listed is reported in
+    ``unreadable`` like a file that cannot be read (never skipped in silence)."""
+
+    def report(exc: OSError) -> None:
+        folder = os.path.normpath(exc.filename or root)
+        unreadable.append(FileReport(folder, error=f"cannot read folder: {exc.strerror or exc}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=report):
         settings = settings_for(dirpath)
         dirnames[:] = sorted(
             d for d in dirnames
@@ -124,11 +131,16 @@ def line_texts(text: str) -> list[str]:
 def read_source(path: str) -> tuple[str, str]:
     """(text, encoding) of a Python file; CRLF kept. Raises ``OSError``/``ValueError``
     with a one-line reason."""
+    with open(path, "rb") as handle:
+        return decode_python(handle.read())
+
+
+def decode_python(data: bytes) -> tuple[str, str]:
+    """(text, encoding) of a Python file's bytes, decoded as Python does (PEP 263
+    cookie, BOM dropped from the text). Raises ``ValueError`` with a one-line reason."""
     import io
     import tokenize
 
-    with open(path, "rb") as handle:
-        data = handle.read()
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:  # a bad cookie, or undecodable bytes in the first two lines
@@ -260,9 +272,11 @@ def _syntax_error(text: str, fallback: str, notebook: Any = None) -> str:
 
 def _check_python(task: Task, project: Any) -> FileReport:
     from .analyzer import analyze
+    from .writeback import read_file
 
     try:
-        text, encoding = read_source(task.path)
+        original = read_file(task.path)
+        text, encoding = decode_python(original.data)
     except OSError as exc:
         return FileReport(task.path, error=f"cannot read: {exc.strerror or exc}")
     except ValueError as exc:
@@ -272,18 +286,28 @@ def _check_python(task: Task, project: Any) -> FileReport:
     if result.syntax_error is not None:
         return FileReport(task.path, error=_syntax_error(text, result.syntax_error), lines=lines)
     findings = result.findings
-    if (task.fix or task.diff) and _fixable(findings, task.unsafe):
-        return _fix_python(task, project, text, encoding, lines)
     positions = _Positions(text)
-    return FileReport(task.path, [positions.report(task.path, f) for f in findings], lines=lines)
+    reported = [positions.report(task.path, f) for f in findings]
+    if (task.fix or task.diff) and _fixable(findings, task.unsafe):
+        from .fixes.layout import MAX_FIX_DEPTH, nesting_depth
+
+        if nesting_depth(text) > MAX_FIX_DEPTH:  # the fix engine would crash on it
+            return FileReport(task.path, reported, lines=lines,
+                              warning=f"not fixed: nested more than {MAX_FIX_DEPTH} levels deep")
+        return _fix_python(task, project, original, text, encoding, lines, reported)
+    return FileReport(task.path, reported, lines=lines)
 
 
 def _fixable(findings: Iterable[Finding], unsafe: bool) -> bool:
     return any(fix.safe or unsafe for f in findings for fix in f.fixes)
 
 
-def _fix_python(task: Task, project: Any, text: str, encoding: str, lines: int) -> FileReport:
+def _fix_python(task: Task, project: Any, original: Any, text: str, encoding: str,
+                lines: int, unfixed: list[Reported]) -> FileReport:
+    """Fix, then write (``--fix``) or diff (``--diff``); ``unfixed``: the findings as
+    reported when the file is left as it is."""
     from .fixes import fix_all
+    from .writeback import NotWritten, write_file
 
     outcome = fix_all(text, task.path, task.settings, unsafe=task.unsafe, project=project)
     before = _Positions(text)
@@ -294,44 +318,29 @@ def _fix_python(task: Task, project: Any, text: str, encoding: str, lines: int) 
     if outcome.text == text:
         return report
     if task.diff:
-        import difflib
-
-        from .source import split_lines
-
-        name = task.path.replace(os.sep, "/")
-        report.diff = "".join(difflib.unified_diff(
-            split_lines(text), split_lines(outcome.text),
-            fromfile=f"a/{name}", tofile=f"b/{name}"))
-        if report.diff and not report.diff.endswith("\n"):
-            report.diff += "\n\\ No newline at end of file\n"
-    else:
-        write_atomically(task.path, outcome.text, encoding)
-        if project is not None:  # later files of this process see the fixed summaries
-            project.update(task.path, outcome.text)
+        report.diff = _unified_diff(task.path, text, outcome.text)
+        return report
+    try:
+        write_file(original, outcome.text.encode(encoding))
+    except (NotWritten, OSError) as exc:
+        reason = str(exc) if isinstance(exc, NotWritten) else f"cannot write: {exc.strerror or exc}"
+        return FileReport(task.path, unfixed, lines=lines, error=reason)
+    if project is not None:  # later files of this process see the fixed summaries
+        project.update(task.path, outcome.text)
     return report
 
 
-def write_atomically(path: str, text: str, encoding: str) -> None:
-    """Replace ``path`` with ``text`` in ``encoding`` (BOM kept) without ever leaving it
-    half-written: a temporary file in the same folder, fsynced, then ``os.replace``.
-    ``text`` keeps its own newlines (no translation), so CRLF files stay CRLF."""
-    import tempfile
+def _unified_diff(path: str, old: str, new: str) -> str:
+    import difflib
 
-    folder = os.path.dirname(os.path.abspath(path))
-    mode = os.stat(path).st_mode
-    data = text.encode(encoding)
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode & 0o7777)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+    from .source import split_lines
+
+    name = path.replace(os.sep, "/")
+    diff = "".join(difflib.unified_diff(
+        split_lines(old), split_lines(new), fromfile=f"a/{name}", tofile=f"b/{name}"))
+    if diff and not diff.endswith("\n"):
+        diff += "\n\\ No newline at end of file\n"
+    return diff
 
 
 def _check_notebook(task: Task, project: Any) -> FileReport:
@@ -414,13 +423,19 @@ def run_tasks(tasks: Sequence[Task], jobs: int, project: Any,
             progress.step()
         return reports
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     chunk = max(1, min(64, len(tasks) // (jobs * 8)))
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                             initargs=(project,)) as pool:
-        for report in pool.map(run_task, tasks, chunksize=chunk):
-            reports.append(report)
-            progress.step()
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
+                                 initargs=(project,)) as pool:
+            for report in pool.map(run_task, tasks, chunksize=chunk):
+                reports.append(report)
+                progress.step()
+    except BrokenProcessPool:  # a process died (a crash in native code): say which files
+        for task in tasks[len(reports):]:
+            reports.append(FileReport(task.path, error="not checked: a checking process "
+                                      "crashed (run again with --jobs 1 to find the file)"))
     return reports
 
 
@@ -472,6 +487,8 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         if report.error:
             label = "\x1b[1;31merror\x1b[0m" if red else "error"
             print(f"{report.path}: {label}: {report.error}", file=stderr)
+        if report.warning:
+            print(f"{report.path}: warning: {report.warning}", file=stderr)
     summary = summarize(reports)
     if args.diff:
         for report in reports:

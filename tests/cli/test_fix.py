@@ -7,9 +7,6 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from torchmode.cli import write_atomically
-
 from .conftest import BARE_EVAL, MISSING_EVAL, VAL_LINE, Run, notebook, write
 
 RunCli = Callable[..., Run]
@@ -89,25 +86,3 @@ def test_notebooks_are_not_rewritten(tmp_path: Path, run_cli: RunCli) -> None:
     assert target.read_text() == document
     assert run.status == 1
     assert "nb.ipynb:cell 1:" in run.out
-
-
-def test_write_atomically_failure_keeps_original(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    target = tmp_path / "a.py"
-    target.write_bytes(b"x = 1\r\n")
-
-    def broken_replace(src: str, dst: str) -> None:
-        raise OSError("disk full")
-
-    monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError):
-        write_atomically(str(target), "x = 2\r\n", "utf-8")
-    assert target.read_bytes() == b"x = 1\r\n"
-    assert os.listdir(tmp_path) == ["a.py"]
-
-
-def test_write_atomically_keeps_newlines(tmp_path: Path) -> None:
-    target = tmp_path / "a.py"
-    target.write_bytes(b"x = 1\r\n")
-    write_atomically(str(target), "x = 1\r\ny = 2\ro = 3\n", "utf-8")
-    assert target.read_bytes() == b"x = 1\r\ny = 2\ro = 3\n"

@@ -270,6 +270,7 @@ async def start(tmp_path: Path) -> AsyncIterator[Starter]:
         env: dict[str, str] | None = None,
         scoped_configuration: dict[str, Any] | None = None,
         folders: list[Path] | None = None,
+        command: list[str] | None = None,
     ) -> Session:
         root = root or tmp_path
         client = LanguageClient(
@@ -300,7 +301,9 @@ async def start(tmp_path: Path) -> AsyncIterator[Starter]:
             session.applied_edits.append(params.edit)
             return types.ApplyWorkspaceEditResult(applied=True)
 
-        await client.start_io(*SERVER, cwd=str(root), env={**os.environ, **(env or {})})
+        await client.start_io(
+            *(command or SERVER), cwd=str(root), env={**os.environ, **(env or {})}
+        )
         sessions.append(session)
         caps = capabilities or vscode_capabilities()
         await client.initialize_session(
@@ -317,6 +320,9 @@ async def start(tmp_path: Path) -> AsyncIterator[Starter]:
 
     yield _start
     for session in sessions:
+        server = session.client._server
+        if server is not None and server.returncode is not None:
+            continue  # the test ended the session itself
         try:
             await asyncio.wait_for(session.client.shutdown_session(), 10)
         finally:

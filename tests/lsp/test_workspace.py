@@ -13,7 +13,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from .conftest import Starter
+from .conftest import Session, Starter
 from .sources import CLEAN, TRAIN_EVAL
 
 UTILS = """\
@@ -325,21 +325,38 @@ async def test_in_process_engine_when_asked(start: Starter) -> None:
     assert not [p for p in processes() if p[1] == server.pid]  # no worker process
 
 
-async def test_a_stuck_worker_is_killed_and_the_server_falls_back(start: Starter) -> None:
-    # Every engine call "takes too long": the worker is killed and replaced, and after
-    # three of those the server analyses in-process instead of stalling.
+async def test_a_document_over_the_time_budget_is_quarantined_and_the_worker_kept(
+    start: Starter,
+) -> None:
+    # Every analysis "takes too long": the worker stops it itself and stays; the
+    # document gets one message, no diagnostics, and no analysis in the server process.
     session = await start(init_options={"debounceMs": 0}, env={"TORCHMODE_LSP_TIMEOUT": "0.001"})
+    server = session.client._server
+    assert server is not None
     uri = session.open("train.py", TRAIN_EVAL)
-    version = 1
-    for _ in range(5):
-        try:
-            diagnostics = await session.diagnostics(uri, version=version, timeout=5)
-            break
-        except AssertionError:
-            version = session.change(uri, TRAIN_EVAL + "\n" * version)
-    else:
-        raise AssertionError("no diagnostics after the fallback")
-    assert {d.code for d in diagnostics} == {"TM001", "TM002"}
+    await wait_for_message(session, "too slow to analyse")
+    assert await session.diagnostics(uri) == []
+    workers = [pid for pid, ppid, cmd in processes() if ppid == server.pid and "lsp.engine" in cmd]
+    for text in (TRAIN_EVAL + "\n", TRAIN_EVAL + "\n\n"):  # edits: still quarantined
+        session.change(uri, text)
+    await session.quiet(1.0)
+    slow = [m for m in session.client.messages if "too slow" in m.message]
+    assert len(slow) == 1, slow
+    assert [p for p, pp, cmd in processes() if pp == server.pid and "lsp.engine" in cmd] == workers
+    assert len(workers) == 1
+    assert all(not p.diagnostics for p in session.publishes_for(uri))
+    assert await session.hover(uri, 0, 0) is None  # the server still answers
+
+
+async def wait_for_message(session: Session, text: str, timeout: float = 15.0) -> str:
+    """The first window/showMessage containing ``text``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        for message in session.client.messages:
+            if text in message.message:
+                return message.message
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no message with {text!r}: {session.client.messages}")
 
 
 async def test_invalid_pyproject_is_reported_once_and_editor_settings_apply(

@@ -9,6 +9,7 @@ string content and must not be re-indented).
 
 from __future__ import annotations
 
+import ast
 import io
 import tokenize
 from collections import Counter
@@ -21,6 +22,33 @@ from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 from .textedit import LineIndex
 
 _WHITESPACE = " \t\f"
+# libcst's native parser recurses on the C stack and crashes the process (SIGSEGV,
+# no exception) on expressions about 7,000 levels deep; 3,000 still parse in a
+# thread. Real code stays far below this.
+MAX_FIX_DEPTH = 1000
+
+
+def nesting_depth(text: str, limit: int = MAX_FIX_DEPTH) -> int:
+    """How deeply the syntax tree of ``text`` nests, counted up to ``limit + 1``.
+
+    ``ast`` (which already parsed the file during analysis) is walked without
+    recursion, so this is safe on text libcst cannot take. Text ``ast`` cannot
+    parse counts as too deep: libcst must not see it either.
+    """
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return limit + 1
+    deepest = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def leading_ws(line: str) -> str:
@@ -91,6 +119,8 @@ class Snippet:
             return None
         wrapped = bool(leading_ws(code_line))
         text = f"if 1:{doc.eol}{body}" if wrapped else body
+        if nesting_depth(text) > MAX_FIX_DEPTH:
+            return None  # libcst would crash the process, not raise
         try:
             module = cst.parse_module(text)
         except (cst.ParserSyntaxError, RecursionError, ValueError):

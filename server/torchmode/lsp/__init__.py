@@ -4,8 +4,11 @@ Thin wiring over the engine (``torchmode.analyzer``), the fixes (``torchmode.fix
 and the hover texts (``torchmode.hover``):
 
 - ``server``: handlers and entry point ``main(argv)``;
-- ``engine``: where analyses run (a worker process; ``TORCHMODE_LSP_ENGINE=thread``
-  keeps them in the server) and the cross-file index they use;
+- ``engine``: where analyses and fixes run (an isolated worker process with a time
+  budget; ``TORCHMODE_LSP_ENGINE=thread`` keeps them in the server) and the
+  cross-file index they use;
+- ``protocol``: LSP lifecycle rules and a pygls leak fix; ``transport``: reading
+  frames from stdio or one TCP client, recovering from malformed ones;
 - ``scheduler``: per-document debounce, results for outdated versions dropped;
 - ``documents``: text documents and notebooks (cells joined) as analysis snapshots;
 - ``convert``: findings/edits <-> LSP values, position encodings;
@@ -18,6 +21,11 @@ selection): ``enable``, ``select``, ``ignore``, ``severity`` (``{"TM002": "hint"
 ``fixAll.unsafe``, ``codeAction.disableRuleComment.enable``, ``debounceMs`` (200),
 ``hover.enable``, ``inlayHints.enable`` (off), ``configurationPreference``
 (``editorFirst`` | ``filesystemFirst``).
+
+Limits (environment): ``TORCHMODE_LSP_TIMEOUT`` (60 s per analysis or fix; a document
+over it is left alone until saved), ``TORCHMODE_INDEX_FILE_LIMIT`` (5,000 files
+indexed), ``TORCHMODE_WORKER_RSS_LIMIT_MB`` (600: the worker is replaced above it
+after a document of 1 MB or more). Documents over 1 MB get no fixes.
 
 Commands: ``torchmode.fixAll`` with ``[uri]`` or ``[{"uri": ..., "unsafe": bool}]``
 (unsafe fixes included unless ``unsafe`` is false). Code action kinds: ``quickfix``,

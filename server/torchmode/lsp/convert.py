@@ -16,6 +16,8 @@ from ..findings import Finding, Position, Range
 from ..notebook import cell_message
 from ..source import codepoint_index, utf16_len
 
+BOM = "\ufeff"  # see Snapshot.bom
+
 if TYPE_CHECKING:
     from .documents import Snapshot
 
@@ -83,7 +85,10 @@ class DiagnosticSupport:
 def client_position(snap: Snapshot, pos: Position, enc: Encoding) -> tuple[str, types.Position]:
     """The document URI and client position of an engine position in ``snap``."""
     uri, line, _ = snap.locate(pos.line)
-    char = enc.to_client(snap.source.line_text(pos.line), pos.character)
+    if snap.bom and pos.line == 0:
+        char = enc.to_client(BOM + snap.source.line_text(0), pos.character + 1)
+    else:
+        char = enc.to_client(snap.source.line_text(pos.line), pos.character)
     return uri, types.Position(line=line, character=char)
 
 
@@ -110,6 +115,9 @@ def engine_position(
     line = snap.joined_line(uri, pos.line)
     if line is None:
         return None
+    if snap.bom and line == 0:
+        char = enc.from_client(BOM + snap.source.line_text(0), pos.character)
+        return Position(0, max(char - 1, 0))
     return Position(line, enc.from_client(snap.source.line_text(line), pos.character))
 
 

@@ -15,6 +15,8 @@ from functools import cached_property
 from ..notebook import NotebookText
 from ..source import SourceText
 
+BOM = "\ufeff"
+
 
 @dataclass(frozen=True)
 class CellRef:
@@ -34,6 +36,9 @@ class Snapshot:
     path: str  # file system path when there is one, else the URI
     cells: tuple[CellRef, ...] = ()  # notebooks: code cells in order
     start_lines: tuple[int, ...] = ()  # notebooks: first joined line of each cell
+    # The document starts with a byte order mark, left out of ``text`` (Python rejects
+    # it inside source text): client columns on line 0 are one further right.
+    bom: bool = False
 
     @property
     def is_notebook(self) -> bool:
@@ -70,6 +75,8 @@ class Snapshot:
 
 
 def text_snapshot(uri: str, version: int | None, text: str, path: str) -> Snapshot:
+    if text.startswith(BOM):
+        return Snapshot(key=uri, version=version, text=text[1:], path=path, bom=True)
     return Snapshot(key=uri, version=version, text=text, path=path)
 
 

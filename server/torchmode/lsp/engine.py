@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import signal
 import struct
 import subprocess
 import sys
@@ -56,6 +57,18 @@ class ThreadEngine:
         with self.index.lock:
             return fix_all(text, path, settings, unsafe=unsafe, project=self.index.project())
 
+    def build_fixes(self, text: str, finding: Finding) -> list[tuple[Any, list[Any]]]:
+        """The edits of each fix of ``finding``, not verified (cheap: libcst on the
+        target statement only)."""
+        from ..fixes import edits_for_fix
+
+        out = []
+        for spec in finding.fixes:
+            edits = edits_for_fix(text, spec)
+            if edits:
+                out.append((spec, edits))
+        return out
+
     def update(self, path: str, text: str | None = None) -> bool:
         return self.index.update(path, text)
 
@@ -78,18 +91,50 @@ class ThreadEngine:
 
 # --- the worker process ----------------------------------------------------------------
 #
-# A plain child process (``python -m torchmode.lsp.engine``) talking pickled,
-# length-prefixed frames over its stdin/stdout: no multiprocessing machinery (its
-# resource tracker alone is another 12 MB process). The worker exits when its stdin
-# closes, i.e. when the server goes away, however it goes away.
+# A plain child process talking pickled, length-prefixed frames over its stdin/stdout:
+# no multiprocessing machinery (its resource tracker alone is another 12 MB process).
+# The worker exits when its stdin closes, i.e. when the server goes away, however it
+# goes away.
+#
+# It is started isolated (``-I``: no current folder, PYTHONPATH or user site on
+# ``sys.path``) in torchmode's own folder: a project file named ``warnings.py`` or a
+# project folder named ``torchmode`` is never imported, whatever folder the editor
+# started the server in.
 
 MAX_RESTARTS = 3
 CALL_TIMEOUT_S = float(os.environ.get("TORCHMODE_LSP_TIMEOUT", "60"))  # one engine call
+KILL_GRACE_S = 10.0  # a worker that does not stop on its own is killed this much later
+# After a document this large, a worker holding more than WORKER_RSS_LIMIT is replaced:
+# it keeps its peak memory (772 MB after a 10 MB file) for as long as it runs.
+HUGE_TEXT_CHARS = 1_000_000
+WORKER_RSS_LIMIT = int(os.environ.get("TORCHMODE_WORKER_RSS_LIMIT_MB", "600")) * 2**20
+# Calls that analyse a document: they get the time budget (the index's own calls do not).
+_BUDGETED = frozenset({"analyze", "offered_fixes", "fix_all", "build_fixes"})
 _HEADER = struct.Struct("!Q")
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from torchmode.lsp.engine import worker_main; worker_main()"
+)
 
 
 class WorkerDied(RuntimeError):
     """The worker process is gone (crashed, killed, or its pipe broke)."""
+
+
+class AnalysisTimeout(RuntimeError):
+    """A document took longer than the time budget (the worker stopped the call, or,
+    stuck outside Python, was replaced)."""
+
+
+class _Expired(BaseException):
+    """Raised in the worker by the budget's alarm. A BaseException: the engine's
+    last-resort ``except Exception`` guards must not turn it into a result."""
+
+
+def worker_command() -> list[str]:
+    """How the worker is started: isolated from the server's working folder."""
+    return [sys.executable, "-I", "-c", _BOOT, _PACKAGE_PARENT]
 
 
 def _write_frame(stream: BinaryIO, payload: Any) -> None:
@@ -109,19 +154,51 @@ def _read_frame(stream: BinaryIO) -> Any:
     return pickle.loads(data)
 
 
+class _Budget:
+    """Interrupts the worker's own call after ``seconds`` (SIGALRM; main thread)."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.available = hasattr(signal, "setitimer")  # not on Windows: the server's kill
+        if self.available:
+            signal.signal(signal.SIGALRM, self._expired)
+
+    def _expired(self, signum: int, frame: Any) -> None:
+        if self.active:
+            self.active = False
+            raise _Expired(f"over the time budget of {CALL_TIMEOUT_S:g} s")
+
+    def run(self, call: Callable[..., Any], args: Any, seconds: float | None) -> Any:
+        if seconds is None or not self.available:
+            return call(*args)
+        self.active = True
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            return call(*args)
+        finally:
+            self.active = False
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
 def worker_main() -> None:
     """The worker's loop: one request at a time, in order."""
+    os.chdir(_PACKAGE_PARENT)
     requests = sys.stdin.buffer
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # a stray print must not corrupt the replies
     engine = ThreadEngine()
+    budget = _Budget()
     while True:
         try:
             method, args = _read_frame(requests)
         except EOFError:
             return  # the server is gone
+        seconds = CALL_TIMEOUT_S if method in _BUDGETED else None
         try:
-            reply: tuple[str, Any] = ("ok", getattr(engine, method)(*args))
+            value = budget.run(getattr(engine, method), args, seconds)
+            reply: tuple[str, Any] = ("ok", value)
+        except _Expired as exc:
+            reply = ("timeout", str(exc))
         except Exception as exc:
             reply = ("error", exc)
         try:
@@ -132,70 +209,147 @@ def worker_main() -> None:
             return
 
 
+def _rss_bytes(pid: int) -> int | None:
+    """Resident memory of a process (Linux; None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class ProcessEngine:
     """The engine in one worker process; calls are serialised (one pipe)."""
 
-    def __init__(self, on_restart: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_restart: Callable[[], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
+    ) -> None:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._on_restart = on_restart
+        self._on_notice = on_notice or (lambda message: None)
         self._closed = False
-        self._restarts = 0
+        self.restarts = 0  # workers that died
+        self.recycled = 0  # workers replaced because they had grown too big
+        self.start_failures = 0
         self._fallback: ThreadEngine | None = None  # after MAX_RESTARTS dead workers
 
-    def _process(self) -> subprocess.Popen[bytes]:
+    @property
+    def in_process(self) -> bool:
+        return self._fallback is not None
+
+    def _process(self) -> subprocess.Popen[bytes] | None:
+        """The worker, started on first use; None when it cannot be started (then the
+        engine falls back to this process, and says so)."""
         if self._closed:
             raise RuntimeError("the engine is shut down")
         if self._proc is None:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "torchmode.lsp.engine"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=None,
-            )
+            try:
+                self._proc = subprocess.Popen(
+                    worker_command(),
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=None,
+                    cwd=_PACKAGE_PARENT,
+                )
+            except (OSError, ValueError) as exc:
+                self.start_failures += 1
+                self._fall_back(f"the analysis worker could not be started ({exc})")
+                return None
         return self._proc
+
+    def _fall_back(self, reason: str) -> None:
+        log.error("%s; analysing in the server process", reason)
+        self._fallback = ThreadEngine()
+        self._on_notice(f"torchmode: {reason}; analysing in the editor's server process")
+        if self._on_restart is not None:
+            self._on_restart()  # the in-process index is empty: index again
 
     def _run(self, method: str, *args: Any) -> Any:
         if self._fallback is not None:
             return getattr(self._fallback, method)(*args)
         with self._lock:
             proc = self._process()
-            assert proc.stdin is not None and proc.stdout is not None
-            # An engine stuck on some input must not stall every later analysis.
-            watchdog = threading.Timer(CALL_TIMEOUT_S, proc.kill)
-            watchdog.daemon = True
-            watchdog.start()
-            try:
-                _write_frame(proc.stdin, (method, args))  # type: ignore[arg-type]
-                status, value = _read_frame(proc.stdout)  # type: ignore[arg-type]
-            except (EOFError, BrokenPipeError, OSError) as exc:
-                self._worker_died(proc)
-                raise WorkerDied(f"the analysis worker died during {method}") from exc
-            finally:
-                watchdog.cancel()
+            if proc is None:
+                assert self._fallback is not None
+                return getattr(self._fallback, method)(*args)
+            status, value = self._call(proc, method, args)
+            if method in _BUDGETED and len(args[0]) >= HUGE_TEXT_CHARS:
+                self._recycle_if_big(proc)
+        if status == "timeout":
+            raise AnalysisTimeout(value)
         if status == "error":
             raise value
         return value
 
-    def _worker_died(self, proc: subprocess.Popen[bytes]) -> None:
-        """Called with the lock held: forget the process; later calls start a new one."""
+    def _call(self, proc: subprocess.Popen[bytes], method: str, args: Any) -> tuple[str, Any]:
+        """One request/reply; a worker stuck past its own budget is killed."""
+        assert proc.stdin is not None and proc.stdout is not None
+        # The worker stops a slow call itself; this catches one stuck outside Python.
+        killed = threading.Event()
+
+        def kill() -> None:
+            killed.set()
+            proc.kill()
+
+        watchdog = threading.Timer(CALL_TIMEOUT_S + KILL_GRACE_S, kill)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            _write_frame(proc.stdin, (method, args))  # type: ignore[arg-type]
+            reply: tuple[str, Any] = _read_frame(proc.stdout)  # type: ignore[arg-type]
+            return reply
+        except (EOFError, BrokenPipeError, OSError) as exc:
+            if killed.is_set():  # too slow, not broken: replaced, not counted as a death
+                self._stop(proc)
+                if self._on_restart is not None:
+                    self._on_restart()
+                return "timeout", f"over the time budget of {CALL_TIMEOUT_S:g} s"
+            self._worker_died(proc)
+            raise WorkerDied(f"the analysis worker died during {method}") from exc
+        finally:
+            watchdog.cancel()
+
+    def _recycle_if_big(self, proc: subprocess.Popen[bytes]) -> None:
+        """Replace the worker if it holds more than the limit (after a huge document)."""
+        rss = _rss_bytes(proc.pid)
+        if rss is None or rss <= WORKER_RSS_LIMIT:
+            return
+        log.info("the analysis worker uses %d MB; starting a fresh one", rss >> 20)
+        self.recycled += 1
+        self._stop(proc)
+        if self._on_restart is not None:
+            self._on_restart()
+
+    def _stop(self, proc: subprocess.Popen[bytes]) -> None:
+        self._proc = None
         proc.kill()
         proc.wait()
-        self._proc = None
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:  # unflushed bytes to a dead worker
+                    pass
+
+    def _worker_died(self, proc: subprocess.Popen[bytes]) -> None:
+        """Called with the lock held: forget the process; later calls start a new one."""
+        self._stop(proc)
         if self._closed:
             return
-        self._restarts += 1
-        if self._restarts > MAX_RESTARTS:
-            log.error("the analysis worker keeps dying; analysing in the server")
-            self._fallback = ThreadEngine()
-        else:
-            log.error("the analysis worker died; starting a new one")
+        self.restarts += 1
+        if self.restarts > MAX_RESTARTS:
+            self._fall_back("the analysis worker keeps dying")
+            return
+        log.error("the analysis worker died; starting a new one")
         if self._on_restart is not None:
             self._on_restart()  # the new worker's index is empty: re-index
 
     def warm(self) -> None:
         self._run("warm")
-        from .. import fixes  # noqa: F401  (edits and noqa comments are made here)
+        from .. import fixes  # noqa: F401  ("ignore this line" edits are made here)
 
     def analyze(self, text: str, path: str, settings: Settings) -> AnalysisResult:
         result: AnalysisResult = self._run("analyze", text, path, settings)
@@ -206,6 +360,10 @@ class ProcessEngine:
 
     def fix_all(self, text: str, path: str, settings: Settings, unsafe: bool) -> Any:
         return self._run("fix_all", text, path, settings, unsafe)
+
+    def build_fixes(self, text: str, finding: Finding) -> list[tuple[Any, list[Any]]]:
+        fixes: list[tuple[Any, list[Any]]] = self._run("build_fixes", text, finding)
+        return fixes
 
     def update(self, path: str, text: str | None = None) -> bool:
         return bool(self._run("update", path, text))
@@ -220,6 +378,10 @@ class ProcessEngine:
         known: list[bool] = self._run("known_classes", qualnames)
         return known
 
+    def worker_pid(self) -> int | None:
+        proc = self._proc
+        return proc.pid if proc is not None else None
+
     def close(self) -> None:
         self._closed = True
         proc = self._proc
@@ -233,11 +395,14 @@ class ProcessEngine:
 Engine = ThreadEngine | ProcessEngine
 
 
-def make_engine(on_restart: Callable[[], None] | None = None) -> Engine:
+def make_engine(
+    on_restart: Callable[[], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
+) -> Engine:
     """A worker process unless ``TORCHMODE_LSP_ENGINE=thread``."""
     if os.environ.get("TORCHMODE_LSP_ENGINE", "process") == "thread":
         return ThreadEngine()
-    return ProcessEngine(on_restart)
+    return ProcessEngine(on_restart, on_notice)
 
 
 if __name__ == "__main__":

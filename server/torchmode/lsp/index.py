@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -45,29 +46,65 @@ MAX_FILE_BYTES = 2_000_000
 
 
 def python_files(roots: Iterable[str], limit: int) -> Iterator[str]:
-    """Python files under ``roots``, skipping virtualenvs, caches and hidden folders."""
+    """Python files under ``roots``, skipping virtualenvs, caches and hidden folders.
+
+    Only regular files (a symlink to one counts): a FIFO named ``pipe.py`` would block
+    the read, a link to ``/dev/zero`` would never end. Folder symlinks are not followed.
+    """
     count = 0
     for root in roots:
         for folder, dirs, files in os.walk(root):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
             for name in sorted(files):
-                if name.endswith((".py", ".pyi")):
-                    yield os.path.join(folder, name)
-                    count += 1
-                    if count >= limit:
-                        return
+                if not name.endswith((".py", ".pyi")):
+                    continue
+                path = os.path.join(folder, name)
+                if regular_size(path) is None:
+                    continue
+                yield path
+                count += 1
+                if count >= limit:
+                    return
 
 
-def read_source(path: str) -> str | None:
+def regular_size(path: str) -> int | None:
+    """The size of ``path`` if it is a regular file (after symlinks), else None."""
     try:
-        if os.path.getsize(path) > MAX_FILE_BYTES:
-            return None
-        with open(path, "rb") as handle:
-            data = handle.read()
-        from ..source import decode_source
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
+
+def read_source(path: str, max_bytes: int = MAX_FILE_BYTES) -> str | None:
+    """The text of a regular Python file of at most ``max_bytes``, else None.
+
+    Opened non-blocking and checked on the open file itself (a file swapped for a FIFO
+    or a device between the check and the open is still refused); never reads more
+    than ``max_bytes + 1`` bytes.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except (OSError, ValueError):
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        return None
+    from ..source import decode_source
+
+    try:
         return decode_source(data)
-    except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
+    except (UnicodeDecodeError, SyntaxError, LookupError):
         return None
 
 

@@ -77,9 +77,17 @@ class _DocState:
     running: bool = False
     dirty: bool = False
     retried: int | None = None  # the version whose failed analysis was retried
+    quarantined: bool = False  # too slow to analyse: left alone until lifted
     last: Analysis | None = None  # the last analysis of the current version (parsed or not)
     last_good: Analysis | None = None  # the last analysis that parsed
     waiters: list[asyncio.Future[Analysis | None]] = field(default_factory=list)
+
+
+def is_too_slow(exc: BaseException) -> bool:
+    """The analysis was stopped by the time budget (not a crash)."""
+    from .engine import AnalysisTimeout
+
+    return isinstance(exc, AnalysisTimeout)
 
 
 class AnalysisScheduler:
@@ -91,11 +99,13 @@ class AnalysisScheduler:
         snapshot_of: Callable[[str], Snapshot | None],
         analyse: Callable[[Snapshot], Analysis],
         on_result: Callable[[Analysis, Analysis | None], None],
+        on_too_slow: Callable[[str], None] = lambda key: None,
     ) -> None:
         self._executor = executor
         self._snapshot_of = snapshot_of
         self._analyse = analyse
         self._on_result = on_result  # (new analysis, previous good analysis)
+        self._on_too_slow = on_too_slow  # a document went over the time budget
         self._docs: dict[str, _DocState] = {}
 
     def state(self, key: str) -> _DocState | None:
@@ -116,6 +126,29 @@ class AnalysisScheduler:
         loop = asyncio.get_running_loop()
         state.timer = loop.call_later(max(delay_s, 0.0), self._fire, key)
 
+    def quarantine(self, key: str) -> None:
+        """Stop analysing ``key`` (it exceeds the time budget) until ``lift``."""
+        state = self._docs.setdefault(key, _DocState())
+        state.quarantined = True
+        if state.timer is not None:
+            state.timer.cancel()
+            state.timer = None
+        state.dirty = False
+        state.last = state.last_good = None
+        self._wake(state)
+
+    def lift(self, key: str) -> bool:
+        """Analyse ``key`` again (e.g. on save); True if it was quarantined."""
+        state = self._docs.get(key)
+        if state is None or not state.quarantined:
+            return False
+        state.quarantined = False
+        return True
+
+    def is_quarantined(self, key: str) -> bool:
+        state = self._docs.get(key)
+        return bool(state and state.quarantined)
+
     def forget(self, key: str) -> None:
         """The document closed: stop its work; pending waiters get ``None``."""
         state = self._docs.pop(key, None)
@@ -132,6 +165,8 @@ class AnalysisScheduler:
         if state is None:
             return
         state.timer = None
+        if state.quarantined:
+            return
         if state.running:
             state.dirty = True
             return
@@ -151,7 +186,12 @@ class AnalysisScheduler:
         analysis: Analysis | None = None
         if future.cancelled():
             log.info("analysis of %s cancelled", key)
-        elif (exc := future.exception()) is not None:
+        elif (exc := future.exception()) is not None and is_too_slow(exc):
+            log.warning("analysis of %s is over the time budget: %s", key, exc)
+            self.quarantine(key)
+            self._on_too_slow(key)
+            return
+        elif exc is not None:
             log.error("analysis of %s failed: %r", key, exc)
             if state.retried != snap.version:  # e.g. the worker process died: once more
                 state.retried = snap.version
@@ -183,7 +223,7 @@ class AnalysisScheduler:
     def is_settled(self, key: str) -> bool:
         """No timer or analysis pending and the last analysis is of the current version."""
         state = self._docs.get(key)
-        if state is None:
+        if state is None or state.quarantined:
             return True
         if state.timer is not None or state.running or state.last is None:
             return False

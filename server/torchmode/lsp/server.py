@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import threading
 import time
@@ -20,10 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
-from pygls.protocol.json_rpc import JsonRPCNotification
 from pygls.uris import to_fs_path
 
 from .. import __version__
@@ -50,15 +48,20 @@ from .convert import (
 from .documents import Snapshot, notebook_snapshot, text_snapshot
 from .engine import Engine, make_engine
 from .index import python_files, read_source
+from .protocol import TorchmodeProtocol
 from .resolve import ImportResolver
 from .scheduler import Analysis, AnalysisScheduler
 from .settings import DEFAULT_LSP_SETTINGS, LspSettings, engine_settings, parse_settings
 from .settings import merge as merge_settings
+from .transport import parse_host_port, run_stdio, run_tcp
 
 log = logging.getLogger("torchmode.lsp")
 
 SCAN_BUDGET_S = 10.0
-SCAN_FILE_LIMIT = 5000
+SCAN_FILE_LIMIT = int(os.environ.get("TORCHMODE_INDEX_FILE_LIMIT", "5000"))
+# Above this, a document gets diagnostics but no fixes: building and verifying fixes
+# re-analyses the whole text once per fix.
+FIX_MAX_CHARS = 1_000_000
 RESOLVE_DELAY_S = 1.0  # quiet time before jedi looks for imported model classes
 VERIFY_DELAY_S = 0.3  # pause in code action requests before fixes are verified
 NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
@@ -69,25 +72,6 @@ NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
     ],
     save=True,
 )
-
-
-class TorchmodeProtocol(LanguageServerProtocol):
-    """Answers requests whose params do not match the LSP types with an error.
-
-    pygls logs such a message and drops it, which leaves the client waiting forever.
-    """
-
-    def structure_message(self, data: Any) -> Any:
-        try:
-            return super().structure_message(data)
-        except JsonRpcException as exc:
-            if not (isinstance(data, dict) and "id" in data and "method" in data):
-                raise
-            method = data.get("method")
-            cause = exc.__cause__ or exc
-            error = JsonRpcInvalidParams(f"invalid params for {method}: {cause}".strip())
-            self._send_response(data["id"], error=error.to_response_error())
-            return JsonRPCNotification(method="$/torchmode/rejected", jsonrpc="2.0", params=None)
 
 
 class TorchmodeServer(LanguageServer):
@@ -107,7 +91,8 @@ class TorchmodeServer(LanguageServer):
         self.encoding = Encoding()
         self.support = DiagnosticSupport()
         self.pull_mode = False
-        self.engine: Engine = make_engine(on_restart=self.engine_restarted)
+        self.engine: Engine = make_engine(on_restart=self.engine_restarted, on_notice=self.notify)
+        self.notified: set[tuple[str, str]] = set()  # (document key, topic) told once
         self.stopping = threading.Event()
         self.index_ready = threading.Event()  # the first workspace scan is over
         self.tracked: set[str] = set()  # open Python documents and notebooks
@@ -123,7 +108,7 @@ class TorchmodeServer(LanguageServer):
         self.verify_pending: dict[str, list[tuple[Snapshot, Any, Settings]]] = {}
         self.verify_timers: dict[str, asyncio.TimerHandle] = {}
         self.scheduler = AnalysisScheduler(
-            self.analysis_pool, self.snapshot_of, self.analyse, self.deliver
+            self.analysis_pool, self.snapshot_of, self.analyse, self.deliver, self.too_slow
         )
         # uri -> (version, diagnostics) of the last publish
         self.published: dict[str, tuple[int | None, list[types.Diagnostic]]] = {}
@@ -192,6 +177,13 @@ class TorchmodeServer(LanguageServer):
     def deliver(self, analysis: Analysis, previous: Analysis | None) -> None:
         """A current analysis finished: publish (push mode) unless it did not parse."""
         if not analysis.parsed:
+            if too_deep(analysis.result.syntax_error):  # the CLI reports it; so do we
+                snap = analysis.snapshot
+                self.clear(snap.uris())
+                self.notify_once(
+                    snap.key, "too deep", f"torchmode: {file_name(snap.key)} is nested too "
+                    "deeply to analyse; it has no torchmode diagnostics"
+                )
             return  # keep the last good diagnostics: no flicker, no syntax error of ours
         unresolved = any(
             getattr(e, "class_path", None) is None
@@ -335,6 +327,48 @@ class TorchmodeServer(LanguageServer):
         if changed:
             self.reanalyse_all()
 
+    # --- telling the user ---------------------------------------------------------------
+
+    def notify(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        """Show ``message`` and write it to the log (from any thread)."""
+        if self.loop is None or self.stopping.is_set():
+            log.warning("%s", message)
+            return
+        if threading.current_thread() is not threading.main_thread():
+            self.loop.call_soon_threadsafe(self.notify, message, kind)
+            return
+        log.warning("%s", message)
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def notify_once(self, key: str, topic: str, message: str) -> None:
+        """``notify`` once per document and topic (until the document is closed)."""
+        if (key, topic) in self.notified:
+            return
+        self.notified.add((key, topic))
+        self.notify(message)
+
+    def too_slow(self, key: str) -> None:
+        """The scheduler quarantined ``key``: clear its diagnostics and say why once."""
+        snap = self.snapshot_of(key)
+        self.clear(snap.uris() if snap else [key])
+        self.notify_once(
+            key, "too slow", f"torchmode: {file_name(key)} is too slow to analyse; its "
+            "diagnostics are cleared until it is saved again"
+        )
+
+    def fixes_off(self, req: ActionRequest) -> bool:
+        """True (and said once) when the document is too large for fixes."""
+        size = len(req.snapshot.text)
+        if size <= FIX_MAX_CHARS:
+            return False
+        self.notify_once(
+            req.snapshot.key, "fixes off", f"torchmode: fixes are off for "
+            f"{file_name(req.snapshot.key)}: {size / 1e6:.1f} MB is over the "
+            f"{FIX_MAX_CHARS / 1e6:g} MB limit"
+        )
+        return True
+
     # --- errors ----------------------------------------------------------------------
 
     def report_server_error(self, error: Exception, source: Any) -> None:
@@ -418,9 +452,13 @@ class TorchmodeServer(LanguageServer):
         if current is not None and current != snap.version:
             self.verifier.release(snap, finding)
             return  # the document changed: nobody will ask for this version again
-        # Here, without the project index: on a large file this takes about a second
-        # and must not hold up the engine's analyses meanwhile.
-        self.verifier.verify(snap, finding, lambda: offered(None, snap, finding, settings))
+        # In the engine (worker) with its time budget: never libcst in this process.
+        try:
+            self.verifier.verify(
+                snap, finding, lambda: offered(self.engine, snap, finding, settings)
+            )
+        except Exception as exc:
+            log.info("verifying fixes of %s failed: %r", snap.key, exc)
 
     def snapshot_of_threadsafe(self, key: str) -> int | None:
         """The current version of a document, read without touching its text."""
@@ -433,6 +471,17 @@ class TorchmodeServer(LanguageServer):
 
 def path_of(uri: str) -> str:
     return to_fs_path(uri) or uri
+
+
+def file_name(uri: str) -> str:
+    """The last part of a document's path, for messages."""
+    return path_of(uri).replace("\\", "/").rsplit("/", 1)[-1] or uri
+
+
+def too_deep(syntax_error: str | None) -> bool:
+    """The analysis gave up on nesting (not a syntax error the user is typing)."""
+    text = (syntax_error or "").lower()
+    return "too deep" in text or "recursion" in text or "too many nested" in text
 
 
 def parent_dir(path: str) -> str:
@@ -509,6 +558,8 @@ def create_server() -> TorchmodeServer:
             text = doc.source
             ls.background_pool.submit(reindex_and_refresh, ls, path, text)
         key = ls.key_of(uri)
+        if ls.scheduler.lift(key):
+            ls.notified.discard((key, "too slow"))
         if key in ls.tracked:
             ls.schedule(key, now=True)
 
@@ -517,6 +568,7 @@ def create_server() -> TorchmodeServer:
         uri = params.text_document.uri
         ls.tracked.discard(uri)
         ls.scheduler.forget(uri)
+        ls.notified = {n for n in ls.notified if n[0] != uri}
         ls.clear([uri])
 
     # --- notebooks --------------------------------------------------------------------
@@ -536,6 +588,8 @@ def create_server() -> TorchmodeServer:
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
     def nb_save(ls: TorchmodeServer, params: types.DidSaveNotebookDocumentParams) -> None:
+        if ls.scheduler.lift(params.notebook_document.uri):
+            ls.notified.discard((params.notebook_document.uri, "too slow"))
         if params.notebook_document.uri in ls.tracked:
             ls.schedule(params.notebook_document.uri, now=True)
 
@@ -543,6 +597,7 @@ def create_server() -> TorchmodeServer:
     def nb_close(ls: TorchmodeServer, params: types.DidCloseNotebookDocumentParams) -> None:
         ls.tracked.discard(params.notebook_document.uri)
         ls.scheduler.forget(params.notebook_document.uri)
+        ls.notified = {n for n in ls.notified if n[0] != params.notebook_document.uri}
         ls.clear([c.uri for c in params.cell_text_documents])
 
     # --- pull diagnostics -------------------------------------------------------------
@@ -602,8 +657,12 @@ def create_server() -> TorchmodeServer:
         ls: TorchmodeServer, params: types.DidChangeWatchedFilesParams
     ) -> None:
         paths = []
+        roots = workspace_roots(ls)
         for change in params.changes:
             path = path_of(change.uri)
+            if not inside(path, roots):
+                log.info("ignoring a watched-file event outside the workspace: %s", path)
+                continue
             if path.endswith("pyproject.toml"):
                 settings_files_changed(ls)
             elif path.endswith((".py", ".pyi")):
@@ -626,7 +685,7 @@ def create_server() -> TorchmodeServer:
         req = ls.action_request(
             params.text_document.uri, params.context.diagnostics, params.context.only
         )
-        if req is None:
+        if req is None or ls.fixes_off(req):
             return None
         ls.delay_verification(req.snapshot.key)
         loop = asyncio.get_running_loop()
@@ -640,7 +699,7 @@ def create_server() -> TorchmodeServer:
         if data is None or "uri" not in data or action.edit is not None:
             return action
         req = ls.action_request(str(data["uri"]), [], [])
-        if req is None:
+        if req is None or ls.fixes_off(req):
             return action
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(ls.action_pool, resolve_action, action, req)
@@ -652,6 +711,8 @@ def create_server() -> TorchmodeServer:
         req = ls.action_request(uri, [], [])
         if req is None:
             raise ValueError(f"document not open: {uri}")
+        if ls.fixes_off(req):
+            return {"applied": False, "fixed": 0, "remaining": 0}
         loop = asyncio.get_running_loop()
         edit, outcome = await loop.run_in_executor(
             ls.action_pool,
@@ -845,7 +906,19 @@ def workspace_roots(ls: TorchmodeServer) -> list[str]:
     return [r for r in roots if r]
 
 
+def inside(path: str, roots: list[str]) -> bool:
+    """``path`` is in one of the workspace folders (after resolving symlinks and ``..``)."""
+    real = os.path.realpath(path)
+    for root in roots:
+        top = os.path.realpath(root)
+        if real == top or real.startswith(top.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
 def start_index_scan(ls: TorchmodeServer) -> None:
+    if ls.stopping.is_set():
+        return
     roots = workspace_roots(ls)
     loop = asyncio.get_running_loop()
 
@@ -866,12 +939,28 @@ def start_index_scan(ls: TorchmodeServer) -> None:
 
 def scan_files(ls: TorchmodeServer, roots: list[str], budget_s: float = SCAN_BUDGET_S) -> int:
     """Index the Python files under ``roots`` one by one (analyses interleave), within
-    a time budget. Files are read here; the engine only summarises them."""
+    a time budget and a file cap; stopping early is logged and shown. Files are read
+    here; the engine only summarises them."""
     start = time.perf_counter()
-    count = 0
-    for path in python_files(roots, SCAN_FILE_LIMIT):
-        if ls.stopping.is_set() or time.perf_counter() - start > budget_s:
-            log.info("index scan stopped after %d files", count)
+    count = seen = 0
+    for path in python_files(roots, SCAN_FILE_LIMIT + 1):
+        if ls.stopping.is_set():
+            break
+        seen += 1
+        if seen > SCAN_FILE_LIMIT:
+            ls.notify(
+                f"torchmode: the workspace has more than {SCAN_FILE_LIMIT} Python files; "
+                f"only the first {SCAN_FILE_LIMIT} are indexed, so facts from the others "
+                "(model classes, helper functions) are unknown",
+                types.MessageType.Info,
+            )
+            break
+        if time.perf_counter() - start > budget_s:
+            ls.notify(
+                f"torchmode: indexing stopped after {budget_s:g} s at {count} files; facts "
+                "from the other files (model classes, helper functions) are unknown",
+                types.MessageType.Info,
+            )
             break
         text = read_source(path)
         if text is not None and ls.engine.update(path, text):
@@ -927,8 +1016,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-file", help="write the server log to this file")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
+    address = parse_host_port(args.tcp) if args.tcp else None
+    if args.tcp and address is None:
+        parser.error("--tcp expects HOST:PORT (an IPv6 host in brackets: [::1]:PORT)")
     level = logging.DEBUG if args.verbose else logging.INFO
     if args.log_file:
+        try:
+            private_file(args.log_file)
+        except OSError as exc:
+            parser.error(f"cannot write the log file {args.log_file}: {exc.strerror or exc}")
         logging.basicConfig(filename=args.log_file, level=level)
     else:
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING if not args.verbose else level)
@@ -936,11 +1032,28 @@ def main(argv: list[str] | None = None) -> int:
     # event loop answers hovers and code actions promptly while one runs.
     sys.setswitchinterval(0.001)
     server = create_server()
-    if args.tcp:
-        host, _, port = args.tcp.rpartition(":")
-        if not port.isdigit():
-            parser.error("--tcp expects HOST:PORT")
-        server.start_tcp(host or "127.0.0.1", int(port))
+    if address is not None:
+        run_tcp(server, *address)
     else:
-        server.start_io()
-    return 0
+        run_stdio(server)
+    code = getattr(server.protocol, "exit_code", None) or 0
+    # Leave now: a thread still reading a file or talking to the worker must not keep
+    # the process alive after `exit` (interpreter shutdown would wait for it).
+    server.stopping.set()
+    server.engine.close()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
+def private_file(path: str) -> None:
+    """Create ``path`` readable by its owner only (it logs document text), or make it so."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)

@@ -64,6 +64,7 @@ class FileReport:
     fixed: list[Reported] = field(default_factory=list)
     diff: str | None = None
     notebook: bool = False
+    warning: str | None = None  # analysed, but something the user asked for was not done
 
 
 @dataclass
