@@ -442,6 +442,12 @@ def freezes_param(body: list[ast.stmt], name: str) -> bool:
     loop over ``name.modules()`` setting chosen layers to eval, ``name.apply(f)``; not
     one that evaluates a submodule and restores the modes (``m.training = was``)."""
     module = ast.Module(body=body, type_ignores=[])
+    frozen = _frozen_parts(module, name)
+    return bool(frozen) and not _restores(module, frozen)
+
+
+def _frozen_parts(module: ast.Module, name: str) -> set[str]:
+    """What ``module``'s statements put in eval in ``name`` (keys of the frozen parts)."""
     frozen: set[str] = set()
     for node in _walk_no_defs(module):
         if isinstance(node, (ast.For, ast.AsyncFor)):
@@ -461,7 +467,7 @@ def freezes_param(body: list[ast.stmt], name: str) -> bool:
             elif (key == name or key.startswith(name + ".")) and node.func.attr == "apply" \
                     and node.args and _names_layer_eval(node.args[0]):
                 frozen.add(key)
-    return bool(frozen) and not _restores(module, frozen)
+    return frozen
 
 
 def _names_layer_eval(node: ast.expr) -> bool:
@@ -498,12 +504,12 @@ def train_override_refreezes(method: ast.FunctionDef | ast.AsyncFunctionDef,
                              freeze_methods: Iterable[str] = ()) -> bool:
     """A ``train()`` override that re-applies a freeze on ``self`` (directly, or by calling
     one of the class's freeze methods / a freeze helper on ``self``)."""
-    if _method_freezes_self(method):
-        return True
     args = method.args.posonlyargs + method.args.args
     if not args:
         return False
     self_name = args[0].arg
+    if _frozen_parts(ast.Module(body=method.body, type_ignores=[]), self_name):
+        return True  # (it calls super().train(mode) first: that is no restore)
     methods = set(freeze_methods)
     for node in _walk_no_defs(method):
         if not isinstance(node, ast.Call):

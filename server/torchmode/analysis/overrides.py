@@ -71,9 +71,20 @@ def _class_of(fa: FileAnalysis, entity: str, train_call: ast.Call) -> str | None
             if node.lineno <= line <= (node.end_lineno or node.lineno):
                 return name
         return None
-    classes = {cls for _, key, _, cls in fa.interp.occurrences.values()
-               if key == entity and cls}
+    first, last = _enclosing_lines(fa, train_call.lineno)
+    classes = {cls for node, key, _, cls in fa.interp.occurrences.values()
+               if key == entity and cls and first <= getattr(node, "lineno", 0) <= last}
     return classes.pop() if len(classes) == 1 else None
+
+
+def _enclosing_lines(fa: FileAnalysis, line: int) -> tuple[int, int]:
+    """Lines of the innermost function holding ``line`` (the whole file at module level)."""
+    best = (1, len(fa.src.lines))
+    for fn in fa.facts.functions:
+        first, last = fn.node.lineno, fn.node.end_lineno or fn.node.lineno
+        if first <= line <= last and last - first < best[1] - best[0]:
+            best = (first, last)
+    return best
 
 
 def _override_in_file(classes: dict[str, ClassInfo], cls: str, resolver: Resolver,
