@@ -16,7 +16,11 @@ NAMES = {
     "TM005": "backward-without-grad",
     "TM006": "mode-flag-assignment",
     "TM007": "export-in-train-mode",
+    "TM008": "functional-mode-ignored",
+    "TM009": "train-undoes-freeze",
 }
+# Rules whose doc examples are whole programs: analysed as they are.
+RUNNABLE_EXAMPLES = ("TM008", "TM009")
 
 
 def test_every_rule_has_a_doc() -> None:
@@ -96,3 +100,16 @@ def test_doc_agrees_with_the_rule_registry(code: str) -> None:
     safety = rule_section(code, "Fix safety").lower()
     expected = {"safe": "**safe**", "unsafe": "**unsafe**", "none": "no fix"}[rule.fix_safety]
     assert expected in safety
+
+
+@pytest.mark.parametrize("code", RUNNABLE_EXAMPLES)
+def test_examples_run_through_the_analyzer(code: str) -> None:
+    """The bad example is reported on its marked line, and only there; the fixed one is clean."""
+    from torchmode.analyzer import analyze
+
+    bad, *fixed = re.findall(r"```python\n(.*?)```", rule_section(code, "Example"), re.S)
+    marked = [i for i, line in enumerate(bad.splitlines()) if f"# {code}" in line]
+    found = [(f.code, f.range.start.line) for f in analyze(bad, "example.py").findings]
+    assert found == [(code, line) for line in marked]
+    for block in fixed:
+        assert analyze(block, "example.py").findings == []

@@ -177,6 +177,8 @@ CONTRACT = {
     "TM005": ("error", set()),
     "TM006": ("warning", set()),
     "TM007": ("warning", {"insert-eval"}),
+    "TM008": ("warning", {"add-training-arg"}),
+    "TM009": ("warning", {"reapply-freeze"}),
 }
 
 

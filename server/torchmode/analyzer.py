@@ -26,13 +26,14 @@ INTERNAL_ERROR_PREFIX = "internal error"
 
 # A file none of these words occur in cannot produce a finding: every rule needs a
 # mode call, a grad context, a training step, an export, a load, or an evaluation
-# loop/function name (``val``/``test``/``eval``/``dev``/``holdout``/``predict``/``infer``).
+# loop/function name (``val``/``test``/``eval``/``dev``/``holdout``/``predict``/``infer``),
+# or a functional op with a ``training`` argument (``dropout``, ``rrelu``, ``batch_norm``).
 # (The lookahead holds the alternatives' first characters: same matches, but most
 # positions are skipped without trying each alternative.)
 _PREFILTER = re.compile(
-    r"(?=[etgbslvdhpi])(?:"
+    r"(?=[etgbslvdhpir])(?:"
     r"eval|train|grad|backward|step|trace|export|load|val|test|dev|holdout|predict|infer|"
-    r"inference)", re.IGNORECASE)
+    r"inference|dropout|rrelu|batch_norm)", re.IGNORECASE)
 
 _MIN_RECURSION = 12000 if sys.version_info >= (3, 11) else 3000
 
@@ -155,16 +156,19 @@ def _forward_facts(fa: FileAnalysis) -> list[ForwardCallFact]:
 
 def _entities(fa: FileAnalysis) -> list[Any]:
     from .analysis.model import EntityOccurrence
+    from .analysis.overrides import held_in_eval
 
     out: list[EntityOccurrence] = []
     for node, key, modes, cls in fa.interp.occurrences.values():
         lines = [m.line for m in modes if m.line is not None and not m.where]
         info = fa.layers_of(cls)
+        rng = fa.range(node)
         out.append(EntityOccurrence(
-            key, fa.range(node), frozenset(m.public_kind for m in modes) or frozenset({"unknown"}),
+            key, rng, frozenset(m.public_kind for m in modes) or frozenset({"unknown"}),
             max(lines) if lines else None,
             info.class_name if info is not None else (cls.rsplit(".", 1)[-1] if cls else None),
             info.path if info is not None else None,
-            info.summary() if info is not None else None))
+            info.summary() if info is not None else None,
+            held_in_eval(fa, key, rng.start.line)))
     out.sort(key=lambda e: (e.range.start, e.range.end))
     return out

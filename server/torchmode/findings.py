@@ -78,6 +78,8 @@ class FixKind:
     DECORATE_NO_GRAD = "decorate-no-grad"  # add `@<spelling>` to the target function
     ADD_CALL_PARENS = "add-call-parens"  # `m.eval` -> `m.eval()`, `with torch.no_grad:` -> `...()`
     FLAG_TO_METHOD = "flag-to-method"    # `m.training = False` -> `m.eval()`
+    ADD_TRAINING_ARG = "add-training-arg"  # `F.dropout(x, p)` -> `F.dropout(x, p, training=...)`
+    REAPPLY_FREEZE = "reapply-freeze"    # the freeze statement again after `m.train()`
 
 
 @dataclass(frozen=True)

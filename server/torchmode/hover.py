@@ -217,6 +217,10 @@ def entity_markdown(
             + ("recorded" if call.grad_enabled else "off (no_grad / inference_mode)")
             + " at this call."
         )
+    held = getattr(occurrence, "held_in_eval", ())
+    if held:
+        parts.append(f"Held in eval here: {'; '.join(held)}. `{name}.train()` would switch "
+                     "them back (TM009).")
     layers = getattr(occurrence, "layers", None)
     class_name = getattr(occurrence, "class_name", None)
     class_path = getattr(occurrence, "class_path", None)
@@ -306,11 +310,58 @@ def hover_info(
     if doc is not None:
         return HoverInfo(doc, rng)
     dotted = _dotted_name(line_text, start, end)
+    doc = functional_doc(dotted, line_text[end:].lstrip().startswith("("))
+    if doc is not None:
+        return HoverInfo(doc, rng)
     known = (entity_classes or {}).get(dotted)
     if known is not None:
         # A model named where the engine recorded no mode (e.g. its assignment).
         return HoverInfo(model_markdown(known), rng)
     return None
+
+
+_FUNCTIONAL_PREFIXES = ("F.", "functional.", "nn.functional.", "torch.nn.functional.")
+
+
+def functional_doc(dotted: str, called: bool) -> str | None:
+    """``F.dropout`` and friends: the default of ``training`` and what it means in eval mode.
+    A bare name counts only when called (``dropout(x)`` after a from-import)."""
+    from .analysis.functional import MODE_FUNCTIONS
+
+    name = dotted.rsplit(".", 1)[-1]
+    prefix = dotted[: len(dotted) - len(name)]
+    if prefix in _FUNCTIONAL_PREFIXES or (not prefix and called):
+        entry = MODE_FUNCTIONS.get(f"torch.nn.functional.{name}")
+    elif prefix == "torch.":
+        entry = MODE_FUNCTIONS.get(f"torch.{name}")
+    else:
+        return None
+    if entry is None:
+        return None
+    return _functional_markdown(entry)
+
+
+def _functional_markdown(entry: Any) -> str:
+    title = f"**`{entry.short}`**: `{entry.keyword}`"
+    module, _, name = entry.qualname.rpartition(".")
+    link = f"[{entry.qualname}]({DOCS}/generated/{entry.qualname}.html)" \
+        if module == "torch.nn.functional" else f"[torch.nn.functional]({DOCS}/nn.functional.html)"
+    if entry.default is None:
+        return (f"{title} has no default: every call chooses whether it acts as in "
+                f"training.\n\n{link}")
+    if entry.default:
+        what = ("defaults to `True`: it does **not** follow `model.eval()`. In eval mode it "
+                "still zeroes elements at random, so outputs differ from run to run.")
+    elif name == "batch_norm":
+        what = ("defaults to `False`: it does **not** follow `model.train()`. In train mode it "
+                "still normalises with the running statistics and never updates them; in eval "
+                "mode it does what eval mode should.")
+    else:
+        what = ("defaults to `False`: it does **not** follow `model.train()`. In eval mode it "
+                "is inactive, as it should be, but it is inactive in train mode too.")
+    return (f"{title} {what}\n\nInside a module, pass `{entry.keyword}=self.training` "
+            f"(TM008), or use the layer module (`nn.Dropout`, `nn.BatchNorm1d`, ...), which "
+            f"follows the mode itself.\n\n{link}")
 
 
 def _dotted_name(line_text: str, start: int, end: int) -> str:

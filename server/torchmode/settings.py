@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from .findings import Severity
 
-ALL_CODES = ("TM001", "TM002", "TM003", "TM004", "TM005", "TM006", "TM007")
+ALL_CODES = ("TM001", "TM002", "TM003", "TM004", "TM005", "TM006", "TM007", "TM008",
+             "TM009")
 
 
 @dataclass(frozen=True)

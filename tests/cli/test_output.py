@@ -165,7 +165,7 @@ def test_sarif_schema_and_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     validate_sarif(log)
     run = log["runs"][0]
     rules = run["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == [f"TM00{i}" for i in range(1, 8)]
+    assert [r["id"] for r in rules] == [f"TM00{i}" for i in range(1, 10)]
     first = run["results"][0]
     assert first["ruleId"] == "TM003"
     assert rules[first["ruleIndex"]]["id"] == "TM003"

@@ -12,11 +12,11 @@ MODEL = "model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))\n"
 
 
 def test_registry_has_every_rule_with_fix_safety() -> None:
-    assert sorted(RULES) == [f"TM00{i}" for i in range(1, 8)]
+    assert sorted(RULES) == [f"TM00{i}" for i in range(1, 10)]
     assert RULES["TM004"].fix_safety == "safe"
     assert RULES["TM005"].fix_safety == "none"
-    assert {RULES[c].fix_safety for c in ("TM001", "TM002", "TM003", "TM006", "TM007")} == {
-        "unsafe"}
+    assert {RULES[c].fix_safety for c in ("TM001", "TM002", "TM003", "TM006", "TM007", "TM008",
+                                          "TM009")} == {"unsafe"}
 
 
 def test_tm001_message_names_model_and_line() -> None:

@@ -86,6 +86,21 @@ def _undo_decorator(new: ast.Module, old_dump: str, code: str) -> bool:
     return False
 
 
+def _undo_keyword(new: ast.Module, old_dump: str, code: str) -> bool:
+    """Remove one keyword argument ``code`` (``training=self.training``) from one call."""
+    wanted = _dump(ast.parse(f"f({code})", mode="eval").body.keywords[0])  # type: ignore[attr-defined]
+    for node in ast.walk(new):
+        if not isinstance(node, ast.Call):
+            continue
+        for index, keyword in enumerate(node.keywords):
+            if _dump(keyword) == wanted:
+                del node.keywords[index]
+                if _dump(new) == old_dump:
+                    return True
+                node.keywords.insert(index, keyword)
+    return False
+
+
 class _StripCall(ast.NodeTransformer):
     """Replace the n-th call ``X()`` (no arguments) whose callee is ``X`` by ``X``."""
 
@@ -135,8 +150,10 @@ def is_intended(old_text: str, new_text: str, spec: FixSpec) -> bool:
     if not _without_import(new, old, spec.import_line):
         return False
     old_dump = _dump(old)
-    if spec.kind in (FixKind.INSERT_EVAL, FixKind.INSERT_TRAIN):
+    if spec.kind in (FixKind.INSERT_EVAL, FixKind.INSERT_TRAIN, FixKind.REAPPLY_FREEZE):
         return _undo_insert(new, old_dump, spec.code)
+    if spec.kind == FixKind.ADD_TRAINING_ARG:
+        return _undo_keyword(new, old_dump, spec.code)
     if spec.kind in (FixKind.WRAP_NO_GRAD, FixKind.WRAP_INFERENCE_MODE):
         return _undo_wrap(new, old_dump, spec.code)
     if spec.kind == FixKind.DECORATE_NO_GRAD:

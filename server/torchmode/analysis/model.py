@@ -139,3 +139,5 @@ class EntityOccurrence:
     class_name: str | None = None
     class_path: str | None = None
     layers: str | None = None
+    # submodules held in eval by a freeze in effect here: "model.backbone (line 30)"
+    held_in_eval: tuple[str, ...] = ()

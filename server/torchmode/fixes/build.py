@@ -48,6 +48,7 @@ from .layout import (
     is_docstring_statement,
     leading_ws,
 )
+from .mode_args import add_training_argument, insert_after_statement
 from .textedit import TextEdit
 
 Builder = Callable[[Doc, FixSpec], "list[TextEdit] | None"]
@@ -540,6 +541,8 @@ _BUILDERS: dict[str, Builder] = {
     FixKind.DECORATE_NO_GRAD: _decorate,
     FixKind.ADD_CALL_PARENS: _add_call_parens,
     FixKind.FLAG_TO_METHOD: _flag_to_method,
+    FixKind.ADD_TRAINING_ARG: add_training_argument,
+    FixKind.REAPPLY_FREEZE: insert_after_statement,
 }
 
 __all__ = ["edits_for_fix", "import_edit"]

@@ -1,0 +1,58 @@
+"""TM009 train-undoes-freeze: ``m.train()`` after a submodule of ``m`` was put in eval
+on purpose, with no re-freeze before the training step."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from ..analysis.context import FileAnalysis
+from ..analysis.freeze import UndoneFreeze
+from ..analysis.overrides import freeze_walker, refreezing_override
+from ..findings import Finding, FixKind, FixSpec, Related, Severity
+from .base import Rule, finding
+
+RULE = Rule("TM009", "train-undoes-freeze", Severity.WARNING, "unsafe",
+            "model.train() switches a frozen submodule back to training mode.")
+
+
+def check(fa: FileAnalysis) -> Iterator[Finding]:
+    walker = freeze_walker(fa)
+    for undone in sorted(walker.undone.values(), key=lambda u: (u.train_call.lineno,
+                                                                 u.train_call.col_offset)):
+        if refreezing_override(fa, undone.entity, undone.train_call):
+            continue
+        yield finding(RULE, _message(undone), fa.range(undone.train_call), _fixes(fa, undone),
+                      _related(fa, undone))
+
+
+def _message(undone: UndoneFreeze) -> str:
+    freeze = undone.freeze
+    return (f"{undone.entity}.train() switches {freeze.held} back to training mode, undoing "
+            f"the freeze on line {freeze.line + 1} ({freeze.headline}), with no freeze again "
+            f"before the training step on line {undone.step.lineno}: frozen BatchNorm "
+            "statistics update again and frozen Dropout is back on.")
+
+
+def _related(fa: FileAnalysis, undone: UndoneFreeze) -> tuple[Related, ...]:
+    return (Related(fa.stmt_range(undone.freeze.stmt), "the freeze undone here"),
+            Related(fa.range(undone.step), "the training step"))
+
+
+def _fixes(fa: FileAnalysis, undone: UndoneFreeze) -> tuple[FixSpec, ...]:
+    stmt = undone.train_stmt
+    freeze = undone.freeze
+    if stmt is None or not _alone_on_its_lines(fa, freeze.stmt):
+        return ()
+    first, end = fa.stmt_lines(stmt)
+    title = f"Re-apply {freeze.headline} after {undone.entity}.train()"
+    return (FixSpec(FixKind.REAPPLY_FREEZE, title, False, first, end, freeze.text,
+                    undone.entity, None, True),)
+
+
+def _alone_on_its_lines(fa: FileAnalysis, stmt: ast.stmt) -> bool:
+    """The freeze statement can be copied as whole lines (no ``a; b`` sharing them)."""
+    first, end = fa.stmt_lines(stmt)
+    head = fa.src.line_text(first)[:stmt.col_offset]
+    tail = fa.src.line_text(end)[stmt.end_col_offset:] if stmt.end_col_offset is not None else ""
+    return not head.strip() and (not tail.strip() or tail.strip().startswith("#"))
