@@ -32,7 +32,7 @@ import json
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,7 @@ def run_repo(root: Path, corpus: Path) -> tuple[list[Seen], list[tuple[str, floa
     from torchmode import cli
 
     files, _missing = cli.discover([str(root)], None, None)
-    tasks = [cli.Task(path, settings) for path, settings in files]
+    tasks = [cli.Task(path, replace(settings, show_hints=True)) for path, settings in files]
     started = time.perf_counter()
     project = cli.build_project([t.path for t in tasks], io.StringIO())
     index_time = time.perf_counter() - started

@@ -64,6 +64,8 @@ class FileReport:
     fixed: list[Reported] = field(default_factory=list)
     diff: str | None = None
     notebook: bool = False
+    # Parts left out but the rest analysed (a notebook cell that does not parse).
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
