@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .config import ConfigError, is_excluded, load_settings, merge_cli, split_codes
-from .findings import Finding, Range
+from .findings import Finding, Range, Severity
 from .output import FORMATS, FileReport, Location, RelatedReport, Reported
 from .settings import ALL_CODES, Settings
 
@@ -39,6 +39,10 @@ Positions are 1-based `line:col` with columns in characters (json output uses
 in order as one program and positions read `cell N:line:col`: N is the 1-based
 number of the cell among all cells of the notebook (markdown cells counted, as
 Jupyter shows them) and the line is 1-based within that cell.
+
+Hint-severity findings (TM001 on a model without Dropout or BatchNorm, where
+eval() changes nothing today) are printed only with --show-hints (or
+`show-hints = true` in [tool.torchmode]) and never count for the exit status.
 
 Exit status: 0 no findings, 1 findings (0 with --exit-zero), 2 usage or
 configuration error, or a file that could not be analysed (other files are
@@ -238,14 +242,21 @@ def run_task(task: Task) -> FileReport:
     """Check (and maybe fix) one file; any failure becomes a one-line error, never a traceback."""
     try:
         if task.path.endswith(".ipynb"):
-            return _check_notebook(task, _PROJECT)
-        return _check_python(task, _PROJECT)
+            return _without_hints(_check_notebook(task, _PROJECT), task.settings)
+        return _without_hints(_check_python(task, _PROJECT), task.settings)
     except RecursionError:
         return FileReport(task.path, error="too deeply nested to analyse (recursion limit)")
     except MemoryError:
         return FileReport(task.path, error="out of memory while analysing")
     except Exception as exc:  # an engine bug must not hide the other files' results
         return FileReport(task.path, error=f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _without_hints(report: FileReport, settings: Settings) -> FileReport:
+    """Hint-severity findings are printed only when asked for (RULES.md §3)."""
+    if not settings.show_hints:
+        report.findings = [r for r in report.findings if r.finding.severity is not Severity.HINT]
+    return report
 
 
 def _syntax_error(text: str, fallback: str, notebook: Any = None) -> str:
@@ -293,7 +304,7 @@ def _check_python(task: Task, project: Any) -> FileReport:
 
         if nesting_depth(text) > MAX_FIX_DEPTH:  # the fix engine would crash on it
             return FileReport(task.path, reported, lines=lines,
-                              warning=f"not fixed: nested more than {MAX_FIX_DEPTH} levels deep")
+                              warnings=[f"not fixed: nested more than {MAX_FIX_DEPTH} levels deep"])
         return _fix_python(task, project, original, text, encoding, lines, reported)
     return FileReport(task.path, reported, lines=lines)
 
@@ -366,7 +377,8 @@ def _check_notebook(task: Task, project: Any) -> FileReport:
         return FileReport(task.path, error=error, lines=lines, notebook=True)
     positions = _Positions(notebook.text, notebook)
     found = [positions.report(task.path, f) for f in result.findings]
-    return FileReport(task.path, found, lines=lines, notebook=True)
+    warnings = [cell.describe() for cell in notebook.broken]
+    return FileReport(task.path, found, lines=lines, notebook=True, warnings=warnings)
 
 
 # --- running many files ----------------------------------------------------------------
@@ -472,7 +484,8 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         except ImportError as exc:
             print(f"torchmode: error: fixes are unavailable ({exc})", file=stderr)
             return 2
-    tasks = [Task(path, settings, fix=args.fix, diff=args.diff, unsafe=args.unsafe_fixes)
+    tasks = [Task(path, replace(settings, show_hints=True) if args.show_hints else settings,
+                  fix=args.fix, diff=args.diff, unsafe=args.unsafe_fixes)
              for path, settings in files]
     project = build_project([t.path for t in tasks], stderr)
     progress = _Progress(len(tasks), stderr,
@@ -487,8 +500,9 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         if report.error:
             label = "\x1b[1;31merror\x1b[0m" if red else "error"
             print(f"{report.path}: {label}: {report.error}", file=stderr)
-        if report.warning:
-            print(f"{report.path}: warning: {report.warning}", file=stderr)
+        for warning in report.warnings:
+            label = "\x1b[1;33mwarning\x1b[0m" if red else "warning"
+            print(f"{report.path}: {label}: {warning}", file=stderr)
     summary = summarize(reports)
     if args.diff:
         for report in reports:
@@ -504,7 +518,9 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                      statistics=args.statistics and args.format == "text")
         if args.statistics and args.format != "text":
             write_statistics(summary, stderr)  # keep machine-readable stdout clean
-        status = 1 if summary.findings and not args.exit_zero else 0
+        counted = sum(1 for r in reports for f in r.findings
+                      if f.finding.severity is not Severity.HINT)
+        status = 1 if counted and not args.exit_zero else 0
     if summary.errors:
         return 2
     return status
@@ -605,6 +621,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--jobs", "-j", type=_positive_or_zero, default=1, metavar="N",
                        help="worker processes (0: one per CPU; default 1)")
     check.add_argument("--statistics", action="store_true", help="count findings per code")
+    check.add_argument("--show-hints", action="store_true",
+                       help="also print hint-severity findings (never counted for the exit status)")
     check.add_argument("--fix", action="store_true", help="apply safe fixes to the files")
     check.add_argument("--unsafe-fixes", action="store_true",
                        help="with --fix or --diff, also apply unsafe fixes")

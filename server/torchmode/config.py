@@ -41,6 +41,7 @@ KNOWN_KEYS = (
     "evaluation-function-names",
     "evaluation-loader-names",
     "exclude",
+    "show-hints",
 )
 
 
@@ -191,6 +192,10 @@ def settings_from_table(table: dict[str, Any], where: str) -> Settings:
     if exclude is not None:
         root = os.path.dirname(os.path.abspath(where)) if os.path.exists(where) else os.getcwd()
         settings = replace(settings, exclude=tuple(absolute_pattern(root, p) for p in exclude))
+    if "show-hints" in table:
+        if not isinstance(table["show-hints"], bool):
+            raise ConfigError(f"{where}: 'show-hints' must be true or false")
+        settings = replace(settings, show_hints=table["show-hints"])
     return settings
 
 

@@ -20,6 +20,8 @@ class Settings:
     evaluation_function_names: tuple[str, ...] = ()
     evaluation_loader_names: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # Hint-severity findings (no effect today) in the CLI's output (RULES.md §3).
+    show_hints: bool = False
 
     def enabled(self, code: str) -> bool:
         return any(code.startswith(s) for s in self.select) and not any(
@@ -28,7 +30,8 @@ class Settings:
 
     def __hash__(self) -> int:
         return hash((self.select, self.ignore, tuple(sorted(self.severity.items())),
-                     self.evaluation_function_names, self.evaluation_loader_names, self.exclude))
+                     self.evaluation_function_names, self.evaluation_loader_names, self.exclude,
+                     self.show_hints))
 
 
 DEFAULT_SETTINGS = Settings()

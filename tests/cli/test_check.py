@@ -223,12 +223,36 @@ def test_notebook_cell_numbers(tmp_path: Path, run_cli: RunCli) -> None:
 
 def test_notebook_errors(tmp_path: Path, run_cli: RunCli) -> None:
     write(tmp_path / "broken.ipynb", "{not json")
-    write(tmp_path / "syntax.ipynb", notebook([("markdown", "x"), ("code", "x = 1\n"),
-                                              ("code", "def f(:\n")]))
     run = run_cli("check", ".")
     assert run.status == 2
     assert "broken.ipynb: error: not a valid notebook" in run.err
-    assert "syntax.ipynb: error: syntax error at cell 3, line 1" in run.err
+
+
+def test_notebook_broken_cell_is_reported_and_left_out(tmp_path: Path, run_cli: RunCli) -> None:
+    """RULES.md §2a: an unfinished exercise cell is one warning line at its own cell and
+    line; the other cells are analysed as if it were empty (decision: a warning, not an
+    error, so it does not make the exit status 2)."""
+    head, tail = MISSING_EVAL.split("def train_and_validate", 1)
+    cells = [("markdown", "x"), ("code", head), ("code", "x = 1\nmodel = (:\n"),
+             ("code", "def train_and_validate" + tail)]
+    write(tmp_path / "exercise.ipynb", notebook(cells))
+    run = run_cli("check", "exercise.ipynb")
+    assert run.err.strip() == ("exercise.ipynb: warning: cell 3, line 2, column 10: not analysed "
+                               "(syntax error: invalid syntax)")
+    assert run.status == 1
+    assert "exercise.ipynb:cell 4:" in run.out and "TM001 [missing-eval]" in run.out
+
+
+def test_notebook_modulo_continuation_and_magic_only_block(tmp_path: Path,
+                                                           run_cli: RunCli) -> None:
+    """A continuation line starting with ``%`` is the modulo operator, and an ``elif``
+    whose body is only magics still parses: the notebook is analysed (RULES.md §2a)."""
+    source = ('print("%d of %d"\n      % (1, 2))\nif False:\n    pass\nelif True:\n'
+              '    %time print(1)\n')
+    write(tmp_path / "nb.ipynb", notebook([("code", source), ("code", MISSING_EVAL)]))
+    run = run_cli("check", "nb.ipynb")
+    assert run.err == ""
+    assert run.status == 1 and "nb.ipynb:cell 2:" in run.out
 
 
 # --- bad input ------------------------------------------------------------------------
@@ -498,3 +522,38 @@ def test_non_ascii_identifiers(tmp_path: Path, run_cli: RunCli) -> None:
     assert item["code"] == "TM001" and "模型" in item["message"]
     assert item["range"]["start"] == {"line": 6, "character": 13}
     assert run_cli("check", "ident.py").out.startswith("ident.py:7:14: TM001")
+
+
+# --- hint-severity findings (RULES.md §3) ----------------------------------------------
+
+NO_MODE_LAYERS = '''\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+val_loader = [torch.randn(1, 2)]
+with torch.no_grad():
+    for x in val_loader:
+        y = model(x)
+'''
+
+
+def test_hints_are_printed_only_when_asked(tmp_path: Path, run_cli: RunCli) -> None:
+    write(tmp_path / "probe.py", NO_MODE_LAYERS)
+    quiet = run_cli("check", "probe.py")
+    assert quiet.status == 0 and quiet.out.strip() == "No findings (1 file checked)."
+    shown = run_cli("check", "--show-hints", "probe.py")
+    assert "probe.py:8:13: TM001 [missing-eval]" in shown.out
+    assert "eval() changes nothing today" in shown.out
+    assert shown.status == 0  # a hint never counts for the exit status
+
+
+def test_show_hints_from_pyproject(tmp_path: Path, run_cli: RunCli) -> None:
+    write(tmp_path / "pyproject.toml", "[tool.torchmode]\nshow-hints = true\n")
+    write(tmp_path / "probe.py", NO_MODE_LAYERS)
+    run = run_cli("check", "--format", "json", "probe.py")
+    assert [(f["code"], f["severity"]) for f in run.json()] == [("TM001", "hint")]
+    assert run.status == 0
+    write(tmp_path / "pyproject.toml", "[tool.torchmode]\nshow-hints = 1\n")
+    bad = run_cli("check", "probe.py")
+    assert bad.status == 2 and "'show-hints' must be true or false" in bad.err

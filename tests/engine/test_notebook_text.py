@@ -41,3 +41,28 @@ def test_state_flows_across_cells_and_findings_map_to_their_cell() -> None:
 def test_malformed_notebook_is_a_clear_error(data: str) -> None:
     with pytest.raises(ValueError, match="not a valid notebook"):
         NotebookText.from_ipynb(data)
+
+
+def test_modulo_on_a_continuation_line_is_not_a_magic() -> None:
+    source = 'print("%d of %d"\n      % (a, b))\nx = (10\n%3)\ns = """\n%keep\n"""\n%time f()\n'
+    nb = NotebookText.from_cells([(0, source)])
+    assert nb.text == ('print("%d of %d"\n      % (a, b))\nx = (10\n%3)\ns = """\n%keep\n"""\n'
+                       "#time f()\n")
+    assert nb.broken == ()
+
+
+def test_block_of_only_magics_gets_pass() -> None:
+    source = "if a:\n    x = 1\nelif b:\n    %time f()\n    !ls\n"
+    nb = NotebookText.from_cells([(0, source)])
+    assert nb.text == "if a:\n    x = 1\nelif b:\n    pass  #time f()\n    pass  #ls\n"
+    assert nb.broken == ()
+
+
+def test_broken_cell_is_left_out_and_located_in_its_cell() -> None:
+    nb = NotebookText.from_cells([(0, "import torch\n"), (3, "x = 1\ny = (:\n"),
+                                  (4, "z = 2\n")])
+    assert nb.text == "import torch\n\n\nz = 2\n"
+    [cell] = nb.broken
+    assert (cell.cell, cell.line, cell.column) == (3, 1, 5)
+    assert cell.describe().startswith("cell 4, line 2, column 6: not analysed (syntax error")
+    assert nb.locate(3).cell == 4

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from .layers import ClassSummary, class_call
+from .layers import ClassSummary, class_call, loads_in_init
 from .names import (
     EVAL_FUNC_RE,
     MODULE_METHODS,
@@ -180,6 +180,7 @@ def collect(tree: ast.Module, path: str = "") -> FileFacts:
             bases = [imports.qual(b) or "" for b in node.bases]
             classes[node.name] = ClassInfo(node, bases)
             summary = ClassSummary(node.name, path, list(bases))
+            summary.loads_in_init = loads_in_init(node)
             facts.class_summaries[node.name] = summary
             if owner is not None:
                 owner.locals.add(node.name)

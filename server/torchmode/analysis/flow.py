@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
+from .decorators import returns_grad_off
 from .facts import FileFacts, FuncInfo, is_optimizer_name
-from .layers import NEUTRAL_BUILTINS, Resolver
+from .layers import NEUTRAL_BUILTINS, ClassSummary, Resolver
 from .model import (
     DYNAMIC,
     ENTRY,
@@ -497,6 +498,9 @@ class Interpreter:
             if summary is None:
                 summary = Summary(reaches_step=self._reaches_step(fn), params=fn.params,
                                   name=fn.name, line=fn.node.lineno - 1)
+            if summary.returns is None and fn.class_name is None and \
+                    returns_grad_off(fn.node, self.imports):
+                summary = replace(summary, returns=GradCtx(frozenset({GRAD_OFF})))
             out[fn.qualname] = _strip_nodes(summary)
         return out
 
@@ -717,7 +721,21 @@ class Interpreter:
                 return GRAD_ON
             if qual in SET_GRAD and isinstance(dec, ast.Call):
                 return _grad_of_flag(dec)
+            if isinstance(dec, ast.Call) and self._project_grad_off(target, qual):
+                return GRAD_OFF
         return None
+
+    def _project_grad_off(self, target: ast.expr, qual: str) -> bool:
+        """``@smart_inference_mode()``: a decorator factory of the analysed files that
+        returns ``torch.inference_mode()`` / ``torch.no_grad()`` (decorators.py)."""
+        local = self.facts.module_funcs.get(qual) if isinstance(target, ast.Name) else None
+        if local is not None:
+            return returns_grad_off(local.node, self.imports)
+        if self.external is None or "." not in qual:
+            return False
+        summary = self.external(self._full_qual(qual))
+        return summary is not None and isinstance(summary.returns, GradCtx) and \
+            summary.returns.values == frozenset({GRAD_OFF})
 
     def _run_function(self, fn: FuncInfo, main: bool) -> None:
         dec = self._grad_decorator(fn)
@@ -1796,6 +1814,8 @@ class Interpreter:
         module (not a method of the class, not a mode inherited from its owner)."""
         state = self.state
         assert state is not None
+        if self._method_of_known_entity(key):
+            return False
         if key.startswith("self.") and key.count(".") == 1:
             cls = self.ctx.class_name if self.ctx is not None else None
             info = self.facts.classes.get(cls) if cls else None
@@ -1817,6 +1837,22 @@ class Interpreter:
         if owner != "self" and self._lookup(state, self._canonical(owner)):
             return False  # a method of a module we know (obj.configure_model())
         return self._looks_like_model(key, key.split(".", 1)[0])
+
+    def _method_of_known_entity(self, key: str) -> bool:
+        """``rnn.init_hidden(b)``: a method of a model we track, not a forward call
+        (RULES §2), unless the attribute itself is tracked or named like a submodule."""
+        owner, _, last = key.rpartition(".")
+        if not owner or owner == "self" or looks_like_model_name(last):
+            return False
+        state = self.state
+        assert state is not None
+        if key in state.modes or key in state.alias:
+            return False
+        owner_canonical = self._canonical(owner)
+        if not self._lookup(state, owner_canonical):
+            return False
+        info = self.facts.classes.get(self.classes_of.get(owner_canonical) or "")
+        return info is None or last in info.methods  # a class we see: only its methods
 
     def _callable_entity(self, key: str) -> bool:
         state = self.state
@@ -2077,12 +2113,11 @@ class Interpreter:
                 cls = self.resolver.inline_layers(node, f"<{last}@{line}:{node.col_offset}>")
             return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
                        cls, False, _children(args))
-        if "." not in qual and qual in self.facts.classes and \
-                self.resolver.is_module_class(qual):
-            return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
-                       qual, False, _children(args))
-        if last[:1].isupper() and self.resolver.find(qual) is not None and \
-                self.resolver.is_module_class(qual):
+        if ("." not in qual and qual in self.facts.classes or last[:1].isupper() and
+                self.resolver.find(qual) is not None) and self.resolver.is_module_class(qual):
+            special = self._special_construction(node, qual, args)
+            if special is not None:
+                return special
             return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
                        qual, False, _children(args))
         if self.external is not None:
@@ -2117,6 +2152,30 @@ class Interpreter:
             # module elsewhere: every nn.Module constructor returns training mode.
             return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
                        None)
+        return None
+
+    def _special_construction(self, node: ast.Call, qual: str, args: list[Value]) -> New | None:
+        """A module whose mode is not the constructor's train mode: one that loads its
+        model in ``__init__`` (unknown), or a wrapper around a model (its mode)."""
+        found = self.resolver.find(qual)
+        if found is not None and found.loads_in_init:
+            how = f"built by {qual.rsplit('.', 1)[-1]}(), which loads its model in __init__"
+            return New(frozenset({Mode(UNKNOWN, node.lineno - 1, node.col_offset, how, False,
+                                       node)}), qual, True, _children(args))
+        wrapped = self._wrapped_modes(found, args)
+        return New(wrapped, qual, False, _children(args)) if wrapped else None
+
+    def _wrapped_modes(self, cls: ClassSummary | None, args: list[Value]) -> Modes | None:
+        """``iOSModel(model, im)``: a wrapper with no mode-dependent layer of its own built
+        around a model behaves as the wrapped model does (RULES §3, TM007)."""
+        state = self.state
+        if cls is None or cls.layers or state is None:
+            return None
+        for arg in args:
+            if isinstance(arg, Ent):
+                modes = self._lookup(state, arg.canonical)
+                if modes and all(m.kind != ENTRY for m in modes):
+                    return modes
         return None
 
     def _builds_used_module(self, node: ast.Call) -> bool:
@@ -2220,11 +2279,17 @@ class Interpreter:
                 modes = self._lookup(state, canonical)
                 if modes:
                     record.modes.setdefault(key, set()).update(modes)
+                    cls = self.classes_of.get(canonical)
+                    if cls:  # a global model used in the callee keeps its class (layers)
+                        record.classes.setdefault(key, cls)
         summary = self._summary(callee)
         result = self._apply_summary(node, summary, args, params, via_self=via_self)
         if is_ctor:
             cls = callee.class_name
             if cls and self.resolver.is_module_class(cls):
+                special = self._special_construction(node, cls, args)
+                if special is not None:
+                    return special
                 return New(frozenset({Mode(TRAIN, node.lineno - 1, node.col_offset, "constructed",
                                            False, node)}), cls, False, _children(args))
         return result

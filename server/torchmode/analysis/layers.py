@@ -37,6 +37,7 @@ class ClassSummary:
     submodules: list[str] = field(default_factory=list)   # qualified/local class names built
     unknown: bool = False       # builds something we cannot see (factory, unresolved import)
     reads_training: bool = False
+    loads_in_init: bool = False  # __init__ loads a model (its mode is the loaded one's)
 
     def is_module(self, resolver: Resolver) -> bool:
         return any(resolver.is_module_base(b) for b in self.bases)
@@ -174,7 +175,25 @@ def summarize_class(name: str, node: ast.ClassDef, imports: Imports, path: str) 
             summary.reads_training = True
     if summary.reads_training and not summary.layers:
         summary.layers["reads self.training"] += 1
+    summary.loads_in_init = loads_in_init(node)
     return summary
+
+
+_LOAD_NAME = re.compile(r"(?:^|_)load(?:$|_)")
+
+
+def loads_in_init(node: ast.ClassDef) -> bool:
+    """``DetectMultiBackend.__init__`` calls ``attempt_load(weights)``: the wrapper runs a
+    loaded model whose mode was set where it was saved or loaded, not by the constructor."""
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+            for sub in ast.walk(item):
+                if isinstance(sub, ast.Call):
+                    name = dotted(sub.func) or ""
+                    last = name.rsplit(".", 1)[-1]
+                    if last != "load_state_dict" and _LOAD_NAME.search(last):
+                        return True
+    return False
 
 
 class Resolver:

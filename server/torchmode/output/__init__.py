@@ -64,7 +64,9 @@ class FileReport:
     fixed: list[Reported] = field(default_factory=list)
     diff: str | None = None
     notebook: bool = False
-    warning: str | None = None  # analysed, but something the user asked for was not done
+    # Analysed, but a part was left out (a notebook cell that does not parse)
+    # or something asked for was not done (a fix declined).
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
