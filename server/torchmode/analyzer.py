@@ -1,8 +1,9 @@
-"""The engine entry point: ``analyze(text, path, settings, project) -> AnalysisResult``.
+"""The engine entry point: ``analyze(text, path, settings, facts) -> AnalysisResult``.
 
 Parse once with ``ast``; collect facts in one walk; run the mode dataflow over the
-module and its functions; let each rule read the shared facts; then apply the
-settings (select/ignore/severity) and ``# noqa`` comments.
+module and its functions, reading (never writing) the project facts of the other
+files; let each rule read the shared facts; then apply the settings
+(select/ignore/severity) and ``# noqa`` comments.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .source import SourceSyntaxError, SourceText, parse_python
 if TYPE_CHECKING:
     from .analysis.context import FileAnalysis
     from .project import ProjectIndex
+    from .solve import ProjectFacts
 
 INTERNAL_ERROR_PREFIX = "internal error"
 
@@ -38,9 +40,10 @@ _MIN_RECURSION = 12000 if sys.version_info >= (3, 11) else 3000
 
 
 def analyze(text: str, path: str = "<unknown>", settings: Settings = DEFAULT_SETTINGS,
-            project: ProjectIndex | None = None) -> AnalysisResult:
-    """Analyse one file's text. Never raises: a syntax error (or, as a last resort, an
-    internal error) comes back as ``AnalysisResult.syntax_error``."""
+            project: ProjectFacts | ProjectIndex | None = None) -> AnalysisResult:
+    """Analyse one file's text against the project facts (an index stands for its
+    current facts). Never raises: a syntax error (or, as a last resort, an internal
+    error) comes back as ``AnalysisResult.syntax_error``."""
     # Deeply nested input recurses deeply (expressions are walked recursively). From
     # Python 3.11 on, Python-to-Python calls do not use the C stack, so a higher limit is
     # safe; it is raised once and left there (lowering it again would race with other
@@ -58,13 +61,23 @@ def analyze(text: str, path: str = "<unknown>", settings: Settings = DEFAULT_SET
             syntax_error=f"{INTERNAL_ERROR_PREFIX}: {type(exc).__name__}: {exc}")
 
 
+def project_facts(project: ProjectFacts | ProjectIndex | None,
+                  settings: Settings) -> ProjectFacts | None:
+    """The facts to analyse with: an index's current facts for these settings."""
+    from .project import ProjectIndex
+
+    if isinstance(project, ProjectIndex):
+        return project.facts(settings)
+    return project
+
+
 def _analyze(text: str, path: str, settings: Settings,
-             project: ProjectIndex | None) -> AnalysisResult:
+             project: ProjectFacts | ProjectIndex | None) -> AnalysisResult:
     tree = parse_python(text, path)
     extra = settings.evaluation_function_names + settings.evaluation_loader_names
     if not _PREFILTER.search(text) and not (extra and _mentions_any(text, extra)):
         return AnalysisResult()
-    fa = build(tree, SourceText(text, path), path, settings, project)
+    fa = build(tree, SourceText(text, path), path, settings, project_facts(project, settings))
     return report(fa)
 
 
@@ -77,7 +90,7 @@ def _mentions_any(text: str, patterns: tuple[str, ...]) -> bool:
 
 
 def build(tree: ast.Module, src: SourceText, path: str, settings: Settings,
-          project: ProjectIndex | None) -> FileAnalysis:
+          project: ProjectFacts | None) -> FileAnalysis:
     """Facts and dataflow for one parsed file."""
     from .analysis.context import FileAnalysis
     from .analysis.facts import collect
@@ -92,8 +105,6 @@ def build(tree: ast.Module, src: SourceText, path: str, settings: Settings,
     interp = Interpreter(tree, facts, resolver, path, settings.evaluation_function_names,
                          settings.evaluation_loader_names, external, is_test_path(path), callers)
     interp.run(src.lines)
-    if project is not None:
-        project.remember_records(path, interp.external_records)
     fa = FileAnalysis(src, path, tree, facts, interp, resolver, settings)
     fa.prepare()
     return fa

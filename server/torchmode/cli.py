@@ -306,8 +306,6 @@ def _fix_python(task: Task, project: Any, text: str, encoding: str, lines: int) 
             report.diff += "\n\\ No newline at end of file\n"
     else:
         write_atomically(task.path, outcome.text, encoding)
-        if project is not None:  # later files of this process see the fixed summaries
-            project.update(task.path, outcome.text)
     return report
 
 
@@ -363,14 +361,16 @@ def _check_notebook(task: Task, project: Any) -> FileReport:
 # --- running many files ----------------------------------------------------------------
 
 
-def build_project(files: Sequence[str], stderr: TextIO) -> Any:
-    """The cross-file index over the run's Python files (None when it cannot be built)."""
+def build_project(tasks: Sequence[Task], stderr: TextIO) -> Any:
+    """The project facts of the run's Python files (None when they cannot be built).
+    Every worker process gets the same facts; a call record is solved where it is
+    first needed, and is the same value in whichever process solves it."""
+    from .project import ProjectIndex
+
+    settings = {t.path: t.settings for t in tasks if t.path.endswith(".py")}
     try:
-        from .project import ProjectIndex
-    except ImportError:
-        return None
-    try:
-        return ProjectIndex.from_paths([f for f in files if f.endswith(".py")])
+        index = ProjectIndex.from_paths(list(settings), settings.__getitem__)
+        return index.facts()
     except Exception as exc:  # per-file analysis still works without it
         print(f"torchmode: warning: cross-file index unavailable ({type(exc).__name__}: {exc})",
               file=stderr)
@@ -459,7 +459,7 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             return 2
     tasks = [Task(path, settings, fix=args.fix, diff=args.diff, unsafe=args.unsafe_fixes)
              for path, settings in files]
-    project = build_project([t.path for t in tasks], stderr)
+    project = build_project(tasks, stderr)
     progress = _Progress(len(tasks), stderr,
                          enabled=len(tasks) >= PROGRESS_MIN_FILES and _isatty(stderr))
     try:

@@ -815,8 +815,7 @@ class Interpreter:
             return self._merged_records[key]
         local = self.records.get(key)
         external = None
-        if self.callers is not None and fn.parent is None and fn.class_name is None and \
-                self._module_params(fn) and self._worth_callers(fn):
+        if self.callers is not None and self._wants_callers(fn):
             try:
                 external = self.callers(fn.qualname)
             except RecursionError:
@@ -835,6 +834,17 @@ class Interpreter:
             merged.count += external.count
         self._merged_records[key] = merged
         return merged
+
+    def caller_wanting_functions(self, lines: list[str],
+                                 eval_func_patterns: tuple[str, ...]) -> frozenset[str]:
+        """The top-level functions whose analysis asks the other files what they pass:
+        what the project solver computes call records for (same test as ``_record``)."""
+        self.lines, self.eval_func_patterns = lines, eval_func_patterns
+        return frozenset(fn.qualname for fn in self.facts.functions if self._wants_callers(fn))
+
+    def _wants_callers(self, fn: FuncInfo) -> bool:
+        return fn.parent is None and fn.class_name is None and self._module_params(fn) and \
+            self._worth_callers(fn)
 
     def _module_params(self, fn: FuncInfo) -> bool:
         """Does any parameter look like a module here (called, switched, or so named)?
