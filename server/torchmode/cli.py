@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .config import ConfigError, is_excluded, load_settings, merge_cli, split_codes
-from .findings import Finding, Range
+from .findings import Finding, InternalError, Outcome, ParseError, Partial, Range
 from .output import FORMATS, FileReport, Location, RelatedReport, Reported
 from .settings import ALL_CODES, Settings
 
@@ -236,26 +236,25 @@ def run_task(task: Task) -> FileReport:
         return FileReport(task.path, error=f"internal error: {type(exc).__name__}: {exc}")
 
 
-def _syntax_error(text: str, fallback: str, notebook: Any = None) -> str:
-    """A one-line syntax error with a 1-based position (cell-relative in notebooks).
+def _outcome_error(outcome: Outcome, notebook: Any = None) -> str | None:
+    """The one line a file that could not be analysed gets: a syntax error with a
+    1-based position (cell-relative in notebooks) or an internal error; else None."""
+    if isinstance(outcome, InternalError):
+        return f"internal error in {outcome.where}: {outcome.exception}"
+    if not isinstance(outcome, ParseError):
+        return None
+    if notebook is not None and notebook.start_lines:
+        located = notebook.locate(outcome.line)
+        return (f"syntax error at cell {located.cell + 1}, line {located.line + 1}, "
+                f"column {outcome.col + 1}: {outcome.message}")
+    return f"syntax error at line {outcome.line + 1}, column {outcome.col + 1}: {outcome.message}"
 
-    ``analyze()`` also reports its own last-resort failures through ``syntax_error``
-    (``internal error: ...``); those are passed through unchanged.
-    """
-    from .source import SourceSyntaxError, parse_python
 
-    if fallback.startswith("internal error"):
-        return fallback
-
-    try:
-        parse_python(text)
-    except SourceSyntaxError as exc:
-        if notebook is not None and notebook.start_lines:
-            located = notebook.locate(exc.line)
-            return (f"syntax error at cell {located.cell + 1}, line {located.line + 1}, "
-                    f"column {exc.character + 1}: {exc.message}")
-        return f"syntax error at line {exc.line + 1}, column {exc.character + 1}: {exc.message}"
-    return f"syntax error: {fallback}" if "syntax" not in fallback.lower() else fallback
+def _outcome_note(outcome: Outcome) -> str | None:
+    if isinstance(outcome, Partial):
+        skipped = f" ({', '.join(outcome.skipped)})" if outcome.skipped else ""
+        return f"partial analysis: {outcome.reason}{skipped}; findings may be missing"
+    return None
 
 
 def _check_python(task: Task, project: Any) -> FileReport:
@@ -269,13 +268,15 @@ def _check_python(task: Task, project: Any) -> FileReport:
         return FileReport(task.path, error=str(exc))
     lines = text.count("\n") + 1 if text else 0
     result = analyze(text, task.path, task.settings, project)
-    if result.syntax_error is not None:
-        return FileReport(task.path, error=_syntax_error(text, result.syntax_error), lines=lines)
+    if isinstance(result.outcome, ParseError):
+        return FileReport(task.path, error=_outcome_error(result.outcome), lines=lines)
     findings = result.findings
-    if (task.fix or task.diff) and _fixable(findings, task.unsafe):
+    if (task.fix or task.diff) and _fixable(findings, task.unsafe) and \
+            not isinstance(result.outcome, InternalError):
         return _fix_python(task, project, text, encoding, lines)
     positions = _Positions(text)
-    return FileReport(task.path, [positions.report(task.path, f) for f in findings], lines=lines)
+    return FileReport(task.path, [positions.report(task.path, f) for f in findings], lines=lines,
+                      error=_outcome_error(result.outcome), note=_outcome_note(result.outcome))
 
 
 def _fixable(findings: Iterable[Finding], unsafe: bool) -> bool:
@@ -350,12 +351,13 @@ def _check_notebook(task: Task, project: Any) -> FileReport:
         return FileReport(task.path, error=str(exc), notebook=True)
     lines = notebook.text.count("\n")
     result = analyze(notebook.text, task.path, task.settings, project)
-    if result.syntax_error is not None:
-        error = _syntax_error(notebook.text, result.syntax_error, notebook)
+    if isinstance(result.outcome, ParseError):
+        error = _outcome_error(result.outcome, notebook)
         return FileReport(task.path, error=error, lines=lines, notebook=True)
     positions = _Positions(notebook.text, notebook)
     found = [positions.report(task.path, f) for f in result.findings]
-    return FileReport(task.path, found, lines=lines, notebook=True)
+    return FileReport(task.path, found, lines=lines, notebook=True,
+                      error=_outcome_error(result.outcome), note=_outcome_note(result.outcome))
 
 
 # --- running many files ----------------------------------------------------------------
@@ -450,13 +452,6 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     except ConfigError as exc:
         print(f"torchmode: error: {exc}", file=stderr)
         return 2
-    fixing = args.fix or args.diff
-    if fixing:
-        try:
-            import torchmode.fixes  # noqa: F401  (fail early, not once per file)
-        except ImportError as exc:
-            print(f"torchmode: error: fixes are unavailable ({exc})", file=stderr)
-            return 2
     tasks = [Task(path, settings, fix=args.fix, diff=args.diff, unsafe=args.unsafe_fixes)
              for path, settings in files]
     project = build_project(tasks, stderr)
@@ -472,6 +467,8 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         if report.error:
             label = "\x1b[1;31merror\x1b[0m" if red else "error"
             print(f"{report.path}: {label}: {report.error}", file=stderr)
+        if report.note:
+            print(f"{report.path}: note: {report.note}", file=stderr)
     summary = summarize(reports)
     if args.diff:
         for report in reports:
@@ -498,7 +495,10 @@ def _jobs(value: int) -> int:
 
 
 def cmd_rule(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    rules = _rule_registry()
+    from .rule_docs import rule_doc
+    from .rules import RULES
+
+    rules: dict[str, Any] = dict(RULES)
     if not args.all and not args.code:
         for code in ALL_CODES:
             rule = rules.get(code)
@@ -506,12 +506,6 @@ def cmd_rule(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             summary = getattr(rule, "summary", "")
             print(f"{code}  {name:<24} {summary}".rstrip(), file=stdout)
         return 0
-    try:
-        from .rule_docs import rule_doc
-    except ImportError:
-        print("torchmode: error: rule documentation is not available in this installation",
-              file=stderr)
-        return 2
     if args.all:
         codes: list[str] = list(ALL_CODES)
     else:
@@ -535,21 +529,13 @@ def cmd_rule(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _doc_name(code: str) -> str:
-    """The rule name from its doc title (``# TM001 missing-eval``) when the registry is absent."""
-    try:
-        from .rule_docs import rule_title
+    """The rule name from its doc title (``# TM001 missing-eval``) when the registry lacks it."""
+    from .rule_docs import rule_title
 
+    try:
         return rule_title(code).partition(" ")[2]
-    except (ImportError, ValueError):
+    except ValueError:
         return ""
-
-
-def _rule_registry() -> dict[str, Any]:
-    try:
-        from .rules import RULES
-    except ImportError:
-        return {}
-    return dict(RULES)
 
 
 def cmd_server(argv: list[str], stderr: TextIO) -> int:

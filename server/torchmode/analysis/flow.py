@@ -351,7 +351,8 @@ class Interpreter:
         self.loaded_canon: set[str] = set()
         self.contains: dict[str, tuple[str, ...]] = {}
         self.budget = 400_000
-        self.truncated = False
+        # (reason, where) of every place the analysis stopped early: the outcome is Partial
+        self.stopped_early: set[tuple[str, str]] = set()
         self._reach: dict[int, bool] = {}
         self._in_progress: set[int] = set()
         self.yield_states: list[State] = []
@@ -760,8 +761,11 @@ class Interpreter:
         try:
             self._block(body)
         except Budget:
-            self.truncated = True
+            self.stopped_early.add(("statement budget reached", self._where()))
             self.state = None
+
+    def _where(self) -> str:
+        return f"{self.fn.qualname}()" if self.fn is not None else "<module>"
 
     def _effects(self, fn: FuncInfo, state: State, keep: Iterable[str] = ()) -> dict[str, Modes]:
         effects: dict[str, Modes] = {}
@@ -1180,7 +1184,8 @@ class Interpreter:
                     break
                 head = new_head
                 if iteration == MAX_LOOP_ITERATIONS - 1:
-                    self.truncated = True
+                    self.stopped_early.add(("loop iteration cap reached",
+                                            f"loop at line {stmt.lineno} in {self._where()}"))
         finally:
             self.loops.pop()
         infinite = isinstance(stmt, ast.While) and _const_truth(stmt.test) is True

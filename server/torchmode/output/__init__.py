@@ -64,6 +64,7 @@ class FileReport:
     fixed: list[Reported] = field(default_factory=list)
     diff: str | None = None
     notebook: bool = False
+    note: str | None = None   # analysed, with a caveat (a partial analysis)
 
 
 @dataclass
