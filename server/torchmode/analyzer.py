@@ -1,8 +1,9 @@
-"""The engine entry point: ``analyze(text, path, settings, project) -> AnalysisResult``.
+"""The engine entry point: ``analyze(text, path, settings, facts) -> AnalysisResult``.
 
 Parse once with ``ast``; collect facts in one walk; run the mode dataflow over the
-module and its functions; let each rule read the shared facts; then apply the
-settings (select/ignore/severity) and ``# noqa`` comments.
+module and its functions, reading (never writing) the project facts of the other
+files; let each rule read the shared facts; then apply the settings
+(select/ignore/severity) and ``# noqa`` comments.
 """
 
 from __future__ import annotations
@@ -14,15 +15,25 @@ import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .findings import AnalysisResult, Finding, ForwardCallFact, Severity
+from .findings import INTERNAL_ERROR_PREFIX as INTERNAL_ERROR_PREFIX  # re-exported
+from .findings import (
+    OK,
+    AnalysisResult,
+    Finding,
+    ForwardCallFact,
+    InternalError,
+    Outcome,
+    ParseError,
+    Partial,
+    Severity,
+)
 from .settings import DEFAULT_SETTINGS, Settings
 from .source import SourceSyntaxError, SourceText, parse_python
 
 if TYPE_CHECKING:
     from .analysis.context import FileAnalysis
     from .project import ProjectIndex
-
-INTERNAL_ERROR_PREFIX = "internal error"
+    from .solve import ProjectFacts
 
 # A file none of these words occur in cannot produce a finding: every rule needs a
 # mode call, a grad context, a training step, an export, a load, or an evaluation
@@ -39,9 +50,10 @@ _MIN_RECURSION = 12000 if sys.version_info >= (3, 11) else 3000
 
 
 def analyze(text: str, path: str = "<unknown>", settings: Settings = DEFAULT_SETTINGS,
-            project: ProjectIndex | None = None) -> AnalysisResult:
-    """Analyse one file's text. Never raises: a syntax error (or, as a last resort, an
-    internal error) comes back as ``AnalysisResult.syntax_error``."""
+            project: ProjectFacts | ProjectIndex | None = None) -> AnalysisResult:
+    """Analyse one file's text against the project facts (an index stands for its
+    current facts). Never raises: the outcome says whether the file was analysed
+    (``Ok``), does not parse, stopped early, or hit an engine bug."""
     # Deeply nested input recurses deeply (expressions are walked recursively). From
     # Python 3.11 on, Python-to-Python calls do not use the C stack, so a higher limit is
     # safe; it is raised once and left there (lowering it again would race with other
@@ -51,21 +63,38 @@ def analyze(text: str, path: str = "<unknown>", settings: Settings = DEFAULT_SET
     try:
         return _analyze(text, path, settings, project)
     except SourceSyntaxError as exc:
-        return AnalysisResult(syntax_error=f"line {exc.line + 1}: {exc.message}")
+        return AnalysisResult(outcome=ParseError(exc.line, exc.character, exc.message))
     except RecursionError:
-        return AnalysisResult(syntax_error=f"{INTERNAL_ERROR_PREFIX}: nesting too deep to analyse")
-    except Exception as exc:  # last-resort guard: a clear line, never a traceback
-        return AnalysisResult(
-            syntax_error=f"{INTERNAL_ERROR_PREFIX}: {type(exc).__name__}: {exc}")
+        return AnalysisResult(outcome=InternalError(
+            "analysis", "RecursionError: nesting too deep to analyse"))
+    except Exception as exc:  # last-resort guard: one line for the user, the trace logged
+        return AnalysisResult(outcome=_internal_error("analysis", exc))
+
+
+def _internal_error(where: str, exc: Exception) -> InternalError:
+    import traceback
+
+    return InternalError(where, f"{type(exc).__name__}: {exc}",
+                         "".join(traceback.format_exception(exc)))
+
+
+def project_facts(project: ProjectFacts | ProjectIndex | None,
+                  settings: Settings) -> ProjectFacts | None:
+    """The facts to analyse with: an index's current facts for these settings."""
+    from .project import ProjectIndex
+
+    if isinstance(project, ProjectIndex):
+        return project.facts(settings)
+    return project
 
 
 def _analyze(text: str, path: str, settings: Settings,
-             project: ProjectIndex | None) -> AnalysisResult:
+             project: ProjectFacts | ProjectIndex | None) -> AnalysisResult:
     tree = parse_python(text, path)
     extra = settings.evaluation_function_names + settings.evaluation_loader_names
     if not _PREFILTER.search(text) and not (extra and _mentions_any(text, extra)):
         return AnalysisResult()
-    fa = build(tree, SourceText(text, path), path, settings, project)
+    fa = build(tree, SourceText(text, path), path, settings, project_facts(project, settings))
     return report(fa)
 
 
@@ -78,7 +107,7 @@ def _mentions_any(text: str, patterns: tuple[str, ...]) -> bool:
 
 
 def build(tree: ast.Module, src: SourceText, path: str, settings: Settings,
-          project: ProjectIndex | None) -> FileAnalysis:
+          project: ProjectFacts | None) -> FileAnalysis:
     """Facts and dataflow for one parsed file."""
     from .analysis.context import FileAnalysis
     from .analysis.facts import collect
@@ -93,8 +122,6 @@ def build(tree: ast.Module, src: SourceText, path: str, settings: Settings,
     interp = Interpreter(tree, facts, resolver, path, settings.evaluation_function_names,
                          settings.evaluation_loader_names, external, is_test_path(path), callers)
     interp.run(src.lines)
-    if project is not None:
-        project.remember_records(path, interp.external_records)
     fa = FileAnalysis(src, path, tree, facts, interp, resolver, settings)
     fa.prepare()
     return fa
@@ -108,22 +135,39 @@ def is_test_path(path: str) -> bool:
 
 
 def report(fa: FileAnalysis) -> AnalysisResult:
+    """Run each enabled rule under its own guard: a failing rule costs its own
+    findings only, and the outcome names it."""
     from .rules import CHECKS
 
     settings = fa.settings
     findings: list[Finding] = []
+    failed: InternalError | None = None
     for code, check in CHECKS.items():
         if not settings.enabled(code):
             continue
-        for found in check(fa):
-            override = settings.severity.get(code)
-            if override is not None and override != found.severity:
-                found = replace(found, severity=Severity(override))
-            findings.append(found)
+        try:
+            found = list(check(fa))
+        except Exception as exc:
+            failed = failed or _internal_error(f"rule {code}", exc)
+            continue
+        override = settings.severity.get(code)
+        if override is not None:
+            found = [replace(f, severity=Severity(override)) if f.severity != override else f
+                     for f in found]
+        findings.extend(found)
     if findings:
         findings = _without_noqa(fa.src, findings)
     findings.sort(key=lambda f: (f.range.start, f.range.end, f.code))
-    return AnalysisResult(findings, _forward_facts(fa), None, _entities(fa))
+    outcome: Outcome = failed or _partial(fa) or OK
+    return AnalysisResult(findings, _forward_facts(fa), outcome, _entities(fa))
+
+
+def _partial(fa: FileAnalysis) -> Partial | None:
+    stops = fa.interp.stopped_early
+    if not stops:
+        return None
+    reasons = sorted({reason for reason, _ in stops})
+    return Partial("; ".join(reasons), tuple(sorted({where for _, where in stops})))
 
 
 def _without_noqa(src: SourceText, findings: list[Finding]) -> list[Finding]:

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .config import ConfigError, is_excluded, load_settings, merge_cli, split_codes
-from .findings import Finding, Range, Severity
+from .findings import Finding, InternalError, Outcome, ParseError, Partial, Range, Severity
 from .output import FORMATS, FileReport, Location, RelatedReport, Reported
 from .settings import ALL_CODES, Settings
 
@@ -259,26 +259,25 @@ def _without_hints(report: FileReport, settings: Settings) -> FileReport:
     return report
 
 
-def _syntax_error(text: str, fallback: str, notebook: Any = None) -> str:
-    """A one-line syntax error with a 1-based position (cell-relative in notebooks).
+def _outcome_error(outcome: Outcome, notebook: Any = None) -> str | None:
+    """The one line a file that could not be analysed gets: a syntax error with a
+    1-based position (cell-relative in notebooks) or an internal error; else None."""
+    if isinstance(outcome, InternalError):
+        return f"internal error in {outcome.where}: {outcome.exception}"
+    if not isinstance(outcome, ParseError):
+        return None
+    if notebook is not None and notebook.start_lines:
+        located = notebook.locate(outcome.line)
+        return (f"syntax error at cell {located.cell + 1}, line {located.line + 1}, "
+                f"column {outcome.col + 1}: {outcome.message}")
+    return f"syntax error at line {outcome.line + 1}, column {outcome.col + 1}: {outcome.message}"
 
-    ``analyze()`` also reports its own last-resort failures through ``syntax_error``
-    (``internal error: ...``); those are passed through unchanged.
-    """
-    from .source import SourceSyntaxError, parse_python
 
-    if fallback.startswith("internal error"):
-        return fallback
-
-    try:
-        parse_python(text)
-    except SourceSyntaxError as exc:
-        if notebook is not None and notebook.start_lines:
-            located = notebook.locate(exc.line)
-            return (f"syntax error at cell {located.cell + 1}, line {located.line + 1}, "
-                    f"column {exc.character + 1}: {exc.message}")
-        return f"syntax error at line {exc.line + 1}, column {exc.character + 1}: {exc.message}"
-    return f"syntax error: {fallback}" if "syntax" not in fallback.lower() else fallback
+def _outcome_note(outcome: Outcome) -> str | None:
+    if isinstance(outcome, Partial):
+        skipped = f" ({', '.join(outcome.skipped)})" if outcome.skipped else ""
+        return f"partial analysis: {outcome.reason}{skipped}; findings may be missing"
+    return None
 
 
 def _check_python(task: Task, project: Any) -> FileReport:
@@ -294,19 +293,21 @@ def _check_python(task: Task, project: Any) -> FileReport:
         return FileReport(task.path, error=str(exc))
     lines = text.count("\n") + 1 if text else 0
     result = analyze(text, task.path, task.settings, project)
-    if result.syntax_error is not None:
-        return FileReport(task.path, error=_syntax_error(text, result.syntax_error), lines=lines)
+    if isinstance(result.outcome, ParseError):
+        return FileReport(task.path, error=_outcome_error(result.outcome), lines=lines)
     findings = result.findings
     positions = _Positions(text)
     reported = [positions.report(task.path, f) for f in findings]
-    if (task.fix or task.diff) and _fixable(findings, task.unsafe):
+    if (task.fix or task.diff) and _fixable(findings, task.unsafe) and \
+            not isinstance(result.outcome, InternalError):
         from .fixes.layout import MAX_FIX_DEPTH, nesting_depth
 
         if nesting_depth(text) > MAX_FIX_DEPTH:  # the fix engine would crash on it
             return FileReport(task.path, reported, lines=lines,
                               warnings=[f"not fixed: nested more than {MAX_FIX_DEPTH} levels deep"])
         return _fix_python(task, project, original, text, encoding, lines, reported)
-    return FileReport(task.path, reported, lines=lines)
+    return FileReport(task.path, reported, lines=lines,
+                      error=_outcome_error(result.outcome), note=_outcome_note(result.outcome))
 
 
 def _fixable(findings: Iterable[Finding], unsafe: bool) -> bool:
@@ -336,8 +337,6 @@ def _fix_python(task: Task, project: Any, original: Any, text: str, encoding: st
     except (NotWritten, OSError) as exc:
         reason = str(exc) if isinstance(exc, NotWritten) else f"cannot write: {exc.strerror or exc}"
         return FileReport(task.path, unfixed, lines=lines, error=reason)
-    if project is not None:  # later files of this process see the fixed summaries
-        project.update(task.path, outcome.text)
     return report
 
 
@@ -372,26 +371,29 @@ def _check_notebook(task: Task, project: Any) -> FileReport:
         return FileReport(task.path, error=str(exc), notebook=True)
     lines = notebook.text.count("\n")
     result = analyze(notebook.text, task.path, task.settings, project)
-    if result.syntax_error is not None:
-        error = _syntax_error(notebook.text, result.syntax_error, notebook)
+    if isinstance(result.outcome, ParseError):
+        error = _outcome_error(result.outcome, notebook)
         return FileReport(task.path, error=error, lines=lines, notebook=True)
     positions = _Positions(notebook.text, notebook)
     found = [positions.report(task.path, f) for f in result.findings]
     warnings = [cell.describe() for cell in notebook.broken]
-    return FileReport(task.path, found, lines=lines, notebook=True, warnings=warnings)
+    return FileReport(task.path, found, lines=lines, notebook=True, warnings=warnings,
+                      error=_outcome_error(result.outcome), note=_outcome_note(result.outcome))
 
 
 # --- running many files ----------------------------------------------------------------
 
 
-def build_project(files: Sequence[str], stderr: TextIO) -> Any:
-    """The cross-file index over the run's Python files (None when it cannot be built)."""
+def build_project(tasks: Sequence[Task], stderr: TextIO) -> Any:
+    """The project facts of the run's Python files (None when they cannot be built).
+    Every worker process gets the same facts; a call record is solved where it is
+    first needed, and is the same value in whichever process solves it."""
+    from .project import ProjectIndex
+
+    settings = {t.path: t.settings for t in tasks if t.path.endswith(".py")}
     try:
-        from .project import ProjectIndex
-    except ImportError:
-        return None
-    try:
-        return ProjectIndex.from_paths([f for f in files if f.endswith(".py")])
+        index = ProjectIndex.from_paths(list(settings), settings.__getitem__)
+        return index.facts()
     except Exception as exc:  # per-file analysis still works without it
         print(f"torchmode: warning: cross-file index unavailable ({type(exc).__name__}: {exc})",
               file=stderr)
@@ -487,7 +489,7 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     tasks = [Task(path, replace(settings, show_hints=True) if args.show_hints else settings,
                   fix=args.fix, diff=args.diff, unsafe=args.unsafe_fixes)
              for path, settings in files]
-    project = build_project([t.path for t in tasks], stderr)
+    project = build_project(tasks, stderr)
     progress = _Progress(len(tasks), stderr,
                          enabled=len(tasks) >= PROGRESS_MIN_FILES and _isatty(stderr))
     try:
@@ -503,6 +505,8 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         for warning in report.warnings:
             label = "\x1b[1;33mwarning\x1b[0m" if red else "warning"
             print(f"{report.path}: {label}: {warning}", file=stderr)
+        if report.note:
+            print(f"{report.path}: note: {report.note}", file=stderr)
     summary = summarize(reports)
     if args.diff:
         for report in reports:
@@ -531,7 +535,10 @@ def _jobs(value: int) -> int:
 
 
 def cmd_rule(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    rules = _rule_registry()
+    from .rule_docs import rule_doc
+    from .rules import RULES
+
+    rules: dict[str, Any] = dict(RULES)
     if not args.all and not args.code:
         for code in ALL_CODES:
             rule = rules.get(code)
@@ -539,12 +546,6 @@ def cmd_rule(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             summary = getattr(rule, "summary", "")
             print(f"{code}  {name:<24} {summary}".rstrip(), file=stdout)
         return 0
-    try:
-        from .rule_docs import rule_doc
-    except ImportError:
-        print("torchmode: error: rule documentation is not available in this installation",
-              file=stderr)
-        return 2
     if args.all:
         codes: list[str] = list(ALL_CODES)
     else:
@@ -568,21 +569,13 @@ def cmd_rule(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def _doc_name(code: str) -> str:
-    """The rule name from its doc title (``# TM001 missing-eval``) when the registry is absent."""
-    try:
-        from .rule_docs import rule_title
+    """The rule name from its doc title (``# TM001 missing-eval``) when the registry lacks it."""
+    from .rule_docs import rule_title
 
+    try:
         return rule_title(code).partition(" ")[2]
-    except (ImportError, ValueError):
+    except ValueError:
         return ""
-
-
-def _rule_registry() -> dict[str, Any]:
-    try:
-        from .rules import RULES
-    except ImportError:
-        return {}
-    return dict(RULES)
 
 
 def cmd_server(argv: list[str], stderr: TextIO) -> int:

@@ -162,12 +162,61 @@ class ForwardCallFact:
     set_at_line: int | None = None  # 0-based line of the statement that set the mode
 
 
+@dataclass(frozen=True)
+class Ok:
+    """The whole file was analysed."""
+
+
+@dataclass(frozen=True)
+class ParseError:
+    """The text does not parse (0-based line and column); no findings."""
+
+    line: int
+    col: int
+    message: str
+
+
+@dataclass(frozen=True)
+class InternalError:
+    """The engine failed at ``where`` (``analysis`` or ``rule TM00N``): a bug to report.
+    A failing rule costs its own findings only; the others are kept."""
+
+    where: str
+    exception: str          # "TypeError: ..."
+    traceback: str = ""
+
+
+@dataclass(frozen=True)
+class Partial:
+    """The analysis stopped early (statement budget, loop-iteration cap): findings may be
+    missing in what was ``skipped``."""
+
+    reason: str
+    skipped: tuple[str, ...] = ()
+
+
+Outcome = Ok | ParseError | InternalError | Partial
+OK = Ok()
+INTERNAL_ERROR_PREFIX = "internal error"
+
+
 @dataclass
 class AnalysisResult:
     """Everything one analysis of one file produced."""
 
     findings: list[Finding] = field(default_factory=list)
     forward_calls: list[ForwardCallFact] = field(default_factory=list)
-    syntax_error: str | None = None  # set when the file does not parse; findings empty
+    outcome: Outcome = OK
     # EntityOccurrence (torchmode.analysis.model) per model-name occurrence, for hovers
     entities: list[Any] = field(default_factory=list)
+
+    @property
+    def syntax_error(self) -> str | None:
+        """One line when the file could not be analysed (``line N: ...`` for a parse
+        error, ``internal error ...`` for an engine failure), else None."""
+        outcome = self.outcome
+        if isinstance(outcome, ParseError):
+            return f"line {outcome.line + 1}: {outcome.message}"
+        if isinstance(outcome, InternalError):
+            return f"{INTERNAL_ERROR_PREFIX} in {outcome.where}: {outcome.exception}"
+        return None

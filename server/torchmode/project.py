@@ -1,49 +1,73 @@
-"""Cross-file index: what one file needs to know about the others of the same run.
+"""The files of a run and what each one says on its own: the first stage of the project
+pipeline.
 
-Per file it keeps cheap summaries: the module path, the classes with their
-layer facts (``ClassSummary``), and the function summaries (which parameters a
-function sets to eval/train, whether it restores them, whether it reaches a
-training step). ``analyze()`` resolves ``from utils import evaluate`` and
-``from models import Net`` through it by module path, and asks it what the
-other files pass to a function's parameters. It never imports or runs user
-code.
+``summarize(text, path, settings) -> FileSummary`` is pure: the file's module path,
+its classes with their layer facts, its function summaries (which parameters a
+function sets to eval/train, whether it restores them, whether it reaches a training
+step), its imports, and the top-level functions that want to know what other files
+pass them. It never reads another file, and it is cached by path, content hash and
+the settings that matter.
 
-Everything is lazy: ``from_paths`` and ``update`` only record paths (and the
-text, when given); a file is parsed and summarised the first time a lookup
-lands on it, and the callers of a function are found through a text index of
-``import`` lines built on the first such question. So indexing a run costs
-nearly nothing and the summaries made are those the analysed files need. The
-index holds no AST; caches are dropped when it is pickled into worker
-processes (each worker fills its own).
+``ProjectIndex`` is the mutable set of inputs (paths, editor texts, settings) an
+editor or a command line keeps; ``ProjectIndex.facts(settings)`` hands out the
+immutable ``ProjectFacts`` (``solve.py``) of its current contents, which the analysis
+of each file reads and never writes. A change to the index makes new facts; facts
+already handed out never change, so an answer cannot depend on the order in which
+files are analysed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .analysis.flow import CallRecord, Summary
-from .analysis.layers import ClassSummary, _resolve_relative
+from .analysis.flow import _EVAL_LOOP_TEXT, Summary
+from .analysis.layers import ClassSummary
+from .analysis.names import is_eval_function_name
+from .settings import DEFAULT_SETTINGS, Settings
 from .source import SourceSyntaxError, decode_source, parse_python, split_lines
 
+if TYPE_CHECKING:
+    from .solve import ProjectFacts
 
-@dataclass
+
+
+@dataclass(frozen=True)
 class FileSummary:
+    """What one file tells the others, made from its text alone."""
+
     path: str
     module: str                       # dotted module name from the nearest package root
-    classes: dict[str, ClassSummary] = field(default_factory=dict)
-    functions: dict[str, Summary] = field(default_factory=dict)
-    imports: dict[str, str] = field(default_factory=dict)   # local name -> qualified
+    classes: Mapping[str, ClassSummary] = field(default_factory=dict)
+    functions: Mapping[str, Summary] = field(default_factory=dict)
+    imports: Mapping[str, str] = field(default_factory=dict)   # local name -> qualified
+    # top-level functions whose analysis asks what the other files pass them
+    wants_callers: frozenset[str] = frozenset()
 
 
-@dataclass
-class _Entry:
+@dataclass(frozen=True)
+class FileInput:
+    """One file of the project: where it is, its text (None: read from disk when
+    needed) and the settings it is analysed with."""
+
     path: str
     module: str
-    text: str | None = None           # None: read from disk when needed
-    summary: FileSummary | None = None
+    text: str | None
+    settings: Settings | None = None
+
+    def read(self) -> str | None:
+        if self.text is not None:
+            return self.text
+        try:
+            with open(self.path, "rb") as handle:
+                return decode_source(handle.read())
+        except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
+            return None
 
 
 _PACKAGE_DIRS: dict[str, bool] = {}
@@ -72,12 +96,78 @@ def module_name_of(path: str) -> str:
     return ".".join(parts) or stem
 
 
+def file_key(path: str) -> str:
+    """The identity of a file in a project (the same file named two ways is one file)."""
+    return os.path.abspath(path)
+
+
+# ------------------------------------------------------------------------- summarize
+
+_SUMMARY_CACHE: OrderedDict[tuple[str, str, str, tuple[str, ...]], FileSummary] = OrderedDict()
+_SUMMARY_CACHE_SIZE = 20_000
+
+
+def summary_settings(settings: Settings) -> tuple[str, ...]:
+    """The part of the settings a summary depends on (its cache key)."""
+    return settings.evaluation_function_names
+
+
+def summarize(text: str | None, path: str, settings: Settings = DEFAULT_SETTINGS,
+              module: str | None = None) -> FileSummary:
+    """Classes, function summaries and imports of one file (empty if it does not parse
+    or cannot be read). Pure; cached by path, module, content hash and settings."""
+    module = module if module is not None else module_name_of(path)
+    if text is None:
+        return FileSummary(path, module)
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    key = (path, module, digest, summary_settings(settings))
+    found = _SUMMARY_CACHE.get(key)
+    if found is not None:
+        _SUMMARY_CACHE.move_to_end(key)
+        return found
+    found = _summarize(text, path, settings, module)
+    _SUMMARY_CACHE[key] = found
+    if len(_SUMMARY_CACHE) > _SUMMARY_CACHE_SIZE:
+        _SUMMARY_CACHE.popitem(last=False)
+    return found
+
+
+def _summarize(text: str, path: str, settings: Settings, module: str) -> FileSummary:
+    from .analysis.facts import collect
+    from .analysis.flow import Interpreter
+    from .analysis.layers import Resolver, file_summaries
+
+    try:
+        tree = parse_python(text, path)
+    except SourceSyntaxError:
+        return FileSummary(path, module)
+    try:
+        facts = collect(tree, path)
+        classes = file_summaries(facts, path)
+        functions: dict[str, Summary] = {}
+        wants: frozenset[str] = frozenset()
+        if facts.functions:
+            # no project here: summarising one file must not summarise what it imports
+            resolver = Resolver(classes, facts.imports, None, module)
+            interp = Interpreter(tree, facts, resolver, path, external=None)
+            interp.run_summaries()
+            functions = interp.exported_summaries()
+            wants = interp.caller_wanting_functions(split_lines(text),
+                                                    settings.evaluation_function_names)
+    except (RecursionError, MemoryError):
+        return FileSummary(path, module)
+    return FileSummary(path, module, classes, functions, dict(facts.imports.names), wants)
+
+
+# ------------------------------------------------------------------------- imports by text
+
 _IMPORT_LINE = re.compile(
     r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]+)|import[ \t]+([^\n#;]+))",
     re.MULTILINE)
+_TOP_LEVEL_DEF = re.compile(r"^(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
 
 
-def _imported_names(text: str) -> tuple[set[str], set[str]]:
+def imported_names(text: str) -> tuple[set[str], set[str]]:
     """(names imported with ``from m import a, b``, modules imported with ``import m``)."""
     names: set[str] = set()
     modules: set[str] = set()
@@ -97,70 +187,75 @@ def _imported_names(text: str) -> tuple[set[str], set[str]]:
     return names, modules
 
 
+def top_level_functions(text: str) -> set[str]:
+    """Names of the functions defined at the top of a file (by text: a cheap test of
+    whether another file could import one)."""
+    return set(_TOP_LEVEL_DEF.findall(text))
+
+
+_DEF_WITH_DECORATORS = re.compile(r"^(?:@[^\n]*\n)*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
+_NEXT_TOP_LEVEL = re.compile(r"^(?:@|(?:async[ \t]+)?def\b|class\b)", re.MULTILINE)
+# Words one of which a function's text (decorators included) holds when it could want
+# its callers: a mode call, a grad context, a training step, an export (see
+# Interpreter._wants_callers; an evaluation name or loop is tested apart).
+_CALLER_WORTHY_TEXT = re.compile(r"grad|inference_mode|eval|train|step|backward|trace|export",
+                                 re.IGNORECASE)
+
+
+def may_want_callers(text: str, names: Container[str] | None,
+                     eval_func_patterns: tuple[str, ...]) -> bool:
+    """Could a top-level function of ``text`` among ``names`` (None: any) want what its
+    callers pass? Read from the text alone, so a file is summarised only when one
+    could: never False where ``FileSummary.wants_callers`` would name one."""
+    for match in _DEF_WITH_DECORATORS.finditer(text):
+        name = match.group(1)
+        if names is not None and name not in names:
+            continue
+        following = _NEXT_TOP_LEVEL.search(text, match.end())
+        segment = text[match.start():following.start() if following else len(text)]
+        if is_eval_function_name(name, eval_func_patterns) or \
+                _CALLER_WORTHY_TEXT.search(segment) or _EVAL_LOOP_TEXT.search(segment):
+            return True
+    return False
+
+
+def calls_by_text(text: str, function: str) -> bool:
+    """Does ``text`` call ``function`` (``f(``, ``m.f(``, or an ``import f as g`` alias)?
+    Only such a file can pass anything to it."""
+    names = [re.escape(function)] + [re.escape(a) for a in re.findall(
+        rf"\b{re.escape(function)}[ \t]+as[ \t]+(\w+)", text)]
+    return re.search(rf"\b(?:{'|'.join(names)})\s*\(", text) is not None
+
+
+# ------------------------------------------------------------------------- the index
+
 class ProjectIndex:
-    """The analysed files, looked up by module path; summaries made on demand."""
+    """The files of a project as an editor or a command line keeps them; ``facts()``
+    gives the immutable project facts of the current contents."""
 
     def __init__(self) -> None:
-        self.entries: dict[str, _Entry] = {}
-        self._by_module: dict[str, list[str]] = {}
-        self._caller_cache: dict[str, dict[str, CallRecord]] = {}
-        self._import_index: dict[str, set[str]] | None = None
-        self._module_importers: dict[str, set[str]] | None = None
-        self._busy: set[str] = set()
-        self._head_cache: set[str] | None = None
-        self._split_cache: dict[tuple[str, str], tuple[FileSummary, str] | None] = {}
-
-    # ---------------------------------------------------------------- building
+        self.entries: dict[str, FileInput] = {}
+        self._facts: dict[Settings, ProjectFacts] = {}
 
     @classmethod
-    def from_paths(cls, paths: Iterable[str]) -> ProjectIndex:
+    def from_paths(cls, paths: Iterable[str],
+                   settings_for: Callable[[str], Settings] | None = None) -> ProjectIndex:
         index = cls()
         for path in paths:
-            index._add(path, None)
+            index._add(path, None, settings_for(path) if settings_for is not None else None)
         return index
 
-    def update(self, path: str, text: str) -> None:
+    def update(self, path: str, text: str, settings: Settings | None = None) -> None:
         """(Re)index one file from its current text (summarised when first needed)."""
-        self._add(path, text)
+        self._add(path, text, settings)
 
-    def _add(self, path: str, text: str | None) -> None:
-        key = self._key(path)
-        if key in self.entries:
-            self.remove(path)
-        entry = _Entry(path, self.module_name(path), text)
-        self.entries[key] = entry
-        parts = entry.module.split(".")
-        # reachable by its full name and by its trailing parts ("utils" for "pkg.utils"):
-        # scripts run from their own directory import siblings that way
-        for i in range(len(parts)):
-            self._by_module.setdefault(".".join(parts[i:]), []).append(key)
-        self._forget()
+    def _add(self, path: str, text: str | None, settings: Settings | None) -> None:
+        self.entries[file_key(path)] = FileInput(path, module_name_of(path), text, settings)
+        self._facts = {}
 
     def remove(self, path: str) -> None:
-        key = self._key(path)
-        entry = self.entries.pop(key, None)
-        if entry is None:
-            return
-        parts = entry.module.split(".")
-        for i in range(len(parts)):
-            name = ".".join(parts[i:])
-            keys = [k for k in self._by_module.get(name, ()) if k != key]
-            if keys:
-                self._by_module[name] = keys
-            else:
-                self._by_module.pop(name, None)
-        self._forget()
-
-    def _forget(self) -> None:
-        self._caller_cache.clear()
-        self._head_cache = None
-        self._split_cache = {}
-        self._import_index = None
-        self._module_importers = None
-
-    @staticmethod
-    def _key(path: str) -> str:
-        return os.path.abspath(path)
+        if self.entries.pop(file_key(path), None) is not None:
+            self._facts = {}
 
     def module_name(self, path: str) -> str:
         return module_name_of(path)
@@ -169,274 +264,25 @@ class ProjectIndex:
         return len(self.entries)
 
     def __getstate__(self) -> dict[str, object]:
-        state = dict(self.__dict__)
-        state["_caller_cache"] = {}
-        state["_import_index"] = None
-        state["_module_importers"] = None
-        state["_busy"] = set()
-        state["_head_cache"] = None
-        state["_split_cache"] = {}
-        return state
+        return {"entries": self.entries, "_facts": {}}
 
-    # ---------------------------------------------------------------- summaries
+    def facts(self, settings: Settings = DEFAULT_SETTINGS) -> ProjectFacts:
+        """The project facts of the current files (``settings`` for files indexed
+        without their own); the same object until the index changes."""
+        found = self._facts.get(settings)
+        if found is None:
+            from .solve import ProjectFacts
 
-    def _text(self, entry: _Entry) -> str | None:
-        if entry.text is not None:
-            return entry.text
-        try:
-            with open(entry.path, "rb") as handle:
-                return decode_source(handle.read())
-        except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
-            return None
+            found = self._facts[settings] = ProjectFacts(self.entries, settings)
+        return found
+
+    # lookups of the current facts (for callers that hold the index)
 
     def summary(self, path: str) -> FileSummary | None:
-        entry = self.entries.get(self._key(path))
-        return self._summary(entry) if entry is not None else None
-
-    def _summary(self, entry: _Entry) -> FileSummary:
-        if entry.summary is None:
-            entry.summary = _summarize(entry, self._text(entry), self)
-        return entry.summary
-
-    def _files_for(self, module: str, near: str | None = None) -> list[FileSummary]:
-        keys = self._by_module.get(module, [])
-        entries = [self.entries[k] for k in keys if k in self.entries]
-        if near and len(entries) > 1:
-            base = os.path.dirname(os.path.abspath(near))
-
-            def closeness(entry: _Entry) -> tuple[bool, int]:
-                where = os.path.abspath(entry.path)
-                try:
-                    shared = len(os.path.commonpath([base, where]))
-                except ValueError:  # different drives
-                    shared = 0
-                return os.path.dirname(where) != base, -shared
-
-            entries.sort(key=closeness)
-        return [self._summary(e) for e in entries]
-
-    def _split(self, qual: str, near: str | None = None, depth: int = 0
-               ) -> tuple[FileSummary, str] | None:
-        """Split ``pkg.mod.Name`` into the file of ``pkg.mod`` and ``Name``,
-        following re-exports (``from .models import Net`` in ``__init__.py``)."""
-        if depth == 0:
-            key = (qual, os.path.dirname(near) if near else "")
-            if key in self._split_cache:
-                return self._split_cache[key]
-            found = self._split(qual, near, 1)
-            self._split_cache[key] = found
-            return found
-        if depth > 6:
-            return None
-        parts = qual.split(".")
-        for i in range(len(parts) - 1, 0, -1):
-            module = ".".join(parts[:i])
-            if module not in self._by_module:
-                continue
-            name = ".".join(parts[i:])
-            for summary in self._files_for(module, near):
-                head = name.split(".", 1)[0]
-                if head in summary.classes or name in summary.functions:
-                    return summary, name
-                target = summary.imports.get(head)
-                if target is not None:
-                    if target.startswith("."):
-                        base = summary.module + (
-                            ".__init__" if summary.path.endswith("__init__.py") else "")
-                        target = _resolve_relative(target, base)
-                    found = self._split(target + name[len(head):], near, depth + 1)
-                    if found is not None:
-                        return found
-        return None
+        return self.facts().summary(path)
 
     def find_class(self, qualname: str, near: str | None = None) -> ClassSummary | None:
-        found = self._split(qualname, near)
-        if found is None:
-            return None
-        summary, name = found
-        return summary.classes.get(name)
+        return self.facts().find_class(qualname, near)
 
     def find_function(self, qualname: str, near: str | None = None) -> Summary | None:
-        found = self._split(qualname, near)
-        if found is None:
-            return None
-        summary, name = found
-        return summary.functions.get(name)
-
-    def _origin(self, qual: str, near: str) -> str | None:
-        found = self._split(qual, near)
-        return self._key(found[0].path) if found else None
-
-    def summary_lookup(self, path: str) -> Callable[[str], Summary | None]:
-        """The lookup ``analyze()`` hands to the dataflow for calls into other files."""
-        own = self._key(path)
-        cache: dict[str, Summary | None] = {}
-
-        def lookup(qual: str) -> Summary | None:
-            if qual in cache:
-                return cache[qual]
-            full = _resolve_relative(qual, self.module_name(path)) if qual.startswith(".") \
-                else qual
-            found = self._split(full, path) if full.split(".", 1)[0] in self._heads() else None
-            result = None
-            if found is not None and self._key(found[0].path) != own:
-                summary, name = found   # (our own file: the in-file analysis knows better)
-                result = summary.functions.get(name)
-            cache[qual] = result
-            return result
-
-        return lookup
-
-    def _heads(self) -> set[str]:
-        """First components of every indexed module name (a quick miss for ``torch.*``)."""
-        heads = self._head_cache
-        if heads is None:
-            heads = {name.split(".", 1)[0] for name in self._by_module}
-            self._head_cache = heads
-        return heads
-
-    def remember_records(self, path: str, records: dict[str, CallRecord]) -> None:
-        """Keep what an analysed file passes to other files' functions, so a later
-        question about its callers does not analyse it again."""
-        key = self._key(path)
-        if key in self.entries and key not in self._caller_cache:
-            self._caller_cache[key] = _strip_records(records, os.path.basename(path))
-
-    # ---------------------------------------------------------------- callers
-
-    def caller_lookup(self, path: str) -> Callable[[str], CallRecord | None]:
-        """What the other analysed files pass to the top-level functions of ``path``."""
-        target = self._key(path)
-
-        def lookup(function: str) -> CallRecord | None:
-            return self._callers_of(target, function)
-
-        return lookup
-
-    def _build_import_index(self) -> None:
-        names: dict[str, set[str]] = {}
-        modules: dict[str, set[str]] = {}
-        for key, entry in list(self.entries.items()):
-            text = self._text(entry)
-            if not text:
-                continue
-            imported, imported_modules = _imported_names(text)
-            for name in imported:
-                names.setdefault(name, set()).add(key)
-            for module in imported_modules:
-                last = module.rsplit(".", 1)[-1]
-                modules.setdefault(last, set()).add(key)
-        self._import_index = names
-        self._module_importers = modules
-
-    def _callers_of(self, target: str, function: str) -> CallRecord | None:
-        entry = self.entries.get(target)
-        if entry is None or len(self.entries) < 2:
-            return None
-        if self._import_index is None or self._module_importers is None:
-            self._build_import_index()
-        assert self._import_index is not None and self._module_importers is not None
-        module_last = entry.module.rsplit(".", 1)[-1]
-        candidates = self._import_index.get(function, set()) | \
-            self._module_importers.get(module_last, set())
-        merged: CallRecord | None = None
-        for key in sorted(candidates):
-            if key == target or key in self._busy:
-                continue
-            caller = self.entries.get(key)
-            if caller is None:
-                continue
-            for qual, record in self._records_of(key).items():
-                if qual.rsplit(".", 1)[-1] != function:
-                    continue
-                if self._origin(qual, caller.path) != target:
-                    continue
-                if merged is None:
-                    merged = CallRecord()
-                for name, modes in record.modes.items():
-                    merged.modes.setdefault(name, set()).update(modes)
-                merged.classes.update(record.classes)
-                merged.grad |= record.grad
-                merged.count += record.count
-        return merged
-
-    def _records_of(self, key: str) -> dict[str, CallRecord]:
-        """Run the analysis of a caller file once and keep its calls into other files."""
-        cached = self._caller_cache.get(key)
-        if cached is not None:
-            return cached
-        entry = self.entries.get(key)
-        result: dict[str, CallRecord] = {}
-        self._busy.add(key)
-        try:
-            if entry is not None:
-                result = _external_records(entry, self._text(entry), self)
-        finally:
-            self._busy.discard(key)
-        self._caller_cache[key] = result
-        return result
-
-
-def _summarize(entry: _Entry, text: str | None, project: ProjectIndex) -> FileSummary:
-    """Classes, function summaries and imports of one file (empty if it does not parse)."""
-    from .analysis.facts import collect
-    from .analysis.flow import Interpreter
-    from .analysis.layers import Resolver, file_summaries
-
-    summary = FileSummary(entry.path, entry.module)
-    if text is None:
-        return summary
-    try:
-        tree = parse_python(text, entry.path)
-    except SourceSyntaxError:
-        return summary
-    try:
-        facts = collect(tree, entry.path)
-        summary.classes = file_summaries(facts, entry.path)
-        summary.imports = dict(facts.imports.names)
-        if facts.functions:
-            # no project here: summarising one file must not summarise what it imports
-            resolver = Resolver(summary.classes, facts.imports, None, entry.module)
-            interp = Interpreter(tree, facts, resolver, entry.path, external=None)
-            interp.run_summaries()
-            summary.functions = interp.exported_summaries()
-    except (RecursionError, MemoryError):
-        pass
-    return summary
-
-
-def _external_records(entry: _Entry, text: str | None,
-                      project: ProjectIndex) -> dict[str, CallRecord]:
-    """Calls from one file into other analysed files, with the modes passed (no AST kept)."""
-    from .analysis.facts import collect
-    from .analysis.flow import Interpreter
-    from .analysis.layers import Resolver, file_summaries
-
-    if text is None:
-        return {}
-    try:
-        tree = parse_python(text, entry.path)
-    except SourceSyntaxError:
-        return {}
-    try:
-        facts = collect(tree, entry.path)
-        resolver = Resolver(file_summaries(facts, entry.path), facts.imports, project,
-                            entry.module)
-        interp = Interpreter(tree, facts, resolver, entry.path,
-                             external=project.summary_lookup(entry.path))
-        interp.run(split_lines(text))
-    except (RecursionError, MemoryError):
-        return {}
-    return _strip_records(interp.external_records, os.path.basename(entry.path))
-
-
-def _strip_records(records: dict[str, CallRecord], where: str) -> dict[str, CallRecord]:
-    """Records without AST references, their modes labelled with the caller's file."""
-    from dataclasses import replace
-
-    out: dict[str, CallRecord] = {}
-    for qual, record in records.items():
-        modes = {k: {replace(m, node=None, guard=None, where=m.where or where) for m in v}
-                 for k, v in record.modes.items()}
-        out[qual] = CallRecord(modes, dict(record.classes), set(record.grad), record.count)
-    return out
+        return self.facts().find_function(qualname, near)

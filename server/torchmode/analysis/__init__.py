@@ -16,7 +16,7 @@ How one file is analysed (``torchmode.analyzer.analyze``):
    followed, ``if`` conditions are correlated across branches. Functions get summaries
    on first call (callee before caller: what they do to their parameters, ``self.*``
    and globals, and whether they restore), and run with the modes their visible
-   callers pass (in this file, and through ``project.ProjectIndex`` in others).
+   callers pass (in this file, and through ``solve.ProjectFacts`` in others).
    Functions whose text cannot hold a finding, and that call nothing that can, are
    not run (speed).
 4. ``context.FileAnalysis`` derives evaluation regions, training iterations, fix

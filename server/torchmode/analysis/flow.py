@@ -352,7 +352,8 @@ class Interpreter:
         self.loaded_canon: set[str] = set()
         self.contains: dict[str, tuple[str, ...]] = {}
         self.budget = 400_000
-        self.truncated = False
+        # (reason, where) of every place the analysis stopped early: the outcome is Partial
+        self.stopped_early: set[tuple[str, str]] = set()
         self._reach: dict[int, bool] = {}
         self._in_progress: set[int] = set()
         self.yield_states: list[State] = []
@@ -778,8 +779,11 @@ class Interpreter:
         try:
             self._block(body)
         except Budget:
-            self.truncated = True
+            self.stopped_early.add(("statement budget reached", self._where()))
             self.state = None
+
+    def _where(self) -> str:
+        return f"{self.fn.qualname}()" if self.fn is not None else "<module>"
 
     def _effects(self, fn: FuncInfo, state: State, keep: Iterable[str] = ()) -> dict[str, Modes]:
         effects: dict[str, Modes] = {}
@@ -833,8 +837,7 @@ class Interpreter:
             return self._merged_records[key]
         local = self.records.get(key)
         external = None
-        if self.callers is not None and fn.parent is None and fn.class_name is None and \
-                self._module_params(fn) and self._worth_callers(fn):
+        if self.callers is not None and self._wants_callers(fn):
             try:
                 external = self.callers(fn.qualname)
             except RecursionError:
@@ -853,6 +856,17 @@ class Interpreter:
             merged.count += external.count
         self._merged_records[key] = merged
         return merged
+
+    def caller_wanting_functions(self, lines: list[str],
+                                 eval_func_patterns: tuple[str, ...]) -> frozenset[str]:
+        """The top-level functions whose analysis asks the other files what they pass:
+        what the project solver computes call records for (same test as ``_record``)."""
+        self.lines, self.eval_func_patterns = lines, eval_func_patterns
+        return frozenset(fn.qualname for fn in self.facts.functions if self._wants_callers(fn))
+
+    def _wants_callers(self, fn: FuncInfo) -> bool:
+        return fn.parent is None and fn.class_name is None and self._module_params(fn) and \
+            self._worth_callers(fn)
 
     def _module_params(self, fn: FuncInfo) -> bool:
         """Does any parameter look like a module here (called, switched, or so named)?
@@ -1188,7 +1202,8 @@ class Interpreter:
                     break
                 head = new_head
                 if iteration == MAX_LOOP_ITERATIONS - 1:
-                    self.truncated = True
+                    self.stopped_early.add(("loop iteration cap reached",
+                                            f"loop at line {stmt.lineno} in {self._where()}"))
         finally:
             self.loops.pop()
         infinite = isinstance(stmt, ast.While) and _const_truth(stmt.test) is True

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from ..findings import AnalysisResult, ForwardCallFact
+from ..findings import AnalysisResult, ForwardCallFact, ParseError
 from ..settings import Settings
 from .documents import Snapshot
 
@@ -42,7 +42,7 @@ class Analysis:
 
     @property
     def parsed(self) -> bool:
-        return self.result.syntax_error is None
+        return not isinstance(self.result.outcome, ParseError)
 
     @cached_property
     def entities_by_line(self) -> dict[int, list[Any]]:

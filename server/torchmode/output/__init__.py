@@ -67,6 +67,7 @@ class FileReport:
     # Analysed, but a part was left out (a notebook cell that does not parse)
     # or something asked for was not done (a fix declined).
     warnings: list[str] = field(default_factory=list)
+    note: str | None = None   # analysed, with a caveat (a partial analysis)
 
 
 @dataclass

@@ -1,0 +1,407 @@
+"""Project facts: what one file needs to know about the others, the same whatever the
+order in which files are analysed.
+
+``ProjectFacts`` is the second stage of the pipeline (after ``project.summarize``).
+It resolves ``from utils import evaluate`` and ``from models import Net`` by module
+path to other files' summaries, and it answers what the other files pass to a
+top-level function's parameters (its *call records*).
+
+A call record is made by analysing a caller file, and that analysis needs the call
+records of the caller's own functions (``main.py -> runner.py -> evaluation.py``).
+So the files form a graph (an edge from each file to the files that may call it,
+found through their imports), and the records are solved over its strongly
+connected components in dependency order: callers before callees, and inside a
+cycle a fixed point, each round analysing every member against the previous
+round's records. Every value is a function of the files' texts and settings only.
+
+The facts are computed on demand and kept (``solve_all()`` computes everything at
+once, before the facts travel to worker processes). Nothing about a file's answer
+depends on which questions were asked before: what is kept are values of pure
+functions of the inputs. The object never changes what it answers; an edited
+project gives new facts (``ProjectIndex.facts``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+
+from .analysis.flow import CallRecord, Summary
+from .analysis.layers import ClassSummary, _resolve_relative
+from .project import (
+    FileInput,
+    FileSummary,
+    calls_by_text,
+    file_key,
+    imported_names,
+    may_want_callers,
+    summarize,
+    top_level_functions,
+)
+from .settings import Settings
+from .source import SourceSyntaxError, parse_python, split_lines
+
+Records = Mapping[str, CallRecord]          # function name -> what its callers pass
+_MAX_ROUNDS = 6                             # fixed-point rounds inside one cycle of files
+
+
+class ProjectFacts:
+    """Immutable answers about a set of files (see the module docstring)."""
+
+    def __init__(self, entries: Mapping[str, FileInput], settings: Settings) -> None:
+        self.entries = dict(entries)
+        self.settings = settings
+        self._by_module: dict[str, list[str]] = {}
+        for key in sorted(self.entries):
+            parts = self.entries[key].module.split(".")
+            # reachable by its full name and by its trailing parts ("utils" for
+            # "pkg.utils"): scripts run from their own directory import siblings that way
+            for i in range(len(parts)):
+                self._by_module.setdefault(".".join(parts[i:]), []).append(key)
+        self._heads = {name.split(".", 1)[0] for name in self._by_module}
+        self._memo_clear()
+
+    def _memo_clear(self) -> None:
+        self._summaries: dict[str, FileSummary] = {}
+        self._split_cache: dict[tuple[str, str], tuple[FileSummary, str] | None] = {}
+        self._importers: tuple[dict[str, set[str]], dict[str, set[str]]] | None = None
+        self._callers: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._records: dict[str, dict[str, CallRecord]] = {}
+        self._outgoing: dict[str, dict[str, CallRecord]] = {}
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_split_cache"] = {}
+        state["_importers"] = None
+        return state
+
+    def settings_of(self, key: str) -> Settings:
+        return self.entries[key].settings or self.settings
+
+    def module_name(self, path: str) -> str:
+        entry = self.entries.get(file_key(path))
+        if entry is not None:
+            return entry.module
+        from .project import module_name_of
+
+        return module_name_of(path)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    # ---------------------------------------------------------------- summaries
+
+    def summary(self, path: str) -> FileSummary | None:
+        key = file_key(path)
+        return self._summary(key) if key in self.entries else None
+
+    def _summary(self, key: str) -> FileSummary:
+        found = self._summaries.get(key)
+        if found is None:
+            entry = self.entries[key]
+            found = summarize(entry.read(), entry.path, self.settings_of(key), entry.module)
+            self._summaries[key] = found
+        return found
+
+    def _files_for(self, module: str, near: str | None = None) -> list[FileSummary]:
+        keys = [k for k in self._by_module.get(module, []) if k in self.entries]
+        if near and len(keys) > 1:
+            base = os.path.dirname(os.path.abspath(near))
+
+            def closeness(key: str) -> tuple[bool, int, str]:
+                try:
+                    shared = len(os.path.commonpath([base, key]))
+                except ValueError:  # different drives
+                    shared = 0
+                return os.path.dirname(key) != base, -shared, key
+
+            keys.sort(key=closeness)
+        return [self._summary(k) for k in keys]
+
+    def _split(self, qual: str, near: str | None = None) -> tuple[FileSummary, str] | None:
+        """Split ``pkg.mod.Name`` into the file of ``pkg.mod`` and ``Name``, following
+        re-exports (``from .models import Net`` in ``__init__.py``)."""
+        key = (qual, os.path.dirname(near) if near else "")
+        if key not in self._split_cache:
+            self._split_cache[key] = self._find_split(qual, near, 1)
+        return self._split_cache[key]
+
+    def _find_split(self, qual: str, near: str | None, depth: int
+                    ) -> tuple[FileSummary, str] | None:
+        if depth > 6:
+            return None
+        parts = qual.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:i])
+            if module not in self._by_module:
+                continue
+            name = ".".join(parts[i:])
+            for summary in self._files_for(module, near):
+                head = name.split(".", 1)[0]
+                if head in summary.classes or name in summary.functions:
+                    return summary, name
+                target = summary.imports.get(head)
+                if target is not None:
+                    if target.startswith("."):
+                        base = summary.module + (
+                            ".__init__" if summary.path.endswith("__init__.py") else "")
+                        target = _resolve_relative(target, base)
+                    found = self._find_split(target + name[len(head):], near, depth + 1)
+                    if found is not None:
+                        return found
+        return None
+
+    def find_class(self, qualname: str, near: str | None = None) -> ClassSummary | None:
+        found = self._split(qualname, near)
+        return found[0].classes.get(found[1]) if found is not None else None
+
+    def find_function(self, qualname: str, near: str | None = None) -> Summary | None:
+        found = self._split(qualname, near)
+        return found[0].functions.get(found[1]) if found is not None else None
+
+    def summary_lookup(self, path: str) -> Callable[[str], Summary | None]:
+        """The lookup the dataflow uses for calls into other files."""
+        own = file_key(path)
+        module = self.module_name(path)
+        cache: dict[str, Summary | None] = {}
+
+        def lookup(qual: str) -> Summary | None:
+            if qual in cache:
+                return cache[qual]
+            full = _resolve_relative(qual, module) if qual.startswith(".") else qual
+            found = self._split(full, path) if full.split(".", 1)[0] in self._heads else None
+            result = None
+            if found is not None and file_key(found[0].path) != own:
+                summary, name = found   # (our own file: the in-file analysis knows better)
+                result = summary.functions.get(name)
+            cache[qual] = result
+            return result
+
+        return lookup
+
+    # ---------------------------------------------------------------- call records
+
+    def caller_lookup(self, path: str) -> Callable[[str], CallRecord | None]:
+        """What the other files pass to the top-level functions of ``path``."""
+        key = file_key(path)
+
+        def lookup(function: str) -> CallRecord | None:
+            if key not in self.entries:
+                return None
+            found = self.records_into(key).get(function)
+            return _copy(found) if found is not None else None
+
+        return lookup
+
+    def solve_all(self) -> ProjectFacts:
+        """Compute every call record now (before the facts are sent to other processes)."""
+        for key in sorted(self.entries):
+            self.records_into(key)
+        return self
+
+    def records_into(self, key: str) -> Records:
+        """Merged call records of the functions of file ``key`` that want them."""
+        found = self._records.get(key)
+        if found is None:
+            def unsolved_callers(node: str) -> list[str]:
+                return [c for c in self._caller_files(node) if c not in self._records]
+
+            for component in _components(key, unsolved_callers):
+                self._solve_component(component)
+            found = self._records[key]
+        return found
+
+    def _caller_files(self, key: str) -> list[str]:
+        return sorted({c for callers in self._callers_of(key).values() for c in callers})
+
+    def _callers_of(self, key: str) -> dict[str, tuple[str, ...]]:
+        """Function name -> the files that may call it (they import it or its module)."""
+        found = self._callers.get(key)
+        if found is not None:
+            return found
+        found = {}
+        entry = self.entries[key]
+        text = entry.read() if len(self.entries) > 1 else None
+        if text:
+            names, modules = self._importer_index()
+            module_last = entry.module.rsplit(".", 1)[-1]
+            by_module = modules.get(module_last, set())
+            imported = None if by_module else top_level_functions(text) & names.keys()
+            patterns = self.settings_of(key).evaluation_function_names
+            if (imported is None or imported) and may_want_callers(text, imported, patterns):
+                for function in sorted(self._summary(key).wants_callers):
+                    callers = (names.get(function, set()) | by_module) - {key}
+                    callers = {c for c in callers if self._calls(c, function)}
+                    if callers:
+                        found[function] = tuple(sorted(callers))
+        self._callers[key] = found
+        return found
+
+    def _calls(self, caller: str, function: str) -> bool:
+        text = self.entries[caller].read()
+        return bool(text) and calls_by_text(text, function)  # type: ignore[arg-type]
+
+    def _importer_index(self) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        if self._importers is None:
+            names: dict[str, set[str]] = {}
+            modules: dict[str, set[str]] = {}
+            for key, entry in self.entries.items():
+                text = entry.read()
+                if not text:
+                    continue
+                imported, imported_modules = imported_names(text)
+                for name in imported:
+                    names.setdefault(name, set()).add(key)
+                for module in imported_modules:
+                    modules.setdefault(module.rsplit(".", 1)[-1], set()).add(key)
+            self._importers = (names, modules)
+        return self._importers
+
+    def _solve_component(self, component: list[str]) -> None:
+        """Records into every file of one strongly connected component, its callers
+        outside it solved already. A cycle is iterated to a fixed point, each round
+        analysing all members against the previous round's records (members pass
+        nothing to each other before the first round)."""
+        members = set(component)
+        inside = [k for k in component if members & set(self._caller_files(k))]
+        for key in inside:
+            self._outgoing[key] = {}
+        for _ in range(_MAX_ROUNDS if inside else 0):
+            for key in component:
+                self._records[key] = self._merge_records(key)
+            outgoing = {k: self._analyse_calls(k) for k in inside}
+            if all(outgoing[k] == self._outgoing[k] for k in inside):
+                break
+            self._outgoing.update(outgoing)
+        for key in component:
+            self._records[key] = self._merge_records(key)
+
+    def _merge_records(self, key: str) -> dict[str, CallRecord]:
+        out: dict[str, CallRecord] = {}
+        for function, callers in self._callers_of(key).items():
+            merged: CallRecord | None = None
+            for caller in callers:
+                for qual, record in self._outgoing_of(caller).items():
+                    if qual.rsplit(".", 1)[-1] != function:
+                        continue
+                    found = self._split(qual, self.entries[caller].path)
+                    if found is None or file_key(found[0].path) != key:
+                        continue
+                    merged = _merge(merged, record)
+            if merged is not None:
+                out[function] = merged
+        return out
+
+    def _outgoing_of(self, caller: str) -> dict[str, CallRecord]:
+        found = self._outgoing.get(caller)
+        if found is None:
+            found = self._outgoing[caller] = self._analyse_calls(caller)
+        return found
+
+    def _analyse_calls(self, key: str) -> dict[str, CallRecord]:
+        """Analyse one file (as ``analyze()`` does) and keep its calls into other files,
+        with the modes passed; needs the records into the file solved (or, in a cycle,
+        those of the previous round)."""
+        from .analysis.facts import collect
+        from .analysis.flow import Interpreter
+        from .analysis.layers import Resolver, file_summaries
+        from .analyzer import is_test_path
+
+        entry = self.entries[key]
+        text = entry.read()
+        if text is None:
+            return {}
+        try:
+            tree = parse_python(text, entry.path)
+        except SourceSyntaxError:
+            return {}
+        settings = self.settings_of(key)
+        records = self._records.get(key, {})
+        try:
+            facts = collect(tree, entry.path)
+            resolver = Resolver(file_summaries(facts, entry.path), facts.imports, self,
+                                entry.module)
+            interp = Interpreter(tree, facts, resolver, entry.path,
+                                 settings.evaluation_function_names,
+                                 settings.evaluation_loader_names,
+                                 self.summary_lookup(entry.path), is_test_path(entry.path),
+                                 lambda function: _copy_or_none(records.get(function)))
+            interp.run(split_lines(text))
+        except (RecursionError, MemoryError):
+            return {}
+        return strip_records(interp.external_records, os.path.basename(entry.path))
+
+
+def _components(root: str, callers: Callable[[str], list[str]]) -> Iterator[list[str]]:
+    """Strongly connected components of the graph ``file -> files that may call it``
+    reachable from ``root``, each after every component it reaches (callers first),
+    members sorted: Tarjan's algorithm, iterative."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    work: list[tuple[str, Iterator[str]]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        work.append((node, iter(callers(node))))
+
+    visit(root)
+    while work:
+        node, edges = work[-1]
+        advanced = False
+        for nxt in edges:
+            if nxt not in index:
+                visit(nxt)
+                advanced = True
+                break
+            if nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if advanced:
+            continue
+        work.pop()
+        if work:
+            parent = work[-1][0]
+            low[parent] = min(low[parent], low[node])
+        if low[node] == index[node]:
+            component: list[str] = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            yield sorted(component)
+
+
+def _merge(into: CallRecord | None, record: CallRecord) -> CallRecord:
+    merged = into if into is not None else CallRecord()
+    for name, modes in record.modes.items():
+        merged.modes.setdefault(name, set()).update(modes)
+    merged.classes.update(record.classes)
+    merged.grad |= record.grad
+    merged.count += record.count
+    return merged
+
+
+def _copy(record: CallRecord) -> CallRecord:
+    return CallRecord({k: set(v) for k, v in record.modes.items()}, dict(record.classes),
+                      set(record.grad), record.count)
+
+
+def _copy_or_none(record: CallRecord | None) -> CallRecord | None:
+    return _copy(record) if record is not None else None
+
+
+def strip_records(records: Mapping[str, CallRecord], where: str) -> dict[str, CallRecord]:
+    """Records without AST references, their modes labelled with the caller's file."""
+    out: dict[str, CallRecord] = {}
+    for qual in sorted(records):
+        record = records[qual]
+        modes = {k: {replace(m, node=None, guard=None, where=m.where or where) for m in v}
+                 for k, v in record.modes.items()}
+        out[qual] = CallRecord(modes, dict(record.classes), set(record.grad), record.count)
+    return out
