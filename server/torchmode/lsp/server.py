@@ -176,14 +176,15 @@ class TorchmodeServer(LanguageServer):
 
     def deliver(self, analysis: Analysis, previous: Analysis | None) -> None:
         """A current analysis finished: publish (push mode) unless it did not parse."""
+        if too_deep(analysis.result.syntax_error):  # the CLI reports it; so do we
+            snap = analysis.snapshot
+            self.clear(snap.uris())
+            self.notify_once(
+                snap.key, "too deep", f"torchmode: {file_name(snap.key)} is nested too "
+                "deeply to analyse; it has no torchmode diagnostics"
+            )
+            return
         if not analysis.parsed:
-            if too_deep(analysis.result.syntax_error):  # the CLI reports it; so do we
-                snap = analysis.snapshot
-                self.clear(snap.uris())
-                self.notify_once(
-                    snap.key, "too deep", f"torchmode: {file_name(snap.key)} is nested too "
-                    "deeply to analyse; it has no torchmode diagnostics"
-                )
             return  # keep the last good diagnostics: no flicker, no syntax error of ours
         unresolved = any(
             getattr(e, "class_path", None) is None
