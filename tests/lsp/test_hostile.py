@@ -141,3 +141,16 @@ async def test_the_worker_is_replaced_after_a_huge_document(start: Starter) -> N
     version = session.change(small, TRAIN_EVAL + "\n")  # a fresh worker answers
     assert {d.code for d in await session.diagnostics(small, version=version, timeout=30)} == {
         "TM001", "TM002"}
+
+
+async def test_code_actions_over_the_time_budget_answer_without_fixes(start: Starter) -> None:
+    normal = await start(init_options={"debounceMs": 0})
+    uri = normal.open("train.py", TRAIN_EVAL)
+    diagnostics = await normal.diagnostics(uri, version=1)
+    slow = await start(init_options={"debounceMs": 0}, env={"TORCHMODE_LSP_TIMEOUT": "0.001"})
+    assert slow.open("train.py", TRAIN_EVAL) == uri
+    await wait_for_message(slow, "too slow to analyse")
+    # The diagnostics (with their findings) of version 1, as an editor may still hold them:
+    # building and verifying their fixes goes over the budget too.
+    actions = await slow.code_actions(uri, diagnostics, only=["quickfix"])
+    assert all("Ignore this line" in a.title for a in actions)

@@ -234,3 +234,24 @@ def test_notifications_do_not_accumulate_server_memory(raw: RawServer, tmp_path:
     send_edits(8_002, 12_000)
     growth = rss_mb(raw.proc.pid) - before
     assert growth < 5, f"{growth:.1f} MB for 12,000 notifications"  # was 2 KB each
+
+
+def test_the_server_ignores_watched_file_events_outside_the_workspace(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text("x = 1\n")
+    log = tmp_path / "server.log"
+    server = RawServer(root, "--log-file", str(log), "-v")
+    try:
+        server.initialize()
+        server.notify("workspace/didChangeWatchedFiles", {"changes": [
+            {"uri": outside.as_uri(), "type": 2}, {"uri": (root / "a.py").as_uri(), "type": 3}]})
+        assert server.request("shutdown")["result"] is None
+        server.notify("exit")
+        assert server.wait() == 0
+    finally:
+        server.close()
+    text = log.read_text()
+    assert f"ignoring a watched-file event outside the workspace: {outside}" in text
+    assert f"outside the workspace: {root / 'a.py'}" not in text

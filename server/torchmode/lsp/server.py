@@ -46,7 +46,7 @@ from .convert import (
     engine_position,
 )
 from .documents import Snapshot, notebook_snapshot, text_snapshot
-from .engine import Engine, make_engine
+from .engine import AnalysisTimeout, Engine, WorkerDied, make_engine
 from .index import python_files, read_source
 from .protocol import TorchmodeProtocol
 from .resolve import ImportResolver
@@ -690,7 +690,11 @@ def create_server() -> TorchmodeServer:
             return None
         ls.delay_verification(req.snapshot.key)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(ls.action_pool, code_actions, req) or None
+        try:
+            return await loop.run_in_executor(ls.action_pool, code_actions, req) or None
+        except (AnalysisTimeout, WorkerDied) as exc:  # no fixes this time; nothing broke
+            log.warning("code actions for %s: %s", req.uri, exc)
+            return None
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(
