@@ -17,6 +17,7 @@ file's facts and the training steps the dataflow found; nothing else.
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 import textwrap
 from collections.abc import Iterable, Iterator
@@ -89,6 +90,22 @@ class UndoneFreeze:
     entity: str
     freeze: Freeze
     step: ast.Call
+    # set when the train() runs in a helper called with the frozen model
+    # (``train_one_epoch(model, ...)``): the call, and the model's name at the call
+    via: ast.Call | None = None
+    caller_entity: str | None = None
+    fix_text: str | None = None   # the freeze as written in the helper (None: no fix)
+
+
+@dataclass(frozen=True)
+class TrainHelper:
+    """A function that calls ``<param>.train()`` and then reaches a training step."""
+
+    param_index: int
+    param: str
+    train_call: ast.Call
+    train_stmt: ast.stmt
+    step: ast.Call
 
 
 @dataclass
@@ -134,6 +151,7 @@ class FreezeWalker:
         self._self_name: str | None = None
         self._stack: list[ast.stmt] = []
         self._depth = 0
+        self._trainers: dict[int, TrainHelper | None] = {}
 
     def run(self) -> None:
         if not _mentions_freeze(self.lines):
@@ -223,10 +241,38 @@ class FreezeWalker:
             freeze = self._call_freeze(call, stmt)
             if freeze is not None:
                 self._freeze(freeze, state)
+            elif self._helper_undoes(call, state):
+                continue
             elif id(call) in self.step_ids:
                 self._step(call, state)
             else:
                 self._mode_call(call, stmt, state)
+
+    def _helper_undoes(self, call: ast.Call, state: _State) -> bool:
+        """``train_one_epoch(model, ...)`` whose body calls ``model.train()`` and trains:
+        a freeze of ``model`` made here is undone there."""
+        if not state.active or not isinstance(call.func, ast.Name):
+            return False
+        fn = self.facts.module_funcs.get(call.func.id)
+        helper = self._trainer(fn) if fn is not None else None
+        if helper is None or helper.param_index >= len(call.args):
+            return False
+        key = entity_key(call.args[helper.param_index])
+        if key is None or not self._may_undo(key):
+            return False
+        for text, freeze in list(state.active.items()):
+            if freeze.undone_by(key) or freeze.target == key:
+                del state.active[text]
+                self.undone.setdefault(id(helper.train_call), UndoneFreeze(
+                    helper.train_call, helper.train_stmt, helper.param, freeze, helper.step,
+                    call, key, _renamed(freeze, key, helper.param, self.facts)))
+        return True
+
+    def _trainer(self, fn: FuncInfo) -> TrainHelper | None:
+        key = id(fn.node)
+        if key not in self._trainers:
+            self._trainers[key] = trains_param(fn, self.step_ids)
+        return self._trainers[key]
 
     def _freeze(self, freeze: Freeze, state: _State) -> None:
         state.active[freeze.text] = freeze
@@ -359,6 +405,42 @@ class FreezeWalker:
         """Freezes of ``key`` (or of its submodules) in effect at a call on ``line``."""
         return [freeze for freeze in self.held.get(line, {}).values()
                 if freeze.target == key or freeze.target.startswith(key + ".")]
+
+
+def trains_param(fn: FuncInfo, step_ids: set[int]) -> TrainHelper | None:
+    """``def train_one_epoch(model, ...)``: ``model.train()`` as a statement, a training
+    step after it, and no freeze of ``model`` in the body."""
+    body = ast.Module(body=fn.node.body, type_ignores=[])
+    steps = [n for n in _walk_no_defs(body) if isinstance(n, ast.Call) and id(n) in step_ids]
+    for stmt in _walk_no_defs(body):
+        if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+            continue
+        call = stmt.value
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "train" and
+                _train_mode(call) is True):
+            continue
+        key = entity_key(func.value)
+        if key not in fn.params or _frozen_parts(body, key):
+            continue  # (a helper that also freezes its model re-applies the freeze itself)
+        later = [s for s in steps if (s.lineno, s.col_offset) > (call.lineno, call.col_offset)]
+        if later:
+            return TrainHelper(fn.params.index(key), key, call, stmt, later[0])
+    return None
+
+
+def _renamed(freeze: Freeze, key: str, param: str, facts: FileFacts) -> str | None:
+    """The freeze statement written for the helper (``model`` -> its parameter name), when
+    it names nothing else of the caller (``if cfg.freeze:`` would not be defined there)."""
+    root = key.split(".", 1)[0]
+    tree = ast.parse(freeze.text)
+    bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and
+             isinstance(n.ctx, ast.Store)}
+    known = set(facts.imports.names) | set(facts.module_funcs) | set(facts.classes) | \
+        facts.module_assigned | set(dir(builtins)) | bound | {root}
+    if any(isinstance(n, ast.Name) and n.id not in known for n in ast.walk(tree)):
+        return None
+    return re.sub(rf"(?<![\w.]){re.escape(key)}(?![\w])", param, freeze.text)
 
 
 def _drop_pending(state: _State, freeze: Freeze) -> None:
