@@ -7,7 +7,7 @@ import ast
 from collections.abc import Iterator
 
 from ..analysis.context import FileAnalysis
-from ..analysis.freeze import UndoneFreeze
+from ..analysis.freeze import UndoneFreeze, usable_here
 from ..analysis.overrides import freeze_walker, refreezing_override
 from ..findings import Finding, FixKind, FixSpec, Related, Severity
 from .base import Rule, finding
@@ -38,14 +38,16 @@ def _message(undone: UndoneFreeze) -> str:
                 f"{undone.caller_entity} was frozen on line {freeze.line + 1} "
                 f"({freeze.headline}) before the call on line {undone.via.lineno}, with no "
                 f"freeze again before the training step on line {step}: {_AFTER}")
+    where = f"on line {freeze.line + 1}" if freeze.origin is None else \
+        f"in {freeze.origin} (line {freeze.line + 1})"
     return (f"{undone.entity}.train() switches {freeze.held} back to training mode, undoing "
-            f"the freeze on line {freeze.line + 1} ({freeze.headline}), with no freeze again "
-            f"before the training step on line {step}: {_AFTER}")
+            f"the freeze {where} ({freeze.headline}), with no freeze again before the "
+            f"training step on line {step}: {_AFTER}")
 
 
 def _related(fa: FileAnalysis, undone: UndoneFreeze) -> tuple[Related, ...]:
     related: tuple[Related, ...] = (
-        Related(fa.stmt_range(undone.freeze.stmt), "the freeze undone here"),
+        Related(fa.stmt_range(undone.freeze.stmt), "the freeze undone here", undone.freeze.path),
         Related(fa.range(undone.step), "the training step"))
     if undone.via is not None:
         related += (Related(fa.range(undone.via), "the call with the frozen model"),)
@@ -56,7 +58,10 @@ def _fixes(fa: FileAnalysis, undone: UndoneFreeze) -> tuple[FixSpec, ...]:
     stmt = undone.train_stmt
     freeze = undone.freeze
     text = freeze.text if undone.via is None else undone.fix_text
-    if stmt is None or text is None or not _alone_on_its_lines(fa, freeze.stmt):
+    if freeze.origin is not None and not usable_here(freeze.text, fa.facts, undone.entity):
+        text = None  # (the constructor's statement names something this file lacks)
+    if stmt is None or text is None or (freeze.path is None and
+                                        not _alone_on_its_lines(fa, freeze.stmt)):
         return ()
     first, end = fa.stmt_lines(stmt)
     headline = text.splitlines()[0].rstrip(":") + (": ..." if "\n" in text else "")
