@@ -17,9 +17,10 @@ file's facts and the training steps the dataflow found; nothing else.
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 import textwrap
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -48,6 +49,11 @@ class Freeze:
     kind: FreezeKind
     stmt: ast.stmt               # the statement that freezes (re-applied by the fix)
     text: str                    # how it reads: ``model.backbone.eval()``, ``freeze_bn(model)``
+    # a freeze made by the model's constructor: ``Net.__init__`` (``in nets.py`` when the
+    # class is in another file, whose path is ``path``); ``text`` is then written for the
+    # model (``self.backbone.eval()`` -> ``model.backbone.eval()``)
+    origin: str | None = None
+    path: str | None = None
 
     @property
     def line(self) -> int:
@@ -89,6 +95,22 @@ class UndoneFreeze:
     entity: str
     freeze: Freeze
     step: ast.Call
+    # set when the train() runs in a helper called with the frozen model
+    # (``train_one_epoch(model, ...)``): the call, and the model's name at the call
+    via: ast.Call | None = None
+    caller_entity: str | None = None
+    fix_text: str | None = None   # the freeze as written in the helper (None: no fix)
+
+
+@dataclass(frozen=True)
+class TrainHelper:
+    """A function that calls ``<param>.train()`` and then reaches a training step."""
+
+    param_index: int
+    param: str
+    train_call: ast.Call
+    train_stmt: ast.stmt
+    step: ast.Call
 
 
 @dataclass
@@ -122,21 +144,24 @@ class FreezeWalker:
     """TM009 facts of one file."""
 
     def __init__(self, tree: ast.Module, facts: FileFacts, step_ids: set[int],
-                 lines: list[str], module_classes: set[str]) -> None:
+                 lines: list[str], module_classes: set[str],
+                 class_freezes: Callable[[str, ast.Call], list[Freeze]] | None = None) -> None:
         self.tree = tree
         self.facts = facts
         self.step_ids = step_ids
         self.lines = lines
         self.module_classes = module_classes
+        self.class_freezes = class_freezes
         self.undone: dict[int, UndoneFreeze] = {}
         # 0-based line -> freezes in effect at a call on that line (for hovers)
         self.held: dict[int, dict[str, Freeze]] = {}
         self._self_name: str | None = None
         self._stack: list[ast.stmt] = []
         self._depth = 0
+        self._trainers: dict[int, TrainHelper | None] = {}
 
     def run(self) -> None:
-        if not _mentions_freeze(self.lines):
+        if not _mentions_freeze(self.lines) and self.class_freezes is None:
             return
         self._scope(self.tree.body, None)
         for fn in self.facts.functions:
@@ -223,10 +248,38 @@ class FreezeWalker:
             freeze = self._call_freeze(call, stmt)
             if freeze is not None:
                 self._freeze(freeze, state)
+            elif self._helper_undoes(call, state):
+                continue
             elif id(call) in self.step_ids:
                 self._step(call, state)
             else:
                 self._mode_call(call, stmt, state)
+
+    def _helper_undoes(self, call: ast.Call, state: _State) -> bool:
+        """``train_one_epoch(model, ...)`` whose body calls ``model.train()`` and trains:
+        a freeze of ``model`` made here is undone there."""
+        if not state.active or not isinstance(call.func, ast.Name):
+            return False
+        fn = self.facts.module_funcs.get(call.func.id)
+        helper = self._trainer(fn) if fn is not None else None
+        if helper is None or helper.param_index >= len(call.args):
+            return False
+        key = entity_key(call.args[helper.param_index])
+        if key is None or not self._may_undo(key):
+            return False
+        for text, freeze in list(state.active.items()):
+            if freeze.undone_by(key) or freeze.target == key:
+                del state.active[text]
+                self.undone.setdefault(id(helper.train_call), UndoneFreeze(
+                    helper.train_call, helper.train_stmt, helper.param, freeze, helper.step,
+                    call, key, _renamed(freeze, key, helper.param, self.facts)))
+        return True
+
+    def _trainer(self, fn: FuncInfo) -> TrainHelper | None:
+        key = id(fn.node)
+        if key not in self._trainers:
+            self._trainers[key] = trains_param(fn, self.step_ids)
+        return self._trainers[key]
 
     def _freeze(self, freeze: Freeze, state: _State) -> None:
         state.active[freeze.text] = freeze
@@ -243,11 +296,16 @@ class FreezeWalker:
     def _mode_call(self, call: ast.Call, stmt: ast.stmt, state: _State) -> None:
         func = call.func
         key = entity_key(func.value) if isinstance(func, ast.Attribute) else None
-        if key is None or not state.active:
+        if key is None:
             return
         assert isinstance(func, ast.Attribute)
         mode = _train_mode(call) if func.attr == "train" else (False if func.attr == "eval"
                                                                 and not call.args else None)
+        if mode is True and func.attr == "train" and self.class_freezes is not None and \
+                self._may_undo(key):
+            self._constructor_freezes(call, stmt, key, state)
+        if not state.active:
+            return
         if mode is None:
             self._forward_of_frozen(call, state)
             return
@@ -262,6 +320,15 @@ class FreezeWalker:
                     del state.active[text]
                     train_stmt = stmt if _is_call_statement(stmt, call) else None
                     state.pending[(id(call), text)] = (call, train_stmt, key, freeze)
+
+    def _constructor_freezes(self, call: ast.Call, stmt: ast.stmt, key: str,
+                             state: _State) -> None:
+        """``model.train()`` on a model whose class freezes part of it in ``__init__``."""
+        assert self.class_freezes is not None
+        for freeze in self.class_freezes(key, call):
+            if freeze.text not in state.active:
+                train_stmt = stmt if _is_call_statement(stmt, call) else None
+                state.pending[(id(call), freeze.text)] = (call, train_stmt, key, freeze)
 
     def _forward_of_frozen(self, call: ast.Call, state: _State) -> None:
         """``model.backbone(x)`` right after ``model.backbone.eval()``: an evaluation of
@@ -304,7 +371,7 @@ class FreezeWalker:
 
     def _make(self, target: str, kind: FreezeKind, stmt: ast.stmt) -> Freeze:
         reapplied = self._reapplied_stmt(stmt)
-        return Freeze(target, kind, reapplied, _source(reapplied, self.lines))
+        return Freeze(target, kind, reapplied, source_text(reapplied, self.lines))
 
     def _reapplied_stmt(self, stmt: ast.stmt) -> ast.stmt:
         """The freeze with the ``if`` that chose it (``if args.freeze_bn: freeze_bn(model)``)."""
@@ -359,6 +426,90 @@ class FreezeWalker:
         """Freezes of ``key`` (or of its submodules) in effect at a call on ``line``."""
         return [freeze for freeze in self.held.get(line, {}).values()
                 if freeze.target == key or freeze.target.startswith(key + ".")]
+
+
+def init_freezes(init: ast.FunctionDef | ast.AsyncFunctionDef,
+                 methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef]
+                 ) -> list[tuple[ast.stmt, str, FreezeKind]]:
+    """Freezes a constructor makes on ``self``: (statement, part after ``self``, kind).
+    ``self.backbone.eval()``, a BatchNorm loop over ``self.modules()``, a call of one of
+    the class's freeze methods; none when ``__init__`` runs what it froze (a shape probe)
+    or sets modes back."""
+    args = init.args.posonlyargs + init.args.args
+    if not args:
+        return []
+    me = args[0].arg
+    found: list[tuple[ast.stmt, str, FreezeKind]] = []
+    for stmt in _walk_no_defs(ast.Module(body=init.body, type_ignores=[])):
+        if isinstance(stmt, (ast.For, ast.AsyncFor)) and _frozen_parts(
+                ast.Module(body=[stmt], type_ignores=[]), me):
+            root = entity_key(stmt.iter.func.value) if isinstance(stmt.iter, ast.Call) and \
+                isinstance(stmt.iter.func, ast.Attribute) else None
+            if root is not None:
+                found.append((stmt, root[len(me):], FreezeKind.LAYERS))
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+                isinstance(stmt.value.func, ast.Attribute):
+            call, func = stmt.value, stmt.value.func
+            key = entity_key(func.value) or ""
+            if key.startswith(me + ".") and func.attr in ("eval", "train") and \
+                    _train_mode(call) is False and not is_optimizer_name(key, set()):
+                found.append((stmt, key[len(me):], FreezeKind.SUBMODULE))
+            elif key == me and not call.args and (
+                    (func.attr in methods and _method_freezes_self(methods[func.attr])) or
+                    (func.attr not in methods and FREEZE_HELPER_NAME.match(func.attr))):
+                found.append((stmt, "", FreezeKind.LAYERS))
+    frozen = {me + part for _, part, _ in found}
+    if found and _restores(ast.Module(body=init.body, type_ignores=[]), frozen):
+        return []
+    return found
+
+
+def trains_param(fn: FuncInfo, step_ids: set[int]) -> TrainHelper | None:
+    """``def train_one_epoch(model, ...)``: ``model.train()`` as a statement, a training
+    step after it, and no freeze of ``model`` in the body."""
+    body = ast.Module(body=fn.node.body, type_ignores=[])
+    steps = [n for n in _walk_no_defs(body) if isinstance(n, ast.Call) and id(n) in step_ids]
+    for stmt in _walk_no_defs(body):
+        if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+            continue
+        call = stmt.value
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "train" and
+                _train_mode(call) is True):
+            continue
+        key = entity_key(func.value)
+        if key not in fn.params or _frozen_parts(body, key):
+            continue  # (a helper that also freezes its model re-applies the freeze itself)
+        later = [s for s in steps if (s.lineno, s.col_offset) > (call.lineno, call.col_offset)]
+        if later:
+            return TrainHelper(fn.params.index(key), key, call, stmt, later[0])
+    return None
+
+
+def _renamed(freeze: Freeze, key: str, param: str, facts: FileFacts) -> str | None:
+    """The freeze statement written for the helper (``model`` -> its parameter name), when
+    it names nothing else of the caller (``if cfg.freeze:`` would not be defined there)."""
+    text = renamed(freeze.text, key, param)
+    return text if usable_here(text, facts, param) else None
+
+
+def renamed(text: str, old: str, new: str) -> str:
+    """``text`` with the entity ``old`` (``self``, ``model.module``) spelled ``new``."""
+    return re.sub(rf"(?<![\w.]){re.escape(old)}(?![\w])", new, text)
+
+
+def usable_here(text: str, facts: FileFacts, entity: str) -> bool:
+    """Every name ``text`` reads exists in this file at module level (or is ``entity``'s
+    root, a builtin, or bound by the statement itself): the statement can be pasted."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return False
+    bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and
+             isinstance(n.ctx, ast.Store)}
+    known = set(facts.imports.names) | set(facts.module_funcs) | set(facts.classes) | \
+        facts.module_assigned | set(dir(builtins)) | bound | {entity.split(".", 1)[0]}
+    return not any(isinstance(n, ast.Name) and n.id not in known for n in ast.walk(tree))
 
 
 def _drop_pending(state: _State, freeze: Freeze) -> None:
@@ -536,7 +687,7 @@ def _walk_no_defs(node: ast.AST) -> Iterator[ast.AST]:
                 todo.append(child)
 
 
-def _source(stmt: ast.stmt, lines: list[str]) -> str:
+def source_text(stmt: ast.stmt, lines: list[str]) -> str:
     """The statement's text, dedented (its first line starts at its own column)."""
     first = stmt.lineno - 1
     last = (stmt.end_lineno or stmt.lineno) - 1

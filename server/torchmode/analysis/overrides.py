@@ -16,9 +16,19 @@ import os
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from ..source import split_lines
 from .facts import ClassInfo
-from .freeze import FreezeWalker, train_override_refreezes
+from .freeze import (
+    Freeze,
+    FreezeKind,
+    FreezeWalker,
+    init_freezes,
+    renamed,
+    source_text,
+    train_override_refreezes,
+)
 from .layers import Resolver
+from .names import entity_key
 
 if TYPE_CHECKING:
     from .context import FileAnalysis
@@ -34,7 +44,10 @@ def freeze_walker(fa: FileAnalysis) -> FreezeWalker:
     interp = fa.interp
     step_ids = {id(ev.node) for ev in (*interp.steps.values(), *interp.call_steps.values())}
     modules = {name for name in fa.facts.classes if fa.resolver.is_module_class(name)}
-    walker = FreezeWalker(fa.tree, fa.facts, step_ids, fa.src.lines, modules)
+    trains = any(".train(" in line for line in fa.src.lines)
+    walker = FreezeWalker(fa.tree, fa.facts, step_ids, fa.src.lines, modules,
+                          (lambda key, call: constructor_freezes(fa, key, call)) if trains
+                          else None)
     walker.run()
     setattr(fa, _CACHE_ATTR, walker)
     return walker
@@ -61,6 +74,83 @@ def refreezing_override(fa: FileAnalysis, entity: str, train_call: ast.Call) -> 
         return _override_elsewhere(fa.resolver, cls)
     return any(_override_in_file(fa.facts.classes, name, fa.resolver) is True
                for name in fa.facts.classes)
+
+
+def constructor_freezes(fa: FileAnalysis, entity: str, train_call: ast.Call) -> list[Freeze]:
+    """The freezes the model's class makes in ``__init__`` (``self.backbone.eval()``),
+    written for ``entity``; none for parts whose class has no mode-dependent layers."""
+    if "." in entity:
+        return []  # (occurrences know the class of a name's root only)
+    cls = _class_of(fa, entity, train_call)
+    found = _class_node(fa, cls) if cls is not None else None
+    if found is None:
+        return []
+    node, lines, path = found
+    methods = {m.name: m for m in node.body
+               if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    init = methods.get("__init__")
+    if init is None or not (init.args.posonlyargs + init.args.args):
+        return []
+    me = (init.args.posonlyargs + init.args.args)[0].arg
+    where = f"{node.name}.__init__" + (f" in {os.path.basename(path)}" if path else "")
+    out = []
+    for stmt, part, kind in init_freezes(init, methods):
+        if kind is FreezeKind.SUBMODULE and path is None and \
+                not _may_matter(fa, init, me + part):
+            continue
+        text = renamed(source_text(stmt, lines), me, entity)
+        out.append(Freeze(entity + part, kind, stmt, text, where, path))
+    return out
+
+
+def _may_matter(fa: FileAnalysis, init: ast.FunctionDef | ast.AsyncFunctionDef,
+                part: str) -> bool:
+    """False when ``self.<part> = Cls(...)`` builds a class known to have no
+    mode-dependent layer (its modes change nothing)."""
+    for node in ast.walk(init):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and \
+                any(entity_key(t) == part for t in node.targets):
+            qual = fa.imports.qual(node.value.func)
+            info = fa.resolver.layers(qual) if qual else None
+            return info is None or info.dependent is not False
+    return True
+
+
+def _class_node(fa: FileAnalysis, cls: str) -> tuple[ast.ClassDef, list[str], str | None] | None:
+    """The class's definition, the lines of its file, and that file (None: this one)."""
+    info = fa.facts.classes.get(cls.rsplit(".", 1)[-1])
+    if info is not None:
+        return info.node, fa.src.lines, None
+    where = _class_file(fa.resolver, cls)
+    parsed = _parsed(where[0], where[1]) if where is not None else None
+    if where is None or parsed is None:
+        return None
+    tree, lines = parsed
+    node = next((n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and
+                 n.name == where[2]), None)
+    return (node, lines, where[0]) if node is not None else None
+
+
+def _class_file(resolver: Resolver, cls: str) -> tuple[str, int, str] | None:
+    """(path, version stamp, class name) of a class defined in another analysed file."""
+    summary = resolver.find(cls)
+    if summary is None or not summary.path or not os.path.isfile(summary.path):
+        return None
+    try:
+        return summary.path, os.stat(summary.path).st_mtime_ns, summary.name
+    except OSError:
+        return None
+
+
+@lru_cache(maxsize=64)
+def _parsed(path: str, stamp: int) -> tuple[ast.Module, list[str]] | None:
+    """Another file's tree and lines, once per file version."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read()
+        return ast.parse(text), split_lines(text)
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return None
 
 
 def _class_of(fa: FileAnalysis, entity: str, train_call: ast.Call) -> str | None:
@@ -106,24 +196,17 @@ def _override_in_file(classes: dict[str, ClassInfo], cls: str, resolver: Resolve
 
 
 def _override_elsewhere(resolver: Resolver, cls: str) -> bool:
-    summary = resolver.find(cls)
-    if summary is None or not summary.path or not os.path.isfile(summary.path):
-        return False
-    try:
-        stamp = os.stat(summary.path).st_mtime_ns
-    except OSError:
-        return False
-    return _file_override(summary.path, stamp, summary.name)
+    where = _class_file(resolver, cls)
+    return where is not None and _file_override(*where)
 
 
 @lru_cache(maxsize=256)
 def _file_override(path: str, stamp: int, name: str) -> bool:
     """Whether class ``name`` of ``path`` (at version ``stamp``) re-freezes in ``train()``."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            tree = ast.parse(handle.read())
-    except (OSError, SyntaxError, ValueError, RecursionError):
+    parsed = _parsed(path, stamp)
+    if parsed is None:
         return False
+    tree = parsed[0]
     classes = {node.name: node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
     node = classes.get(name)
     for _ in range(10):

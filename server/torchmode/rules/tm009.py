@@ -7,7 +7,7 @@ import ast
 from collections.abc import Iterator
 
 from ..analysis.context import FileAnalysis
-from ..analysis.freeze import UndoneFreeze
+from ..analysis.freeze import UndoneFreeze, usable_here
 from ..analysis.overrides import freeze_walker, refreezing_override
 from ..findings import Finding, FixKind, FixSpec, Related, Severity
 from .base import Rule, finding
@@ -15,12 +15,15 @@ from .base import Rule, finding
 RULE = Rule("TM009", "train-undoes-freeze", Severity.WARNING, "unsafe",
             "model.train() switches a frozen submodule back to training mode.")
 
+_AFTER = ("frozen BatchNorm statistics update again and frozen Dropout is back on.")
+
 
 def check(fa: FileAnalysis) -> Iterator[Finding]:
     walker = freeze_walker(fa)
-    for undone in sorted(walker.undone.values(), key=lambda u: (u.train_call.lineno,
-                                                                 u.train_call.col_offset)):
-        if refreezing_override(fa, undone.entity, undone.train_call):
+    for undone in sorted(walker.undone.values(),
+                         key=lambda u: (u.train_call.lineno, u.train_call.col_offset)):
+        if refreezing_override(fa, undone.caller_entity or undone.entity,
+                               undone.via or undone.train_call):
             continue
         yield finding(RULE, _message(undone), fa.range(undone.train_call), _fixes(fa, undone),
                       _related(fa, undone))
@@ -28,25 +31,42 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
 
 def _message(undone: UndoneFreeze) -> str:
     freeze = undone.freeze
+    step = undone.step.lineno
+    if undone.via is not None:
+        held = freeze.held.replace(undone.caller_entity or "", undone.entity, 1)
+        return (f"{undone.entity}.train() switches {held} back to training mode: "
+                f"{undone.caller_entity} was frozen on line {freeze.line + 1} "
+                f"({freeze.headline}) before the call on line {undone.via.lineno}, with no "
+                f"freeze again before the training step on line {step}: {_AFTER}")
+    where = f"on line {freeze.line + 1}" if freeze.origin is None else \
+        f"in {freeze.origin} (line {freeze.line + 1})"
     return (f"{undone.entity}.train() switches {freeze.held} back to training mode, undoing "
-            f"the freeze on line {freeze.line + 1} ({freeze.headline}), with no freeze again "
-            f"before the training step on line {undone.step.lineno}: frozen BatchNorm "
-            "statistics update again and frozen Dropout is back on.")
+            f"the freeze {where} ({freeze.headline}), with no freeze again before the "
+            f"training step on line {step}: {_AFTER}")
 
 
 def _related(fa: FileAnalysis, undone: UndoneFreeze) -> tuple[Related, ...]:
-    return (Related(fa.stmt_range(undone.freeze.stmt), "the freeze undone here"),
-            Related(fa.range(undone.step), "the training step"))
+    related: tuple[Related, ...] = (
+        Related(fa.stmt_range(undone.freeze.stmt), "the freeze undone here", undone.freeze.path),
+        Related(fa.range(undone.step), "the training step"))
+    if undone.via is not None:
+        related += (Related(fa.range(undone.via), "the call with the frozen model"),)
+    return related
 
 
 def _fixes(fa: FileAnalysis, undone: UndoneFreeze) -> tuple[FixSpec, ...]:
     stmt = undone.train_stmt
     freeze = undone.freeze
-    if stmt is None or not _alone_on_its_lines(fa, freeze.stmt):
+    text = freeze.text if undone.via is None else undone.fix_text
+    if freeze.origin is not None and not usable_here(freeze.text, fa.facts, undone.entity):
+        text = None  # (the constructor's statement names something this file lacks)
+    if stmt is None or text is None or (freeze.path is None and
+                                        not _alone_on_its_lines(fa, freeze.stmt)):
         return ()
     first, end = fa.stmt_lines(stmt)
-    title = f"Re-apply {freeze.headline} after {undone.entity}.train()"
-    return (FixSpec(FixKind.REAPPLY_FREEZE, title, False, first, end, freeze.text,
+    headline = text.splitlines()[0].rstrip(":") + (": ..." if "\n" in text else "")
+    title = f"Re-apply {headline} after {undone.entity}.train()"
+    return (FixSpec(FixKind.REAPPLY_FREEZE, title, False, first, end, text,
                     undone.entity, None, True),)
 
 
