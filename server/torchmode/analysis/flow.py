@@ -77,6 +77,8 @@ HARMLESS_CALLS = frozenset({
     "named_parameters", "state_dict", "get_model_complexity_info", "profile", "assert_close",
     "allclose", "equal", "manual_seed", "seed_everything", "update", "zero_grad",
 })
+# Loss modules are criteria, not models (RULES §2), also a project's own ``Tacotron2Loss``.
+_LOSS_CLASS = re.compile(r"Loss(?:\d[dD])?$")
 # ``x.log_model(...)``: a method named for what it does to a model, not a model.
 _VERB_PREFIX = re.compile(
     r"^(?:log|save|load|build|get|create|make|init|update|set|export|print|register|wrap|"
@@ -2248,6 +2250,8 @@ class Interpreter:
                 cls = self.resolver.inline_layers(node, f"<{last}@{line}:{node.col_offset}>")
             return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
                        cls, False, _children(args))
+        if _LOSS_CLASS.search(last) and self.resolver.is_module_class(qual):
+            return None  # a project's own loss (Tacotron2Loss): a criterion, not a model
         if ("." not in qual and qual in self.facts.classes or last[:1].isupper() and
                 self.resolver.find(qual) is not None) and self.resolver.is_module_class(qual):
             special = self._special_construction(node, qual, args)
@@ -2459,6 +2463,8 @@ class Interpreter:
         result = self._apply_summary(node, summary, args, params, via_self=via_self)
         if is_ctor:
             cls = callee.class_name
+            if cls and _LOSS_CLASS.search(cls):
+                return None  # a project's own loss: a criterion, not a model
             if cls and self.resolver.is_module_class(cls):
                 special = self._special_construction(node, cls, args)
                 if special is not None:
@@ -2571,7 +2577,8 @@ class Interpreter:
         if found is not None:
             return found
         out: list[str] = []
-        for key in self._referenced_keys(callee):
+        self._outside_cache[ck] = out   # a recursive call sees what is known so far
+        for key in sorted(self._referenced_keys(callee) | self._callee_globals(callee)):
             if key == "self":
                 continue  # the object itself: a module class's self is its callers' model
             root = key.split(".", 1)[0]
@@ -2583,6 +2590,18 @@ class Interpreter:
             out.append(key)
         self._outside_cache[ck] = out
         return out
+
+    def _callee_globals(self, fn: FuncInfo) -> set[str]:
+        """Outside keys of the top-level functions ``fn`` calls by name: ``predict()`` calls
+        ``evaluate()``, which reads the global ``rnn``; a caller of ``predict()`` must pass
+        ``rnn``'s mode through (RULES §2, regions reach into the helpers they call)."""
+        keys: set[str] = set()
+        for name in fn.calls:
+            callee = self._static_callee(fn, name)
+            if callee is None or callee is fn or callee.class_name is not None:
+                continue
+            keys.update(self._outside_keys(callee, False, False))
+        return keys
 
     def _referenced_keys(self, fn: FuncInfo) -> set[str]:
         cached = self._refkeys.get(id(fn.node))
