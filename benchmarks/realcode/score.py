@@ -132,6 +132,19 @@ def run_repo(root: Path, corpus: Path) -> tuple[list[Seen], list[tuple[str, floa
     return seen, times, errors
 
 
+def saved_run(folder: Path) -> list[Seen]:
+    """Findings of an earlier run saved as ``<owner+name>.json`` files (``torchmode check
+    <repo> --format json``), to score a baseline with the same labels."""
+    seen: list[Seen] = []
+    for path in sorted(folder.glob("*.json")):
+        for item in json.loads(path.read_text(encoding="utf-8")):
+            line = item["range"]["start"]["line"] + 1
+            where = f"cell {item['cell']}:{line}" if item.get("cell") else str(line)
+            seen.append(Seen(item["path"], item["code"], where, item["severity"] == "hint",
+                             item["message"]))
+    return seen
+
+
 def repo_folders(corpus: Path) -> list[Path]:
     with open(HERE / "repos.toml", "rb") as handle:
         folders = [r["folder"] for r in tomllib.load(handle)["repo"]]
@@ -184,6 +197,8 @@ def _context(corpus: Path, seen: Seen, lines: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--saved", type=Path,
+                        help="score the saved json run in this folder instead of running")
     parser.add_argument("--labels", type=Path, default=HERE / "labels.toml")
     parser.add_argument("--context", type=int, default=0, help="source lines around new findings")
     args = parser.parse_args(argv)
@@ -191,11 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     seen: list[Seen] = []
     times: list[tuple[str, float]] = []
     errors: list[str] = []
-    for root in repo_folders(args.corpus):
-        found, took, failed = run_repo(root, args.corpus)
-        seen += found
-        times += took
-        errors += failed
+    if args.saved is not None:
+        seen = saved_run(args.saved)
+    else:
+        for root in repo_folders(args.corpus):
+            found, took, failed = run_repo(root, args.corpus)
+            seen += found
+            times += took
+            errors += failed
     out = sys.stdout
     print_table(seen, labels, misses, out)
     true_keys = {k for k, v in labels.items() if v["verdict"] == "true"}

@@ -31,7 +31,7 @@ COMP_TYPES = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 
 @dataclass(frozen=True)
 class EvalRegion:
-    kind: str               # "loop" | "nograd" | "function" | "script" | "after-eval"
+    kind: str  # "loop" | "nograd" | "function" | "script" | "periodic" | "after-eval"
     node: ast.AST | None    # loop/with statement or function def (None: script)
     training_context: bool = False
 
@@ -117,6 +117,10 @@ class FileAnalysis:
                 found.append(EvalRegion("nograd", stmt, training))
             elif id(stmt) in interp.eval_loops:
                 found.append(EvalRegion("loop", stmt))
+            elif isinstance(stmt, ast.If) and _periodic(stmt.test) and any(
+                    isinstance(s, LOOP_TYPES) and id(s) in self.step_ancestors
+                    for s in ev.stmts[:index]) and not _in_branch(stmt.orelse, ev.stmts):
+                found.append(EvalRegion("periodic", stmt))
         if not found and self.inference_script and self.is_loaded(ev):
             found.append(EvalRegion("script", None))
         if not found:
@@ -159,7 +163,7 @@ class FileAnalysis:
         whole = ctx.node if region.kind == "function" and isinstance(
             ctx.node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
         root = ev.key.split(".", 1)[0]
-        loops = [s for s in stmts if isinstance(s, LOOP_TYPES)]
+        loops = self._eval_loops(stmts)
         if loops and not _assigns(loops[0], root):
             return Anchor(loops[0], "the loop", whole)
         holder = _holder(ev.stmts, ev.node) or (stmts[-1] if stmts else None)
@@ -189,12 +193,17 @@ class FileAnalysis:
             target = _after_binding(body, root)
             if target is not None:
                 return Anchor(target, "this statement", ctx.node, body[0], body[-1], False)
-        loops = [s for s in stmts if isinstance(s, LOOP_TYPES)]
+        loops = self._eval_loops(stmts)
         if loops and not _assigns(loops[0], root):
             if not local or _assigned_before(ctx.node, root, loops[0].lineno):
                 return Anchor(loops[0], "the loop")
         assert innermost is not None
         return Anchor(innermost, "this statement")
+
+    def _eval_loops(self, stmts: list[ast.stmt]) -> list[ast.stmt]:
+        """Loops holding the call that a fix may wrap: never one that reaches a training
+        step (wrapping the epoch loop in no_grad would stop training)."""
+        return [s for s in stmts if isinstance(s, LOOP_TYPES) and id(s) not in self.step_ancestors]
 
     def _is_local(self, root: str, ctx: FuncCtx) -> bool:
         if isinstance(ctx.node, ast.Module):
@@ -321,3 +330,26 @@ def _assigned_before(scope: ast.AST, name: str, line: int) -> bool:
 
 def step_event_lines(events: list[StepEvent]) -> list[int]:
     return sorted(ev.node.lineno - 1 for ev in events)
+
+
+def _periodic(test: ast.expr) -> bool:
+    """``step % 50 == 0``, ``epoch % k == 0``, ``i == len(loader) - 1``: a condition that
+    picks some iterations of a training loop for evaluation (RULES §2)."""
+    if isinstance(test, ast.BoolOp):
+        return any(_periodic(v) for v in test.values)
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or \
+            not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = (test.left, test.comparators[0])
+    if any(isinstance(s, ast.BinOp) and isinstance(s.op, ast.Mod) for s in sides):
+        return True
+    return any(isinstance(s, ast.BinOp) and isinstance(s.op, ast.Sub) and
+               isinstance(s.left, ast.Call) and isinstance(s.left.func, ast.Name) and
+               s.left.func.id == "len" for s in sides)
+
+
+def _in_branch(branch: list[ast.stmt], stmts: tuple[ast.AST, ...] | list[ast.AST]) -> bool:
+    """Is one of ``stmts`` a statement of ``branch`` (the else of a periodic test)?"""
+    ids = {id(s) for s in branch}
+    return any(id(s) in ids for s in stmts)
+

@@ -68,6 +68,9 @@ class FileFacts:
     module_assigned: set[str] = field(default_factory=set)
     module_calls: set[str] = field(default_factory=set)
     class_summaries: dict[str, ClassSummary] = field(default_factory=dict)
+    # 1-based lines of each top-level definition of a class name, in order; every one but
+    # the last is also in class_summaries as "Name@line" (RULES §2a: cell order matters)
+    class_lines: dict[str, list[int]] = field(default_factory=dict)
 
     def all_calls(self) -> set[str]:
         calls = set(self.module_calls)
@@ -181,7 +184,13 @@ def collect(tree: ast.Module, path: str = "") -> FileFacts:
             classes[node.name] = ClassInfo(node, bases)
             summary = ClassSummary(node.name, path, list(bases))
             summary.loads_in_init = loads_in_init(node)
+            earlier = facts.class_summaries.get(node.name)
+            if earlier is not None and owner is None:  # a notebook cell redefines the class
+                lines = facts.class_lines.setdefault(node.name, [])
+                facts.class_summaries[f"{node.name}@{lines[-1]}"] = earlier
             facts.class_summaries[node.name] = summary
+            if owner is None:
+                facts.class_lines.setdefault(node.name, []).append(node.lineno)
             if owner is not None:
                 owner.locals.add(node.name)
             for stmt in reversed(node.body):

@@ -77,6 +77,15 @@ HARMLESS_CALLS = frozenset({
     "named_parameters", "state_dict", "get_model_complexity_info", "profile", "assert_close",
     "allclose", "equal", "manual_seed", "seed_everything", "update", "zero_grad",
 })
+# Loss modules are criteria, not models (RULES §2), also a project's own ``Tacotron2Loss``.
+_LOSS_CLASS = re.compile(r"Loss(?:\d[dD])?$")
+# ``x.log_model(...)``: a method named for what it does to a model, not a model.
+_VERB_PREFIX = re.compile(
+    r"^(?:log|save|load|build|get|create|make|init|update|set|export|print|register|wrap|"
+    r"compile|freeze|unfreeze|fuse|prepare|setup|upload|download|push|watch)_")
+# Tensor methods that keep a tensor made on the spot one (``torch.from_numpy(a).float()``).
+_TENSOR_CASTS = frozenset({"float", "double", "long", "int", "half", "to", "cuda", "cpu", "type",
+                           "unsqueeze", "view", "reshape"})
 # nn.Module methods that keep the mode (anything else on a module of an unseen class may not).
 TORCH_MODULE_API = frozenset({
     "parameters", "named_parameters", "buffers", "named_buffers", "children", "named_children",
@@ -348,7 +357,10 @@ class Interpreter:
         self.classes_of: dict[str, str] = {}
         self.occurrences: dict[int, tuple[ast.AST, str, Modes, str | None]] = {}
         # (function, name) -> the loop (or function) it was made in with torch.randn & co
-        self.spot_names: dict[tuple[int, str], int] = {}
+        # (function, name) -> (loop scope, made from numpy random data)
+        self.spot_names: dict[tuple[int, str], tuple[int, bool]] = {}
+        self.not_modules: list[str] = []   # names in the else of isinstance(x, nn.Module)
+        self.not_module_tests: set[str] = set()   # the text of those isinstance tests
         self.loaded_canon: set[str] = set()
         self.contains: dict[str, tuple[str, ...]] = {}
         self.budget = 400_000
@@ -699,7 +711,9 @@ class Interpreter:
         is_pytest = (self.is_test_file and name.startswith("test")) or (
             name.startswith("test_") and self._looks_like_pytest(fn))
         is_hook = bool(HOOK_RE.match(name)) and (cls is not None or name.endswith("_step"))
-        eval_named = is_eval_function_name(name, self.eval_func_patterns) and not is_pytest
+        # a VAE's decode(self, z) or a model's generate() is part of the model (RULES §2)
+        eval_named = is_eval_function_name(name, self.eval_func_patterns) and not is_pytest \
+            and not (is_module_class and fn.class_name is not None)
         return FuncCtx(name, fn.node, cls, is_module_class, fn.gradient_use, is_pytest, is_hook,
                        eval_named, self._reaches_step(fn), self._grad_decorator(fn) == GRAD_OFF)
 
@@ -1152,12 +1166,68 @@ class Interpreter:
         if const is not True:
             self.state = before.copy()
             self.guards.append((test, False, names) if names is not None else None)
+            not_module = self._isinstance_module(test)
+            if not_module:
+                self.not_modules.append(not_module)
             try:
                 self._block(stmt.orelse)
             finally:
                 self.guards.pop()
+                if not_module:
+                    self.not_modules.pop()
             results.append(self.state)
+        if names is not None and len(results) == 2:
+            self._tag_branches(test, names, results[0], results[1])
+            self._tag_not_module(test, names, results[1])
         self.state = self._join_all(results)
+
+    def _isinstance_module(self, test: ast.expr) -> str | None:
+        """``isinstance(net, nn.Module)``: the name that is not a module in the else branch."""
+        if isinstance(test, ast.Call) and isinstance(test.func, ast.Name) and \
+                test.func.id == "isinstance" and len(test.args) == 2 and \
+                isinstance(test.args[0], ast.Name) and \
+                self._qual(test.args[1]) in ("torch.nn.Module", "torch.nn.modules.module.Module"):
+            return test.args[0].id
+        return None
+
+    def _tag_not_module(self, test: ast.expr, names: frozenset[str], skipped: State | None
+                        ) -> None:
+        """After ``if isinstance(net, nn.Module): ... return``, the code that follows is
+        the else: ``net`` there is not a module (its modes carry the False guard)."""
+        name = self._isinstance_module(test)
+        if name is None or skipped is None:
+            return
+        text = self._guard_text(test)
+        self.not_module_tests.add(text)
+        canonical = self._canonical(name)
+        modes = self._lookup(skipped, canonical)
+        kept = [m for m in modes or () if m.guard is None or m.guard[0] != text or not m.guard[1]]
+        if kept:  # on this path the test was false: modes set under it being true are gone
+            skipped.set(canonical, frozenset(
+                replace(m, guard=(text, False, names)) if m.guard is None else m for m in kept))
+            self.guard_used = True
+
+    def _tag_branches(self, test: ast.expr, names: frozenset[str], taken: State | None,
+                      skipped: State | None) -> None:
+        """Correlated branches (RULES §2): a mode that differs between the two branches of
+        ``if enc is not None: enc.eval()`` is marked with the branch it came from, so a
+        later test of the same condition keeps only the modes of its own branch."""
+        if taken is None or skipped is None:
+            return
+        text = self._guard_text(test)
+        for canonical in set(taken.modes) | set(skipped.modes):
+            if "@" in canonical:
+                continue
+            a = self._lookup(taken, canonical) or frozenset()
+            b = self._lookup(skipped, canonical) or frozenset()
+            if a == b:
+                continue
+            for state, modes, truth in ((taken, a, True), (skipped, b, False)):
+                if modes and any(m.guard is None for m in modes):
+                    state.set(canonical, frozenset(
+                        replace(m, guard=(text, truth, names)) if m.guard is None else m
+                        for m in modes))
+                    self.guard_used = True
 
     def _branches(self, bodies: list[list[ast.stmt]], fallthrough: bool) -> None:
         if self.state is None:
@@ -1472,7 +1542,8 @@ class Interpreter:
                 state.set(canonical, frozenset({Mode(UNKNOWN, stmt.lineno - 1, 0, how)}))
         if isinstance(target, ast.Name) and isinstance(stmt, ast.Assign) and \
                 isinstance(stmt.value, ast.Call) and self._is_spot_tensor(stmt.value):
-            self.spot_names[(id(self.ctx.node) if self.ctx else 0, key)] = self._loop_scope()
+            self.spot_names[(id(self.ctx.node) if self.ctx else 0, key)] = (
+                self._loop_scope(), not self._is_spot_tensor(stmt.value, numpy=False))
 
     # ------------------------------------------------------------------ modes
 
@@ -1574,8 +1645,8 @@ class Interpreter:
 
     def _looks_like_model(self, key: str, root: str) -> bool:
         last = key.rsplit(".", 1)[-1]
-        if not looks_like_model_name(last):
-            return False
+        if not looks_like_model_name(last) or ("." in key and _VERB_PREFIX.match(last)):
+            return False  # logger.log_model(...), ckpt.save_model(...): methods, not models
         if root in self.imports.names or root in self.facts.module_funcs or \
                 root in self.facts.classes:
             return False
@@ -1665,9 +1736,10 @@ class Interpreter:
             self._expr(node.operand)  # type: ignore[attr-defined]
             return None
         if tp is ast.Subscript:
-            self._expr(node.value)  # type: ignore[attr-defined]
-            self._expr(node.slice)  # type: ignore[attr-defined]
-            return None
+            assert isinstance(node, ast.Subscript)
+            value = self._expr(node.value)
+            self._expr(node.slice)
+            return self._checkpoint_item(node, value)
         for child in _child_nodes(node):
             if isinstance(child, ast.expr):
                 self._expr(child)
@@ -1726,9 +1798,45 @@ class Interpreter:
         cls = self.classes_of.get(canonical.split(".")[0])
         self.occurrences[id(node)] = (node, key, modes, cls)
 
-    def _is_spot_tensor(self, call: ast.Call) -> bool:
-        qual = self._qual(call.func) or ""
+    def _is_spot_tensor(self, call: ast.Call, numpy: bool = True) -> bool:
+        """A tensor made on the spot: ``torch.randn(...)``; with ``numpy``, also
+        ``np.random.rand(...)`` and ``torch.from_numpy`` of one (``.float()`` after it)."""
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr in _TENSOR_CASTS and \
+                isinstance(func.value, ast.Call):
+            return self._is_spot_tensor(func.value, numpy)
+        qual = self._qual(func) or ""
+        if numpy and qual.startswith("numpy.random."):
+            return True
+        if numpy and qual == "torch.from_numpy" and call.args:
+            arg = call.args[0]
+            if isinstance(arg, ast.Name):
+                ctx = self.ctx
+                return (id(ctx.node) if ctx else 0, arg.id) in self.spot_names
+            return any(isinstance(n, ast.Call) and self._is_spot_tensor(n) for n in ast.walk(arg))
         return qual.startswith("torch.") and qual.rsplit(".", 1)[-1] in SPOT_TENSOR_FUNCS
+
+    def _spot_args(self, node: ast.Call, ctx: FuncCtx, numpy: bool) -> bool:
+        scope = self._loop_scope()
+        for arg in node.args:
+            if isinstance(arg, ast.Call) and self._is_spot_tensor(arg, numpy):
+                return True
+            if isinstance(arg, ast.Name):
+                found = self.spot_names.get((id(ctx.node), arg.id))
+                if found is not None and found[0] == scope and (numpy or not found[1]):
+                    return True
+        return False
+
+    def _built_here(self, modes: Modes, ctx: FuncCtx) -> bool:
+        """Every mode of the model comes from a constructor call in this function
+        (``D = Discriminator(32)`` in a unit-test helper)."""
+        node = ctx.node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+        else:
+            first, last = 0, 1 << 30
+        return bool(modes) and all(m.how == "constructed" and m.line is not None and
+                                   first <= m.line <= last for m in modes)
 
     def _call(self, node: ast.Call) -> Value:
         func = node.func
@@ -1811,6 +1919,10 @@ class Interpreter:
         if key is not None and key not in self.imports.names and \
                 (self.fn is None or (id(self.fn.node), key) not in self.nested) and \
                 key not in self.facts.module_funcs and key not in self.facts.classes:
+            if self._class_parameter(key):
+                self._args(node)
+                return New(frozenset({Mode(TRAIN, node.lineno - 1, node.col_offset, "constructed",
+                                           False, node)}), None)
             found = self._entity_modes(key, forward=True) if self._callable_entity(key) else None
             if found is not None:
                 self._args(node)
@@ -1852,6 +1964,13 @@ class Interpreter:
         if owner != "self" and self._lookup(state, self._canonical(owner)):
             return False  # a method of a module we know (obj.configure_model())
         return self._looks_like_model(key, key.split(".", 1)[0])
+
+    def _class_parameter(self, key: str) -> bool:
+        """``def test_discriminator(Discriminator): D = Discriminator(32)``: a class received
+        as a parameter and called constructs a model, it does not forward (RULES §2)."""
+        fn = self.fn
+        return fn is not None and key in fn.params and key[:1].isupper() and \
+            not key.isupper() and key not in self.state.modes  # type: ignore[union-attr]
 
     def _method_of_known_entity(self, key: str) -> bool:
         """``rnn.init_hidden(b)``: a method of a model we track, not a forward call
@@ -1955,6 +2074,8 @@ class Interpreter:
             if isinstance(saved, Flag) and saved.canonical == canonical and saved.snapshot:
                 state.set(canonical, saved.snapshot)   # train(was_training): restored
                 return value
+        if kind in (EVAL, TRAIN) and self._under_train_flag():
+            kind = DYNAMIC  # test(model, train=True): train-mode evaluation on purpose
         how = f"{key}.{method}()" if flag_node is None else f"{key}.train({ast.unparse(flag_node)})"
         param_flag = None
         if kind == DYNAMIC and not self.main and self.fn is not None and \
@@ -1963,6 +2084,16 @@ class Interpreter:
         self._set_mode(canonical, kind, node, how, param_flag=param_flag)
         self._apply_override(node, method, canonical, kind)
         return value
+
+    def _under_train_flag(self) -> bool:
+        """Inside ``if train:`` / ``if train == True:`` on a parameter named ``train``,
+        ``training`` or ``train_mode``: the caller chooses the mode (RULES §2, deliberate
+        train-mode evaluation)."""
+        fn = self.fn
+        if fn is None:
+            return False
+        return any(g is not None and any(name in _TRAIN_FLAGS and name in fn.params
+                                         for name in g[2]) for g in self.guards)
 
     def _apply_override(self, node: ast.Call, method: str, canonical: str, kind: str) -> None:
         """A class that overrides train()/eval() (e.g. to keep BatchNorm frozen): apply
@@ -1986,16 +2117,22 @@ class Interpreter:
         if state is None or not self.main:
             return
         modes = self._lookup(state, value.canonical) or frozenset()
+        if self.guards:
+            modes = frozenset(self._feasible(modes))
+        if value.key.split(".", 1)[0] in self.not_modules or modes and all(
+                m.guard is not None and not m.guard[1] and m.guard[0] in self.not_module_tests
+                for m in modes):
+            return
         key = value.key
         ctx = self.ctx
         assert ctx is not None
         target = node.func.value if isinstance(node.func, ast.Attribute) and \
             node.func.attr in ("forward", "generate") else node.func
         self._occurrence(target, key, value.canonical)
-        smoke = any(isinstance(a, ast.Call) and self._is_spot_tensor(a) for a in node.args) or any(
-            isinstance(a, ast.Name) and
-            self.spot_names.get((id(ctx.node), a.id)) == self._loop_scope()
-            for a in node.args)
+        # numpy random data is a shape check only for a model built right here (a unit-test
+        # helper), not for a trained generator sampled from noise
+        smoke = self._spot_args(node, ctx, numpy=False) or (
+            self._spot_args(node, ctx, numpy=True) and self._built_here(modes, ctx))
         root_key = key
         trained = root_key in self.facts.trained or any(
             root_key.startswith(t + ".") for t in self.facts.trained)
@@ -2128,13 +2265,15 @@ class Interpreter:
                 cls = self.resolver.inline_layers(node, f"<{last}@{line}:{node.col_offset}>")
             return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
                        cls, False, _children(args))
+        if _LOSS_CLASS.search(last) and self.resolver.is_module_class(qual):
+            return None  # a project's own loss (Tacotron2Loss): a criterion, not a model
         if ("." not in qual and qual in self.facts.classes or last[:1].isupper() and
                 self.resolver.find(qual) is not None) and self.resolver.is_module_class(qual):
             special = self._special_construction(node, qual, args)
             if special is not None:
                 return special
             return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
-                       qual, False, _children(args))
+                       self._class_at(qual, node), False, _children(args))
         if self.external is not None:
             full = self._full_qual(qual)
             summary = self.external(full)
@@ -2169,6 +2308,18 @@ class Interpreter:
                        None)
         return None
 
+    def _class_at(self, name: str, node: ast.AST) -> str:
+        """The definition of a local class in force at ``node``: a class redefined in a
+        later notebook cell does not change a model built before it (RULES §2a)."""
+        lines = self.facts.class_lines.get(name)
+        line = getattr(node, "lineno", 0)
+        if not lines or len(lines) < 2 or line > lines[-1]:
+            return name
+        before = [n for n in lines if n < line]
+        if not before or before[-1] == lines[-1]:
+            return name
+        return f"{name}@{before[-1]}"
+
     def _special_construction(self, node: ast.Call, qual: str, args: list[Value]) -> New | None:
         """A module whose mode is not the constructor's train mode: one that loads its
         model in ``__init__`` (unknown), or a wrapper around a model (its mode)."""
@@ -2193,13 +2344,39 @@ class Interpreter:
                     return modes
         return None
 
-    def _builds_used_module(self, node: ast.Call) -> bool:
-        """``node`` is the whole value of an assignment to a name used as a module."""
+    def _checkpoint_item(self, node: ast.Subscript, value: Value) -> Value:
+        """``encoder = checkpoint["encoder"]`` with ``checkpoint = torch.load(p)``: a module
+        of unknown mode, loaded (RULES §2), when the name is used as a module."""
+        state = self.state
+        if state is None or not isinstance(node.slice, ast.Constant) or \
+                not isinstance(node.slice.value, str) or \
+                not self._assigned_module(node, named=True):
+            return None
+        if isinstance(value, New):
+            modes: Modes | None = value.modes
+        elif isinstance(value, Ent):
+            modes = self._lookup(state, value.canonical)
+        else:
+            return None
+        if not modes or any(m.kind != LOADED for m in modes):
+            return None
+        how = f"loaded from a checkpoint ({ast.unparse(node)})"
+        return New(frozenset({Mode(LOADED, node.lineno - 1, node.col_offset, how, False, node)}),
+                   None, True)
+
+    def _assigned_module(self, node: ast.expr, named: bool = False) -> bool:
+        """``node`` is the whole value of an assignment to a name used as a module (with
+        ``named``, also to a name people give to models), or the constructor at the root
+        of a chain (``Net().to(device)``, ``nn.DataParallel(Net()).cuda()``)."""
         stmt = self.stmts[-1] if self.stmts else None
-        if not isinstance(stmt, ast.Assign) or stmt.value is not node:
+        if not isinstance(stmt, ast.Assign) or _chain_root(stmt.value, self.imports) is not node:
             return False
-        keys = (entity_key(target) for target in stmt.targets)
-        return any(key is not None and self._is_static_entity(key) for key in keys)
+        keys = [key for key in map(entity_key, stmt.targets) if key is not None]
+        return any(self._is_static_entity(key) or named and looks_like_model_name(
+            key.rsplit(".", 1)[-1]) for key in keys)
+
+    def _builds_used_module(self, node: ast.Call) -> bool:
+        return self._assigned_module(node)
 
     def _passed_to_unknown(self, node: ast.Call, args: list[Value], name: str) -> None:
         """A module handed to code we cannot see may come back in any mode."""
@@ -2301,12 +2478,15 @@ class Interpreter:
         result = self._apply_summary(node, summary, args, params, via_self=via_self)
         if is_ctor:
             cls = callee.class_name
+            if cls and _LOSS_CLASS.search(cls):
+                return None  # a project's own loss: a criterion, not a model
             if cls and self.resolver.is_module_class(cls):
                 special = self._special_construction(node, cls, args)
                 if special is not None:
                     return special
                 return New(frozenset({Mode(TRAIN, node.lineno - 1, node.col_offset, "constructed",
-                                           False, node)}), cls, False, _children(args))
+                                           False, node)}), self._class_at(cls, node), False,
+                           _children(args))
         return result
 
     def _record_external(self, node: ast.Call, qual: str, summary: Summary,
@@ -2412,7 +2592,8 @@ class Interpreter:
         if found is not None:
             return found
         out: list[str] = []
-        for key in self._referenced_keys(callee):
+        self._outside_cache[ck] = out   # a recursive call sees what is known so far
+        for key in sorted(self._referenced_keys(callee) | self._callee_globals(callee)):
             if key == "self":
                 continue  # the object itself: a module class's self is its callers' model
             root = key.split(".", 1)[0]
@@ -2424,6 +2605,18 @@ class Interpreter:
             out.append(key)
         self._outside_cache[ck] = out
         return out
+
+    def _callee_globals(self, fn: FuncInfo) -> set[str]:
+        """Outside keys of the top-level functions ``fn`` calls by name: ``predict()`` calls
+        ``evaluate()``, which reads the global ``rnn``; a caller of ``predict()`` must pass
+        ``rnn``'s mode through (RULES §2, regions reach into the helpers they call)."""
+        keys: set[str] = set()
+        for name in fn.calls:
+            callee = self._static_callee(fn, name)
+            if callee is None or callee is fn or callee.class_name is not None:
+                continue
+            keys.update(self._outside_keys(callee, False, False))
+        return keys
 
     def _referenced_keys(self, fn: FuncInfo) -> set[str]:
         cached = self._refkeys.get(id(fn.node))
@@ -2546,6 +2739,10 @@ def _record_lookup(modes: Mapping[str, AbstractSet[Mode]], key: str) -> set[Mode
     return None
 
 
+_TRAIN_FLAGS = frozenset({"train", "training", "train_mode"})
+_PURE_TESTS = frozenset({"isinstance", "hasattr", "callable"})   # same answer when re-asked
+
+
 def _guard_names(test: ast.expr) -> frozenset[str] | None:
     """A condition simple enough to correlate branches (names, attributes, comparisons):
     the names it reads; None for any other condition."""
@@ -2554,6 +2751,10 @@ def _guard_names(test: ast.expr) -> frozenset[str] | None:
     while stack:
         sub = stack.pop()
         tp = type(sub)
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and \
+                sub.func.id in _PURE_TESTS:
+            stack.extend(sub.args)
+            continue
         if tp is ast.Call or tp is ast.NamedExpr or tp is ast.Await or tp is ast.Lambda:
             return None
         if tp is ast.Name:
@@ -2616,3 +2817,20 @@ def _is_module_qual(qual: str, imports: object) -> bool:
     head = qual.split(".", 1)[0]
     return head in ("torch", "torchvision", "timm", "transformers", "diffusers", "copy", "os",
                     "np", "numpy", "math", "F")
+
+
+def _chain_root(value: ast.expr, imports: object) -> ast.expr:
+    """The constructor call under ``.to(device)`` / ``.cuda()`` / ``.train()`` and
+    ``nn.DataParallel(...)`` wrappers: ``nn.DataParallel(Net()).cuda()`` -> ``Net()``."""
+    while isinstance(value, ast.Call):
+        func = value.func
+        if isinstance(func, ast.Attribute) and func.attr in SELF_RETURNING:
+            value = func.value
+            continue
+        qual = imports.qual(func) if hasattr(imports, "qual") else None
+        if qual in WRAPPERS and value.args:
+            value = value.args[0]
+            continue
+        break
+    return value
+

@@ -315,7 +315,7 @@ class Resolver:
 
 
 NEUTRAL_BUILTINS = re.compile(
-    r"^(.*Loss|ReLU\d?|LeakyReLU|PReLU|GELU|SiLU|Mish|ELU|SELU|CELU|Tanh|Sigmoid|Softmax\d?d?|"
+    r"^(.*Loss(?:\d[dD])?|ReLU\d?|LeakyReLU|PReLU|GELU|SiLU|Mish|ELU|SELU|CELU|Tanh|Sigmoid|Softmax\d?d?|"
     r"LogSoftmax|Softplus|Hardswish|Hardsigmoid|Hardtanh|Identity|Flatten|Unflatten|"
     r"Upsample|PixelShuffle|MaxPool\dd|AvgPool\dd|AdaptiveAvgPool\dd|AdaptiveMaxPool\dd|"
     r"CosineSimilarity|PairwiseDistance|ZeroPad\dd|ConstantPad\dd|ReflectionPad\dd)$")

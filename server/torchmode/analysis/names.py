@@ -58,7 +58,8 @@ _LOADER_SUFFIXES = ("loader", "loaders", "dl", "data", "dataset", "datasets", "s
                     "queue", "split")
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 EVAL_FUNC_RE = re.compile(
-    r"^_*(evaluate|eval_|valid|validation|test|predict|infer|inference)", re.IGNORECASE)
+    r"^_*(evaluate|eval_|valid|validation|test|predict|infer|inference|generate|sample|"
+    r"translate|decode|beam_search|greedy|caption)", re.IGNORECASE)
 HOOK_RE = re.compile(
     r"^(training_step|validation_step|test_step|predict_step|.*_step_end|on_.*|.*_epoch_end|"
     r"forward|configure_.*|setup|teardown|__call__|compute_loss|prediction_step|evaluation_loop|"

@@ -23,7 +23,8 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
         why: str
         if region is not None and region.kind != "nograd":
             why = {"loop": "an evaluation loop", "function": f"{ev.func.name}() evaluates",
-                   "script": "an inference script"}[region.kind]
+                   "script": "an inference script",
+                   "periodic": "a periodic evaluation inside the training loop"}[region.kind]
         else:
             mode = fa.after_eval(ev)
             if mode is None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ..analysis.context import LOOP_TYPES, FileAnalysis
 from ..analysis.model import EVAL, GRAD_OFF, ForwardEvent, Mode, StepEvent
+from ..analysis.probing import probed_models
 from ..findings import Finding, FixKind, FixSpec, Related, Severity
 from .base import Rule, finding
 
@@ -28,13 +29,14 @@ def _same_iteration(fwd: ForwardEvent, step: StepEvent) -> bool:
 def check(fa: FileAnalysis) -> Iterator[Finding]:
     interp = fa.interp
     trained_known = bool(fa.facts.trained)
+    probed = probed_models(fa.tree, fa.facts.imports)
     reported: set[int] = set()
     forwards = [*interp.forwards.values(), *interp.arg_uses.values()]
     for step in sorted(interp.steps.values(), key=lambda s: s.node.lineno):
         for fwd in forwards:
             if fwd.func is not step.func or fwd.grad == {GRAD_OFF}:
                 continue
-            if trained_known and not fwd.trained:
+            if trained_known and not fwd.trained or fwd.key.split(".", 1)[0] in probed:
                 continue
             if fwd.node.lineno > step.node.lineno and not _same_iteration(fwd, step):
                 continue
@@ -44,7 +46,8 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
             if any(m.kind == "dynamic" for m in modes):
                 continue
             for mode in sorted(modes, key=lambda m: (m.line or 0)):
-                if mode.kind != EVAL or mode.flagged or mode.node is None:
+                if mode.kind != EVAL or mode.flagged or mode.node is None or \
+                        _built_in_eval(mode.node):
                     continue
                 if id(mode.node) in reported:
                     continue
@@ -114,3 +117,11 @@ def _common(a: tuple[ast.AST, ...], b: tuple[ast.AST, ...]) -> int:
             break
         n += 1
     return n
+
+
+def _built_in_eval(node: ast.AST) -> bool:
+    """``vgg = VGGNet().to(device).eval()``: a network made in eval mode and kept there (a
+    perceptual-loss or style network, RULES §2), not a trained model left in eval."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+        isinstance(node.func.value, ast.Call)
+
