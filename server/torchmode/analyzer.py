@@ -63,12 +63,23 @@ def analyze(text: str, path: str = "<unknown>", settings: Settings = DEFAULT_SET
     try:
         return _analyze(text, path, settings, project)
     except SourceSyntaxError as exc:
-        return AnalysisResult(outcome=ParseError(exc.line, exc.character, exc.message))
+        return AnalysisResult(outcome=_parse_error(text, exc))
     except RecursionError:
         return AnalysisResult(outcome=InternalError(
             "analysis", "RecursionError: nesting too deep to analyse"))
     except Exception as exc:  # last-resort guard: one line for the user, the trace logged
         return AnalysisResult(outcome=_internal_error("analysis", exc))
+
+
+def _parse_error(text: str, exc: SourceSyntaxError) -> ParseError:
+    """The error's position in ``text`` itself: given the name of a file on disk,
+    CPython measures the column against that file's line, which is not this text's
+    for a notebook (the file is JSON) or an unsaved editor buffer."""
+    try:
+        parse_python(text)
+    except SourceSyntaxError as again:
+        exc = again
+    return ParseError(exc.line, exc.character, exc.message)
 
 
 def _internal_error(where: str, exc: Exception) -> InternalError:

@@ -3,12 +3,23 @@ in ``config.py``; this module only defines what they are."""
 
 from __future__ import annotations
 
+import os
+import pkgutil
+import re
 from dataclasses import dataclass, field
 
 from .findings import Severity
 
-ALL_CODES = ("TM001", "TM002", "TM003", "TM004", "TM005", "TM006", "TM007", "TM008",
-             "TM009")
+
+def _rule_codes() -> tuple[str, ...]:
+    """The codes of the rule modules (``rules/tm001.py`` -> ``TM001``), read from the
+    package folder without importing the rules (which import this module)."""
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rules")
+    return tuple(sorted(m.name.upper() for m in pkgutil.iter_modules([folder])
+                        if re.fullmatch(r"tm\d{3}", m.name)))
+
+
+ALL_CODES = _rule_codes()
 
 
 @dataclass(frozen=True)

@@ -139,3 +139,24 @@ def test_facts_solved_at_once_equal_facts_solved_on_demand(tmp_path: Path) -> No
         for function in ("evaluate", "validate_all"):
             assert lazy.caller_lookup(path)(function) == eager.caller_lookup(path)(function)
     assert eager.caller_lookup(str(root / "evaluation.py"))("evaluate") is not None
+
+
+def test_the_editor_engine_and_the_cli_report_the_same_findings(tmp_path: Path) -> None:
+    import json
+
+    from torchmode.lsp.engine import ThreadEngine
+    from torchmode.settings import DEFAULT_SETTINGS
+
+    root = make_project(tmp_path, "runner")
+    engine = ThreadEngine()
+    assert engine.scan([str(root)], 60.0) == 4
+    editor = sorted(
+        (path.name, f.range.start.line, f.range.start.character, f.code, f.message)
+        for path in sorted(root.glob("*.py"))
+        for f in engine.analyze(path.read_text(encoding="utf-8"), str(path),
+                                DEFAULT_SETTINGS).findings)
+    cli = sorted(
+        (Path(item["path"]).name, item["range"]["start"]["line"],
+         item["range"]["start"]["character"], item["code"], item["message"])
+        for item in json.loads(run_check(root, "--jobs", "1")))
+    assert editor == cli and [f[3] for f in cli] == ["TM001"]

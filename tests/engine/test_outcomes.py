@@ -108,3 +108,12 @@ def test_cli_notes_a_partial_analysis(tmp_path: Path, monkeypatch: pytest.Monkey
     assert status == 0
     assert ("cap.py: note: partial analysis: loop iteration cap reached "
             "(loop at line 11 in <module>); findings may be missing") in err.splitlines()
+
+
+def test_a_parse_error_column_is_measured_in_the_analysed_text(tmp_path: Path) -> None:
+    """The file on disk says something else at that line (a notebook's JSON, an
+    unsaved editor buffer): the column is still the one in the analysed text."""
+    on_disk = tmp_path / "edited.py"
+    on_disk.write_text("x = 1\n\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9 = (((((((\n", encoding="utf-8")
+    outcome = analyze("x = 1\none_hot_data = pass\n", str(on_disk)).outcome
+    assert outcome == ParseError(1, 15, "invalid syntax")
