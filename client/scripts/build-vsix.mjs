@@ -41,8 +41,8 @@ function chosenTargets(values) {
 function nativeSummary(names) {
   if (names.length === 0) return '-';
   const tags = names.map((n) => /(?:cpython-|cp)(\d)(\d+)/.exec(n)).filter(Boolean).map((m) => `${m[1]}.${m[2]}`);
-  const kind = names[0].replace(/^native\./, '').replace(/(cpython-|cp)\d+/, '*');
-  return `${names.length} (${tags.join(' ')}; ${kind})`;
+  const kinds = [...new Set(names.map((n) => n.replace(/^native\./, '').replace(/(cpython-|cp)\d+/, '*')))];
+  return `${names.length} (${tags.join(' ')}; ${kinds.join(', ')})`;
 }
 
 function printTable(rows) {

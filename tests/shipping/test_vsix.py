@@ -12,6 +12,8 @@ import importlib.util
 import json
 import os
 import re
+import struct
+import subprocess
 import sys
 import tempfile
 import zipfile
@@ -21,7 +23,7 @@ from typing import Any
 import pytest
 
 from .binaries import Format, Machine, identify
-from .conftest import REPO, UNIVERSAL, open_vsix, package_json, project_version, targets
+from .conftest import REPO, UNIVERSAL, open_vsix, package_json, project_version, required, targets
 
 PLATFORM_TARGETS = sorted(
     [
@@ -200,8 +202,6 @@ def test_readme_images_point_at_the_repository(target: str) -> None:
 
 
 def _run_bundled(libs: Path, python: str, args: list[str], cwd: Path) -> str:
-    import subprocess
-
     env = {"PYTHONPATH": str(libs), "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run(
         [python, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
@@ -213,7 +213,6 @@ def _run_bundled(libs: Path, python: str, args: list[str], cwd: Path) -> str:
 def _local_python(version: str) -> str | None:
     """A working CPython ``version`` on this machine (PATH, then pyenv's versions), or None."""
     import shutil
-    import subprocess
 
     root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
     candidates = [
@@ -254,3 +253,49 @@ def test_host_bundle_runs_on_the_local_pythons(tmp_path: Path) -> None:
             libs, python, ["-c", "import torchmode.lsp.server, libcst.native; print('ok')"], project
         )
         assert probe.strip() == "ok", version
+
+
+def test_marketplace_metadata() -> None:
+    """What the Marketplace and Open VSX show: icon, links, banner, changelog, README."""
+    pkg = package_json()
+    icon = REPO / "client" / pkg["icon"]
+    header = icon.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", header[16:24]) == (128, 128)
+    repo = "https://github.com/torchmode/torchmode"
+    assert pkg["repository"] == {"type": "git", "url": f"{repo}.git"}
+    assert pkg["bugs"]["url"] == f"{repo}/issues"
+    assert pkg["homepage"].startswith(repo)
+    assert re.fullmatch(r"#[0-9a-f]{6}", pkg["galleryBanner"]["color"])
+    assert pkg["galleryBanner"]["theme"] in ("dark", "light")
+    assert pkg["publisher"] and pkg["license"] == "MIT" and pkg["categories"]
+    assert f"## {pkg['version']}" in (REPO / "CHANGELOG.md").read_text()
+    readme = (REPO / "client" / "README.md").read_text()
+    for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme):
+        assert (REPO / "client" / image).is_file(), image
+
+
+def test_vsce_ls_lists_only_what_runs() -> None:
+    """`vsce ls` in the staged extension (the universal one: the same files minus bundled/)."""
+    if not (REPO / "dist" / "extension.js").exists() or not (REPO / "node_modules").exists():
+        if required(UNIVERSAL):
+            pytest.fail("dist/extension.js or node_modules is missing (npm ci; npm run build:prod)")
+        pytest.skip("dist/extension.js or node_modules is missing")
+    script = (
+        "import { stage, vsce } from './client/scripts/package-vsix.mjs';"
+        "stage('universal'); const r = vsce(['ls', '--no-dependencies']);"
+        "process.stdout.write(r.stdout); process.exit(r.status);"
+    )
+    done = subprocess.run(
+        ["node", "--input-type=module", "-e", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    listed = sorted(done.stdout.split())
+    assert listed == sorted(
+        ["CHANGELOG.md", "LICENSE", "README.md", "dist/extension.js", "package.json"]
+        + [f"images/{p.name}" for p in (REPO / "client" / "images").glob("*.png")]
+    )
