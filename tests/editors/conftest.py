@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,18 @@ def client_env(project: Path, out: Path) -> dict[str, str]:
     }
 
 
+def run_session(argv: list[str], project: Path) -> None:
+    """Run an editor on its driver script and check what it reports (as JSON)."""
+    out = project / "result.json"
+    done = subprocess.run(
+        argv, env=client_env(project, out), capture_output=True, text=True, timeout=240
+    )
+    assert out.exists(), done.stdout + done.stderr
+    check_session(json.loads(out.read_text()), project)
+
+
 def check_session(result: dict[str, Any], project: Path) -> None:
-    """What every editor must have shown and done (the driver scripts report it as JSON)."""
+    """What every editor must have shown and done."""
     assert result.get("error") is None, result
     # TM002 is ignored through initializationOptions: TM001 alone is reported
     assert [(d["code"], d["line"]) for d in result["diagnostics"]] == [("TM001", TM001_LINE)]
