@@ -141,6 +141,24 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
+/**
+ * The strategy that can work. The universal .vsix carries no libraries, so whatever the
+ * setting says, its server must come from the interpreter's environment.
+ */
+export function effectiveStrategy(setting: ImportStrategy, hasBundle: boolean): ImportStrategy {
+  return hasBundle ? setting : 'fromEnvironment';
+}
+
+/** CPython versions ("3.10", ...) the bundled libcst native modules are built for. */
+export function bundledPythons(libcstFiles: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const f of libcstFiles) {
+    const m = /^native\.(?:cpython-|cp)3(\d+)/.exec(f);
+    if (m) out.add(`3.${m[1]}`);
+  }
+  return [...out].sort((a, b) => compareVersions(a, b));
+}
+
 export type ProbeVerdict =
   | { ok: true; python: string }
   | { ok: false; kind: 'no-answer' | 'python-too-old' | 'missing' | 'too-old' | 'bundle-unsupported'; message: string };
@@ -154,6 +172,8 @@ export interface VerdictInput {
   requiredServer: string;
   /** File names in `bundled/libs/libcst` (to see whether the native parser exists for this Python). */
   bundledLibcstFiles: string[] | undefined;
+  /** False for the universal package, which has no bundled server (default true). */
+  hasBundle?: boolean;
 }
 
 const pyVersion = (p: [number, number, number]): string => p.join('.');
@@ -181,9 +201,11 @@ export function judgeProbe(v: VerdictInput): ProbeVerdict {
     // libcst's native parser is built per Python version; without it fixes cannot run.
     const files = v.bundledLibcstFiles;
     if (files && !files.some((f) => p.suffixes.some((s) => f === `native${s}`))) {
+      const covered = bundledPythons(files);
       return {
         ok: false, kind: 'bundle-unsupported',
-        message: `The torchmode server bundled with this extension does not support Python ${ver} on this platform. `
+        message: `The torchmode server bundled with this extension does not support Python ${ver} on this platform`
+          + `${covered.length > 0 ? ` (it covers CPython ${covered.join(', ')})` : ''}. `
           + 'Install torchmode into that interpreter (pip install torchmode) and set "torchmode.importStrategy" '
           + 'to "fromEnvironment", or select another interpreter.',
       };
@@ -191,10 +213,15 @@ export function judgeProbe(v: VerdictInput): ProbeVerdict {
     return { ok: true, python: ver };
   }
   if (p.torchmode === null) {
+    const install = `${p.executable} -m pip install "torchmode>=${v.requiredServer}"`;
     return {
       ok: false, kind: 'missing',
-      message: `"torchmode.importStrategy" is "fromEnvironment" but torchmode is not installed in ${p.executable}. `
-        + `Run: ${p.executable} -m pip install "torchmode>=${v.requiredServer}", or set "torchmode.importStrategy" to "useBundled".`,
+      message: v.hasBundle === false
+        ? `This build of the extension (the universal package) has no bundled server: it runs the torchmode installed in the `
+          + `Python interpreter, and ${p.executable} has none. Run: ${install}, or install the torchmode package for your platform `
+          + '(win32-x64, win32-arm64, darwin-x64, darwin-arm64, linux-x64, linux-arm64, alpine-x64), which bundles the server.'
+        : `"torchmode.importStrategy" is "fromEnvironment" but torchmode is not installed in ${p.executable}. `
+          + `Run: ${install}, or set "torchmode.importStrategy" to "useBundled".`,
     };
   }
   if (p.torchmode !== 'unknown' && compareVersions(p.torchmode, v.requiredServer) < 0) {

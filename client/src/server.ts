@@ -27,7 +27,7 @@ import {
 } from 'vscode-languageclient/node';
 import { findOnPath, resolveInterpreter, type InterpreterChoice } from './interpreter';
 import {
-  BOOT_LABEL, BOOT_SCRIPT, buildLaunch, classifyLogLine, judgeProbe, parseProbe, PROBE_PREFIX,
+  BOOT_LABEL, BOOT_SCRIPT, buildLaunch, classifyLogLine, effectiveStrategy, judgeProbe, parseProbe, PROBE_PREFIX,
   type LaunchPlan, type ProbeResult, type ProbeVerdict,
 } from './launch';
 import { Debouncer, formatDebugInfo, RestartBudget } from './lifecycle';
@@ -194,8 +194,13 @@ export class TorchmodeServer implements vscode.Disposable {
     this.log.info(`Interpreter: ${resolved.argv.join(' ')} (from ${resolved.source}); import strategy: ${settings.importStrategy}`);
 
     const bundledLibs = this.context.asAbsolutePath(path.join('bundled', 'libs'));
+    const hasBundle = fs.existsSync(path.join(bundledLibs, 'torchmode'));
+    const strategy = effectiveStrategy(settings.importStrategy, hasBundle);
+    if (strategy !== settings.importStrategy) {
+      this.log.info('This package has no bundled server (universal build): using the torchmode installed in the interpreter.');
+    }
     const plan = buildLaunch({
-      interpreter: resolved.argv, strategy: settings.importStrategy, bundledLibs, cwd: this.context.extensionPath,
+      interpreter: resolved.argv, strategy, bundledLibs, cwd: this.context.extensionPath,
       baseEnv: process.env, platform: process.platform,
     });
     this.info.plan = plan;
@@ -210,9 +215,10 @@ export class TorchmodeServer implements vscode.Disposable {
       probe: p,
       output: this.stderrTail.join('\n'),
       interpreter: resolved.argv.join(' '),
-      strategy: settings.importStrategy,
+      strategy,
       requiredServer: REQUIRED_SERVER_VERSION,
       bundledLibcstFiles: listDir(path.join(bundledLibs, 'libcst')),
+      hasBundle,
     });
     const tStart = Date.now();
     this.stderrTail = [];
@@ -244,7 +250,7 @@ export class TorchmodeServer implements vscode.Disposable {
     this.stopping = false;
     client.onDidChangeState((e) => {
       if (this.client !== client) return;
-      if (e.newState === State.Running) this.status.set('ready', `Server ready (Python ${python}, ${settings.importStrategy})`);
+      if (e.newState === State.Running) this.status.set('ready', `Server ready (Python ${python}, ${strategy})`);
       else if (e.newState === State.Starting) this.status.set('starting', 'Starting the torchmode server');
       else if (e.newState === State.Stopped && !this.stopping && this.status.state !== 'error') this.status.set('stopped', 'Server stopped');
     });
@@ -257,7 +263,7 @@ export class TorchmodeServer implements vscode.Disposable {
       const si = client.initializeResult?.serverInfo;
       this.log.info(`Server ready: ${si ? `${si.name} ${si.version ?? ''}`.trim() : 'torchmode'}; `
         + `${firstReady ? 'activation' : 'restart'} to ready ${this.info.startupMs} ms (process start to ready ${now - tStart} ms)`);
-      this.status.set('ready', `Server ready (Python ${python}, ${settings.importStrategy})`);
+      this.status.set('ready', `Server ready (Python ${python}, ${strategy})`);
     } else {
       if (this.client === client) this.client = undefined;
       const late = await this.probe?.outcome(PROBE_WAIT_MS);

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
-  BOOT_SCRIPT, buildLaunch, classifyLogLine, compareVersions, judgeProbe, parseProbe, serverEnv,
+  BOOT_SCRIPT, buildLaunch, bundledPythons, classifyLogLine, compareVersions, effectiveStrategy, judgeProbe, parseProbe, serverEnv,
   type ProbeResult, type VerdictInput,
 } from '../src/launch';
 
@@ -174,5 +174,33 @@ describe('helpers', () => {
     assert.equal(classifyLogLine('WARNING:pygls:bad'), 'warn');
     assert.equal(classifyLogLine('INFO:torchmode: started'), 'info');
     assert.equal(classifyLogLine('DEBUG:x'), 'debug');
+  });
+});
+
+describe('packages without a bundled server (universal .vsix)', () => {
+  it('always take the server from the environment', () => {
+    assert.equal(effectiveStrategy('useBundled', false), 'fromEnvironment');
+    assert.equal(effectiveStrategy('fromEnvironment', false), 'fromEnvironment');
+    assert.equal(effectiveStrategy('useBundled', true), 'useBundled');
+  });
+  it('say so when torchmode is missing, with the install command', () => {
+    const v = judgeProbe(verdict({ strategy: 'fromEnvironment', hasBundle: false, probe: probe({ torchmode: null, location: null }) }));
+    assert.ok(!v.ok && v.kind === 'missing');
+    assert.match(v.message, /universal package\) has no bundled server/);
+    assert.match(v.message, /\/usr\/bin\/python3\.11 -m pip install "torchmode>=0\.1\.0"/);
+    assert.doesNotMatch(v.message, /set "torchmode.importStrategy" to "useBundled"/);
+  });
+});
+
+describe('bundledPythons', () => {
+  it('reads the CPython versions of every platform naming scheme', () => {
+    assert.deepEqual(bundledPythons(['__init__.py', 'native.cpython-314-x86_64-linux-gnu.so', 'native.cpython-310-darwin.so',
+      'native.cp312-win_arm64.pyd', 'native.cpython-311-x86_64-linux-musl.so']), ['3.10', '3.11', '3.12', '3.14']);
+  });
+  it('are named in the message for an uncovered Python', () => {
+    const v = judgeProbe(verdict({ probe: probe({ python: [3, 9, 1], suffixes: ['.cpython-39-x86_64-linux-gnu.so'] }) }));
+    assert.ok(!v.ok && v.kind === 'python-too-old');
+    const w = judgeProbe(verdict({ probe: probe({ python: [3, 15, 0], suffixes: ['.cpython-315-x86_64-linux-gnu.so'] }) }));
+    assert.ok(!w.ok && w.message.includes('(it covers CPython 3.10, 3.11)'));
   });
 });
