@@ -3,7 +3,8 @@
 Start-up matters (a pre-commit hook runs it on every commit): this module
 imports only the standard library and torchmode's light modules at the top;
 the engine is imported when the first file is checked, the fix engine (libcst)
-only with ``--fix``/``--diff``, the language server (pygls) only by ``server``.
+only with ``--fix``/``--diff`` or when a finding has a fix to verify (a fix is
+listed only once verified), the language server (pygls) only by ``server``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, TextIO
 from . import __version__
 from .config import ConfigError, is_excluded, load_settings, merge_cli, split_codes
 from .findings import Finding, Range
-from .output import FORMATS, FileReport, Location, RelatedReport, Reported
+from .output import FORMATS, FileReport, ListedFix, Location, RelatedReport, Reported
 from .settings import ALL_CODES, Settings
 
 SKIP_DIRS = frozenset({
@@ -194,7 +195,7 @@ class _Positions:
             return message
         return self.notebook.cell_message(message)
 
-    def report(self, path: str, finding: Finding) -> Reported:
+    def report(self, path: str, finding: Finding, fixes: tuple[ListedFix, ...] = ()) -> Reported:
         if self.notebook is not None:
             finding = replace(finding, message=self.cell_message(finding.message))
         rng, location = self.locate(finding.range)
@@ -209,7 +210,7 @@ class _Positions:
                 loc = Location(r.start.line + 1, r.start.character + 1, r.end.line + 1,
                                r.end.character + 1, r.start.character + 1, r.end.character + 1)
                 related.append(RelatedReport(rel.path, r, loc, rel.message))
-        return Reported(replace(finding, range=rng), location, tuple(related))
+        return Reported(replace(finding, range=rng), location, tuple(related), fixes)
 
 
 # --- checking one file (runs in worker processes with --jobs) ---------------------------
@@ -274,12 +275,34 @@ def _check_python(task: Task, project: Any) -> FileReport:
     findings = result.findings
     if (task.fix or task.diff) and _fixable(findings, task.unsafe):
         return _fix_python(task, project, text, encoding, lines)
-    positions = _Positions(text)
-    return FileReport(task.path, [positions.report(task.path, f) for f in findings], lines=lines)
+    return FileReport(task.path, _reports(task, project, text, findings), lines=lines)
 
 
 def _fixable(findings: Iterable[Finding], unsafe: bool) -> bool:
     return any(fix.safe or unsafe for f in findings for fix in f.fixes)
+
+
+def _reports(task: Task, project: Any, text: str, findings: Sequence[Finding],
+             notebook: Any = None) -> list[Reported]:
+    """The findings to print, each with the fix ``--fix --unsafe-fixes`` would apply to
+    it (verified, complete or combined as applied), not the engine's unverified specs."""
+    positions = _Positions(text, notebook)
+    listed = _listed_fixes(task, project, text, findings)
+    return [positions.report(task.path, f, listed.get((f.code, f.range), ())) for f in findings]
+
+
+def _listed_fixes(task: Task, project: Any, text: str, findings: Sequence[Finding]
+                  ) -> dict[tuple[str, Range], tuple[ListedFix, ...]]:
+    """What fix-all would fix, found by running it (in memory): one run verifies all
+    the fixes of a file together, as ``--fix`` applies them. By code and range: a
+    finding fixed in a later round may word its message differently by then."""
+    if not any(f.fixes for f in findings):
+        return {}
+    from .fixes import fix_all  # only files with a fixable finding pay for libcst
+
+    outcome = fix_all(text, task.path, task.settings, unsafe=True, project=project)
+    return {(finding.code, finding.range): (ListedFix(fix.title, fix.kind, fix.safe, fix.kinds),)
+            for finding, fix in outcome.applied}
 
 
 def _fix_python(task: Task, project: Any, text: str, encoding: str, lines: int) -> FileReport:
@@ -288,33 +311,73 @@ def _fix_python(task: Task, project: Any, text: str, encoding: str, lines: int) 
     outcome = fix_all(text, task.path, task.settings, unsafe=task.unsafe, project=project)
     before = _Positions(text)
     fixed = [before.report(task.path, f) for f in outcome.fixed]
-    after = _Positions(outcome.text)
-    remaining = [after.report(task.path, f) for f in outcome.remaining]
+    remaining = _reports(task, project, outcome.text, outcome.remaining)
     report = FileReport(task.path, remaining, lines=lines, fixed=fixed)
     if outcome.text == text:
         return report
+    changes = [(task.path, text, outcome.text, encoding)]
+    for other in outcome.other_files:  # a complete fix's partner edit in another file
+        try:
+            on_disk, other_encoding = read_source(other.path)
+        except (OSError, ValueError) as exc:
+            return FileReport(task.path, error=f"not fixed: cannot read {other.path}: {exc}")
+        if on_disk != other.old_text:
+            return FileReport(task.path, error=f"not fixed: {other.path} changed while "
+                              "fixing; run again")
+        changes.append((other.path, other.old_text, other.new_text, other_encoding))
     if task.diff:
-        import difflib
-
-        from .source import split_lines
-
-        name = task.path.replace(os.sep, "/")
-        report.diff = "".join(difflib.unified_diff(
-            split_lines(text), split_lines(outcome.text),
-            fromfile=f"a/{name}", tofile=f"b/{name}"))
-        if report.diff and not report.diff.endswith("\n"):
-            report.diff += "\n\\ No newline at end of file\n"
+        report.diff = "".join(_unified_diff(path, old, new) for path, old, new, _ in changes)
     else:
-        write_atomically(task.path, outcome.text, encoding)
+        write_all_atomically([(path, new, enc) for path, _, new, enc in changes])
         if project is not None:  # later files of this process see the fixed summaries
-            project.update(task.path, outcome.text)
+            for path, _, new, _ in changes:
+                project.update(path, new)
     return report
+
+
+def _unified_diff(path: str, old: str, new: str) -> str:
+    import difflib
+
+    from .source import split_lines
+
+    name = path.replace(os.sep, "/")
+    diff = "".join(difflib.unified_diff(split_lines(old), split_lines(new),
+                                        fromfile=f"a/{name}", tofile=f"b/{name}"))
+    if diff and not diff.endswith("\n"):
+        diff += "\n\\ No newline at end of file\n"
+    return diff
+
+
+def write_all_atomically(files: Sequence[tuple[str, str, str]]) -> None:
+    """Write several (path, text, encoding) together: every file is staged in a
+    temporary file first, and only when all are staged are they moved into place, so
+    a failure (disk full, permissions) changes none of them."""
+    staged: list[tuple[str, str]] = []
+    try:
+        for path, text, encoding in files:
+            staged.append((_stage(path, text, encoding), path))
+    except BaseException:
+        for temp, _ in staged:
+            os.unlink(temp)
+        raise
+    try:
+        for temp, path in staged:
+            os.replace(temp, path)
+    finally:
+        for temp, _ in staged:
+            if os.path.exists(temp):
+                os.unlink(temp)
 
 
 def write_atomically(path: str, text: str, encoding: str) -> None:
     """Replace ``path`` with ``text`` in ``encoding`` (BOM kept) without ever leaving it
     half-written: a temporary file in the same folder, fsynced, then ``os.replace``.
     ``text`` keeps its own newlines (no translation), so CRLF files stay CRLF."""
+    write_all_atomically([(path, text, encoding)])
+
+
+def _stage(path: str, text: str, encoding: str) -> str:
+    """A fsynced temporary file beside ``path`` with ``text`` and ``path``'s permissions."""
     import tempfile
 
     folder = os.path.dirname(os.path.abspath(path))
@@ -327,11 +390,11 @@ def write_atomically(path: str, text: str, encoding: str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, mode & 0o7777)
-        os.replace(temp, path)
     except BaseException:
         if os.path.exists(temp):
             os.unlink(temp)
         raise
+    return temp
 
 
 def _check_notebook(task: Task, project: Any) -> FileReport:
@@ -355,8 +418,7 @@ def _check_notebook(task: Task, project: Any) -> FileReport:
     if result.syntax_error is not None:
         error = _syntax_error(notebook.text, result.syntax_error, notebook)
         return FileReport(task.path, error=error, lines=lines, notebook=True)
-    positions = _Positions(notebook.text, notebook)
-    found = [positions.report(task.path, f) for f in result.findings]
+    found = _reports(task, project, notebook.text, result.findings, notebook)
     return FileReport(task.path, found, lines=lines, notebook=True)
 
 

@@ -376,6 +376,7 @@ class TorchmodeServer(LanguageServer):
             engine=self.engine,
             verifier=self.verifier,
             verify_later=self.verify_later,
+            open_snapshot=lambda other: self.snapshot_of(self.key_of(other)),
         )
 
     def engine_restarted(self) -> None:
@@ -418,9 +419,11 @@ class TorchmodeServer(LanguageServer):
         if current is not None and current != snap.version:
             self.verifier.release(snap, finding)
             return  # the document changed: nobody will ask for this version again
-        # Here, without the project index: on a large file this takes about a second
-        # and must not hold up the engine's analyses meanwhile.
-        self.verifier.verify(snap, finding, lambda: offered(None, snap, finding, settings))
+        # With the engine's cross-file index, as the analysis: a fix checked without it
+        # could pass here and break a caller in another file.
+        self.verifier.verify(
+            snap, finding, lambda: offered(self.engine, snap, finding, settings)
+        )
 
     def snapshot_of_threadsafe(self, key: str) -> int | None:
         """The current version of a document, read without touching its text."""
