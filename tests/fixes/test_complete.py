@@ -377,6 +377,46 @@ for epoch in range(3):
 
 
 
+FOR_ELSE = src('''
+    import torch
+    import torch.nn as nn
+
+    model = nn.Sequential(nn.Linear(4, 2), nn.Dropout(0.5))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for e in range(3):
+        total = 0
+        for x, y in train_loader:
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+        else:
+            with torch.no_grad():
+                for x, y in test_loader:
+                    print(model(x).argmax(1))
+    ''')
+
+FOR_ELSE_FIXED = src('''
+    import torch
+    import torch.nn as nn
+
+    model = nn.Sequential(nn.Linear(4, 2), nn.Dropout(0.5))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for e in range(3):
+        total = 0
+        model.train()
+        for x, y in train_loader:
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+        else:
+            with torch.no_grad():
+                model.eval()
+                for x, y in test_loader:
+                    print(model(x).argmax(1))
+    ''')
+
 SHAPES = {
     "inline validation, no mode calls": (INLINE, INLINE_FIXED, [
         "Insert model.eval() before the with block and model.train() at line 19"]),
@@ -395,6 +435,8 @@ SHAPES = {
         "Insert D.eval() before the with block and D.train() at line 9"]),
     "DataParallel": (DP, DP_FIXED, [
         "Insert model.eval() before the with block and model.train() at line 7"]),
+    "validation in the training loop's else (for/else)": (FOR_ELSE, FOR_ELSE_FIXED, [
+        "Insert model.eval() before the loop and model.train() at line 8"]),
     "TM001 and TM002 on one loop": (COMBINED, COMBINED_FIXED, [
         "Insert model.eval() before the loop and model.train() at line 7",
         "Insert model.eval() and wrap the loop in torch.no_grad(), and model.train() at "

@@ -230,15 +230,17 @@ def _loop_completion(doc: Doc, tree: ast.Module, chain: list[ast.stmt], spec: Fi
     if outer is None:
         return [None]
     trainers = _trainers(tree, outer)
+    after_loop: ast.stmt | None = None  # a training loop whose `else` holds the target
     for depth in range(len(chain) - 2, scope, -1):
         loop = chain[depth]
         if not isinstance(loop, _LOOPS) or not _trains(loop, trainers):
             continue
         child = chain[depth + 1]
         if not any(child is s for s in loop.body):
-            return [None]  # in the loop's `else`: runs once, after training
-        start = next((s for s in loop.body
-                      if s is not child and _trains_with(s, entity, trainers)), None)
+            after_loop = loop  # `for ...: train ... else: validate` runs once per outer pass
+            continue
+        start = next((s for s in loop.body if (s is not child or s is after_loop)
+                      and _trains_with(s, entity, trainers)), None)
         if start is None:
             return [None]
         return [_insert_train(doc, start, entity, own)]
