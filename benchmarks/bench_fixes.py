@@ -4,6 +4,9 @@
    installed, else a generated file): ``edits_for_fix`` p50/p95 per fix kind
    (target: p95 < 100 ms), ``noqa_edit``, and ``offered_fixes`` (edits plus the
    verifying re-analysis) for comparison.
+   And a complete fix's edits (``completions``: ``eval()`` plus ``train()`` or the
+   save/restore) on a generated 5,000-line file, beside its analysis (target: p95
+   < 100 ms); ``--complete`` runs only this part.
 2. A file without findings pays nothing for fixes: the analyzer never imports
    ``torchmode.fixes`` (checked in a fresh interpreter) and ``fix_all`` on a clean
    file costs one analysis.
@@ -160,6 +163,81 @@ def bench_one_fix(repeat: int) -> dict[str, object]:
         p50, p95 = percentiles(samples)
         rows["offered_fixes_one_finding"] = {"fixes": len(finding.fixes),
                                              "p50_ms": round(p50, 1), "p95_ms": round(p95, 1)}
+    return rows
+
+
+_COMPLETE_SHAPES = {
+    "inline validation in the epoch loop": (
+        "def train_inline(model, opt, train_loader, val_loader):\n"
+        "    for epoch in range(3):\n"
+        "        for x, y in train_loader:\n"
+        "            opt.zero_grad()\n"
+        "            nn.functional.cross_entropy(model(x), y).backward()\n"
+        "            opt.step()\n"
+        "        with torch.no_grad():\n"
+        "            for x, y in val_loader:\n"
+        "                print(model(x).argmax(1))\n\n\n"),
+    "helper with one call": (
+        "def evaluate_once(model, loader):\n"
+        "    with torch.no_grad():\n"
+        "        return [model(x) for x in loader]\n\n\n"
+        "def train_helper(model, opt, train_loader, val_loader):\n"
+        "    for epoch in range(3):\n"
+        "        for x, y in train_loader:\n"
+        "            opt.zero_grad()\n"
+        "            nn.functional.cross_entropy(model(x), y).backward()\n"
+        "            opt.step()\n"
+        "        evaluate_once(model, val_loader)\n\n\n"),
+    "helper with two calls (save/restore)": (
+        "def evaluate_twice(model, loader):\n"
+        "    total = 0\n"
+        "    with torch.no_grad():\n"
+        "        for x, y in loader:\n"
+        "            total += model(x).sum().item()\n"
+        "    return total\n\n\n"
+        "def train_two(model, opt, train_loader, val_loader):\n"
+        "    for epoch in range(3):\n"
+        "        for x, y in train_loader:\n"
+        "            opt.zero_grad()\n"
+        "            nn.functional.cross_entropy(model(x), y).backward()\n"
+        "            opt.step()\n"
+        "        evaluate_twice(model, val_loader)\n"
+        "        evaluate_twice(model, val_loader)\n\n\n"),
+}
+
+
+def bench_complete(repeat: int) -> dict[str, object]:
+    """A complete fix's edits (``completions``: the ``eval()`` and its partner edit) on
+    a ~5,000-line file whose buggy training code sits at its end, side by side with
+    one analysis of the same file (target: p95 < 100 ms)."""
+    from torchmode.fixes import completions
+
+    filler = ["import torch\nimport torch.nn as nn\n\n\n"]
+    while sum(chunk.count("\n") for chunk in filler) < 5000 - 60:
+        i = len(filler)
+        filler.append(f"def helper_{i}(x):\n    y = x + {i}\n    # scale\n"
+                      "    for k in range(3):\n        y = y * 2\n    return y\n\n\n")
+    calls = ("model = nn.Sequential(nn.Linear(4, 2), nn.Dropout(0.5))\n"
+             "opt = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+             "train_inline(model, opt, train_loader, val_loader)\n"
+             "train_helper(model, opt, train_loader, val_loader)\n"
+             "train_two(model, opt, train_loader, val_loader)\n")
+    text = "".join(filler) + "".join(_COMPLETE_SHAPES.values()) + calls
+    path = "bench_complete.py"
+    analysis = timed(lambda: analyze(text, path), max(5, repeat // 3))
+    a50, a95 = percentiles(analysis)
+    rows: dict[str, object] = {"lines": text.count("\n"), "analyze_ms_p50": round(a50, 1),
+                               "analyze_ms_p95": round(a95, 1)}
+    findings = sorted((f for f in analyze(text, path).findings if f.code == "TM001"),
+                      key=lambda f: f.range.start)
+    shapes = []
+    for name, finding in zip(_COMPLETE_SHAPES, findings, strict=True):
+        spec = finding.fixes[0]
+        made = completions(text, path, spec)
+        p50, p95 = percentiles(timed(lambda spec=spec: completions(text, path, spec), repeat))
+        shapes.append({"shape": name, "titles": [c.what for c in made],
+                       "p50_ms": round(p50, 2), "p95_ms": round(p95, 2)})
+    rows["completions"] = shapes
     return rows
 
 
@@ -368,7 +446,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="hand-made fixes on real statements of the corpus, AST-checked")
     parser.add_argument("--sweep", action="store_true",
                         help="apply every proposed fix over the installed libraries")
+    parser.add_argument("--complete", action="store_true",
+                        help="only the complete-fix latency on a 5,000-line file")
     args = parser.parse_args(argv)
+    if args.complete:
+        print(json.dumps(bench_complete(args.repeat), indent=2))
+        return 0
     if args.stress:
         print(json.dumps(stress(args.limit), indent=2))
         return 0
@@ -376,7 +459,8 @@ def main(argv: list[str] | None = None) -> int:
         outcome = sweep(args.limit)
         print(json.dumps(outcome, indent=2))
         return 0
-    report = {"one_fix": bench_one_fix(args.repeat), "clean_file": bench_clean_file(),
+    report = {"one_fix": bench_one_fix(args.repeat), "complete": bench_complete(args.repeat),
+              "clean_file": bench_clean_file(),
               "corpus": bench_corpus(args.limit),
               "corpus_with_findings": bench_corpus(0, buggy_corpus())}
     if args.json:
@@ -393,6 +477,13 @@ def main(argv: list[str] | None = None) -> int:
           f"p95 {one['noqa_edit']['p95_ms']} ms")  # type: ignore[index]
     if "offered_fixes_one_finding" in one:
         print(f"  offered_fixes (with re-analysis): {one['offered_fixes_one_finding']}")
+    complete = report["complete"]
+    assert isinstance(complete, dict)
+    print(f"complete fixes on a {complete['lines']}-line file (analyze p50 "
+          f"{complete['analyze_ms_p50']} ms, p95 {complete['analyze_ms_p95']} ms)")
+    for row in complete["completions"]:
+        print(f"  completions {row['shape']:<40} p50 {row['p50_ms']:>7} ms  "
+              f"p95 {row['p95_ms']:>7} ms  {row['titles']}")
     print(f"clean file: {report['clean_file']}")
     print(f"corpus: {report['corpus']}")
     print(f"examples + rule fixtures: {report['corpus_with_findings']}")

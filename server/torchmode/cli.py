@@ -3,7 +3,8 @@
 Start-up matters (a pre-commit hook runs it on every commit): this module
 imports only the standard library and torchmode's light modules at the top;
 the engine is imported when the first file is checked, the fix engine (libcst)
-only with ``--fix``/``--diff``, the language server (pygls) only by ``server``.
+only with ``--fix``/``--diff`` or when a finding has a fix to verify (a fix is
+listed only once verified), the language server (pygls) only by ``server``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, TextIO
 from . import __version__
 from .config import ConfigError, is_excluded, load_settings, merge_cli, split_codes
 from .findings import Finding, InternalError, Outcome, ParseError, Partial, Range, Severity
-from .output import FORMATS, FileReport, Location, RelatedReport, Reported
+from .output import FORMATS, FileReport, ListedFix, Location, RelatedReport, Reported
 from .settings import ALL_CODES, Settings
 
 SKIP_DIRS = frozenset({
@@ -210,7 +211,7 @@ class _Positions:
             return message
         return self.notebook.cell_message(message)
 
-    def report(self, path: str, finding: Finding) -> Reported:
+    def report(self, path: str, finding: Finding, fixes: tuple[ListedFix, ...] = ()) -> Reported:
         if self.notebook is not None:
             finding = replace(finding, message=self.cell_message(finding.message))
         rng, location = self.locate(finding.range)
@@ -225,7 +226,7 @@ class _Positions:
                 loc = Location(r.start.line + 1, r.start.character + 1, r.end.line + 1,
                                r.end.character + 1, r.start.character + 1, r.end.character + 1)
                 related.append(RelatedReport(rel.path, r, loc, rel.message))
-        return Reported(replace(finding, range=rng), location, tuple(related))
+        return Reported(replace(finding, range=rng), location, tuple(related), fixes)
 
 
 # --- checking one file (runs in worker processes with --jobs) ---------------------------
@@ -296,17 +297,14 @@ def _check_python(task: Task, project: Any) -> FileReport:
     if isinstance(result.outcome, ParseError):
         return FileReport(task.path, error=_outcome_error(result.outcome), lines=lines)
     findings = result.findings
-    positions = _Positions(text)
-    reported = [positions.report(task.path, f) for f in findings]
     if (task.fix or task.diff) and _fixable(findings, task.unsafe) and \
             not isinstance(result.outcome, InternalError):
-        from .fixes.layout import MAX_FIX_DEPTH, nesting_depth
-
-        if nesting_depth(text) > MAX_FIX_DEPTH:  # the fix engine would crash on it
-            return FileReport(task.path, reported, lines=lines,
-                              warnings=[f"not fixed: nested more than {MAX_FIX_DEPTH} levels deep"])
-        return _fix_python(task, project, original, text, encoding, lines, reported)
-    return FileReport(task.path, reported, lines=lines,
+        if _too_deep_to_fix(text):
+            return FileReport(task.path, _reports(task, project, text, findings), lines=lines,
+                              warnings=[f"not fixed: nested more than {_max_fix_depth()} "
+                                        "levels deep"])
+        return _fix_python(task, project, original, text, encoding, lines, findings)
+    return FileReport(task.path, _reports(task, project, text, findings), lines=lines,
                       error=_outcome_error(result.outcome), note=_outcome_note(result.outcome))
 
 
@@ -314,29 +312,80 @@ def _fixable(findings: Iterable[Finding], unsafe: bool) -> bool:
     return any(fix.safe or unsafe for f in findings for fix in f.fixes)
 
 
+def _reports(task: Task, project: Any, text: str, findings: Sequence[Finding],
+             notebook: Any = None) -> list[Reported]:
+    """The findings to print, each with the fix ``--fix --unsafe-fixes`` would apply to
+    it (verified, complete or combined as applied), not the engine's unverified specs."""
+    positions = _Positions(text, notebook)
+    listed = _listed_fixes(task, project, text, findings)
+    return [positions.report(task.path, f, listed.get((f.code, f.range), ())) for f in findings]
+
+
+def _listed_fixes(task: Task, project: Any, text: str, findings: Sequence[Finding]
+                  ) -> dict[tuple[str, Range], tuple[ListedFix, ...]]:
+    """What fix-all would fix, found by running it (in memory): one run verifies all
+    the fixes of a file together, as ``--fix`` applies them. By code and range: a
+    finding fixed in a later round may word its message differently by then."""
+    if not any(f.fixes for f in findings) or _too_deep_to_fix(text):
+        return {}
+    from .fixes import fix_all  # only files with a fixable finding pay for libcst
+
+    outcome = fix_all(text, task.path, task.settings, unsafe=True, project=project)
+    return {(finding.code, finding.range): (ListedFix(fix.title, fix.kind, fix.safe, fix.kinds),)
+            for finding, fix in outcome.applied}
+
+
+def _too_deep_to_fix(text: str) -> bool:
+    """libcst's native parser would crash on the text: no fix is listed or made."""
+    from .fixes.layout import nesting_depth
+
+    return nesting_depth(text) > _max_fix_depth()
+
+
+def _max_fix_depth() -> int:
+    from .fixes.layout import MAX_FIX_DEPTH
+
+    return MAX_FIX_DEPTH
+
+
 def _fix_python(task: Task, project: Any, original: Any, text: str, encoding: str,
-                lines: int, unfixed: list[Reported]) -> FileReport:
-    """Fix, then write (``--fix``) or diff (``--diff``); ``unfixed``: the findings as
-    reported when the file is left as it is."""
+                lines: int, findings: Sequence[Finding]) -> FileReport:
+    """Fix, then write (``--fix``) or diff (``--diff``); on a refused write the file's
+    ``findings`` are reported as they stand."""
     from .fixes import fix_all
-    from .writeback import NotWritten, write_file
+    from .writeback import NotWritten, read_file, write_files
 
     outcome = fix_all(text, task.path, task.settings, unsafe=task.unsafe, project=project)
     before = _Positions(text)
     fixed = [before.report(task.path, f) for f in outcome.fixed]
-    after = _Positions(outcome.text)
-    remaining = [after.report(task.path, f) for f in outcome.remaining]
+    remaining = _reports(task, project, outcome.text, outcome.remaining)
     report = FileReport(task.path, remaining, lines=lines, fixed=fixed)
     if outcome.text == text:
         return report
+    changes = [(task.path, text, outcome.text, encoding)]
+    partners: list[tuple[Any, str, str]] = []
+    for other in outcome.other_files:  # a complete fix's partner edit in another file
+        try:
+            read = read_file(other.path)
+            on_disk, other_encoding = decode_python(read.data)
+        except (OSError, ValueError) as exc:
+            return FileReport(task.path, error=f"not fixed: cannot read {other.path}: {exc}")
+        if on_disk != other.old_text:
+            return FileReport(task.path, error=f"not fixed: {other.path} changed while "
+                              "fixing; run again")
+        changes.append((other.path, other.old_text, other.new_text, other_encoding))
+        partners.append((read, other.new_text, other_encoding))
     if task.diff:
-        report.diff = _unified_diff(task.path, text, outcome.text)
+        report.diff = "".join(_unified_diff(path, old, new) for path, old, new, _ in changes)
         return report
     try:
-        write_file(original, outcome.text.encode(encoding))
+        write_files([(original, outcome.text.encode(encoding))]
+                    + [(read, new.encode(enc)) for read, new, enc in partners])
     except (NotWritten, OSError) as exc:
         reason = str(exc) if isinstance(exc, NotWritten) else f"cannot write: {exc.strerror or exc}"
-        return FileReport(task.path, unfixed, lines=lines, error=reason)
+        before_fix = _Positions(text)
+        return FileReport(task.path, [before_fix.report(task.path, f) for f in findings],
+                          lines=lines, error=reason)
     return report
 
 
@@ -374,8 +423,7 @@ def _check_notebook(task: Task, project: Any) -> FileReport:
     if isinstance(result.outcome, ParseError):
         error = _outcome_error(result.outcome, notebook)
         return FileReport(task.path, error=error, lines=lines, notebook=True)
-    positions = _Positions(notebook.text, notebook)
-    found = [positions.report(task.path, f) for f in result.findings]
+    found = _reports(task, project, notebook.text, result.findings, notebook)
     warnings = [cell.describe() for cell in notebook.broken]
     return FileReport(task.path, found, lines=lines, notebook=True, warnings=warnings,
                       error=_outcome_error(result.outcome), note=_outcome_note(result.outcome))

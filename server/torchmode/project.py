@@ -24,7 +24,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from .analysis.flow import _EVAL_LOOP_TEXT, Summary
 from .analysis.layers import ClassSummary
@@ -286,3 +286,8 @@ class ProjectIndex:
 
     def find_function(self, qualname: str, near: str | None = None) -> Summary | None:
         return self.facts().find_function(qualname, near)
+
+
+# What the analysis and the fixes take as the other files: the facts, or an index
+# (which stands for its current facts).
+Project: TypeAlias = "ProjectIndex | ProjectFacts"

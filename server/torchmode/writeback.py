@@ -47,23 +47,40 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def write_files(changes: list[tuple[ReadFile, bytes]]) -> None:
+    """Write several files of one fix (a complete fix with its partner edit in another
+    file): every file is checked (regular, writable, unchanged since read) before any
+    is written, so a read-only or edited partner leaves all of them as they were."""
+    for original, _ in changes:
+        _writable(original)
+        _check_unchanged(original)
+    for original, data in changes:
+        write_file(original, data)
+
+
 def write_file(original: ReadFile, data: bytes) -> None:
     """Replace the contents of ``original.target`` with ``data``; raises ``NotWritten``
     (nothing changed, reason in the message) or ``OSError`` (the write itself failed,
     the file is unchanged when it was replaced through a temporary file)."""
     target = original.target
-    try:
-        info = os.stat(target)
-    except OSError as exc:
-        raise NotWritten(f"cannot fix: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise NotWritten("not fixed: no longer a regular file")
-    if not info.st_mode & 0o222 or not os.access(target, os.W_OK):
-        raise NotWritten("read-only file, not fixed")
+    info = _writable(original)
     if _replaceable(target, info):
         _replace(original, data, info)
     else:
         _overwrite(original, data)
+
+
+def _writable(original: ReadFile) -> os.stat_result:
+    """The target's status when it is a regular file we may write; else ``NotWritten``."""
+    try:
+        info = os.stat(original.target)
+    except OSError as exc:
+        raise NotWritten(f"cannot fix: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise NotWritten("not fixed: no longer a regular file")
+    if not info.st_mode & 0o222 or not os.access(original.target, os.W_OK):
+        raise NotWritten("read-only file, not fixed")
+    return info
 
 
 def _replaceable(target: str, info: os.stat_result) -> bool:

@@ -7,6 +7,9 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from fixes.complete_sources import TRAIN, UTILS
+
 from .conftest import BARE_EVAL, MISSING_EVAL, VAL_LINE, Run, notebook, write
 
 RunCli = Callable[..., Run]
@@ -86,3 +89,129 @@ def test_notebooks_are_not_rewritten(tmp_path: Path, run_cli: RunCli) -> None:
     assert target.read_text() == document
     assert run.status == 1
     assert "nb.ipynb:cell 1:" in run.out
+
+
+# -- complete fixes across files, verification with every rule, listing = applying ----------
+
+
+def test_helper_in_another_file_is_fixed_in_both_files(tmp_path: Path, run_cli: RunCli) -> None:
+    """``model.eval()`` in utils.py's helper comes with ``model.train()`` after its one
+    call in train.py: JSON lists that fix, ``--fix --unsafe-fixes`` writes both files."""
+    write(tmp_path / "utils.py", UTILS)
+    write(tmp_path / "train.py", TRAIN)
+    listed = run_cli("check", "--format", "json", ".").json()
+    assert [(f["path"], f["code"]) for f in listed] == [("utils.py", "TM001")]
+    assert [fix["title"] for fix in listed[0]["fixes"]] == [
+        "Insert model.eval() at the start of evaluate() and model.train() at line 14 of "
+        "train.py"]
+    run = run_cli("check", "--fix", "--unsafe-fixes", ".")
+    assert run.status == 0, run.out + run.err
+    assert (tmp_path / "utils.py").read_text() == UTILS.replace(
+        "    correct = 0\n", "    model.eval()\n    correct = 0\n")
+    assert (tmp_path / "train.py").read_text() == TRAIN + "    model.train()\n"
+    assert sorted(os.listdir(tmp_path)) == ["train.py", "utils.py"]
+    assert run_cli("check", ".").status == 0
+
+
+def test_diff_shows_both_files(tmp_path: Path, run_cli: RunCli) -> None:
+    write(tmp_path / "utils.py", UTILS)
+    write(tmp_path / "train.py", TRAIN)
+    run = run_cli("check", "--diff", "--unsafe-fixes", ".")
+    assert "--- a/utils.py" in run.out and "--- a/train.py" in run.out
+    assert "+    model.train()\n" in run.out
+    assert (tmp_path / "train.py").read_text() == TRAIN  # nothing written
+
+
+def test_other_file_changed_meanwhile_fixes_nothing(tmp_path: Path, run_cli: RunCli,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both files or neither: when train.py no longer has the text the fix was made
+    for, utils.py is not written either."""
+    import dataclasses
+
+    import torchmode.writeback as writeback
+
+    write(tmp_path / "utils.py", UTILS)
+    write(tmp_path / "train.py", TRAIN)
+    real = writeback.read_file
+
+    def changed(path: str) -> writeback.ReadFile:
+        read = real(path)
+        if not path.endswith("train.py"):
+            return read
+        return dataclasses.replace(read, data=read.data + b"# edited\n")
+
+    monkeypatch.setattr(writeback, "read_file", changed)
+    run = run_cli("check", "--fix", "--unsafe-fixes", "utils.py", "train.py")
+    assert run.status == 2 and "changed while fixing" in run.err
+    assert (tmp_path / "utils.py").read_text() == UTILS
+
+
+EVAL_LOSS = '''\
+import torch
+import torch.nn as nn
+
+net = nn.Sequential(nn.Linear(4, 2), nn.Dropout(0.5))
+opt = torch.optim.SGD(net.parameters(), lr=0.1)
+
+
+def eval_loss(loader):
+    with torch.no_grad():
+        return sum(nn.functional.mse_loss(net(x), y).item() for x, y in loader)
+
+
+for step, (x, y) in enumerate(train_loader):
+    opt.zero_grad()
+    nn.functional.mse_loss(net(x), y).backward()
+    opt.step()
+    if step % 10 == 0:
+        print(eval_loss(val_loader))
+'''
+
+
+def test_select_does_not_narrow_verification(tmp_path: Path, run_cli: RunCli) -> None:
+    """With ``--select TM001`` the fix is still checked against TM003: ``net.eval()``
+    alone in ``eval_loss()`` would train with Dropout off, so the complete fix is applied."""
+    target = write(tmp_path / "train.py", EVAL_LOSS)
+    run = run_cli("check", "--select", "TM001", "--fix", "--unsafe-fixes", "train.py")
+    assert run.status == 0, run.out + run.err
+    assert target.read_text() == EVAL_LOSS.replace(
+        "def eval_loss(loader):\n", "def eval_loss(loader):\n    net.eval()\n").replace(
+        "        print(eval_loss(val_loader))\n",
+        "        print(eval_loss(val_loader))\n        net.train()\n")
+    assert run_cli("check", "train.py").status == 0  # every rule: nothing new
+
+
+GENERATOR_HELPER = '''\
+import torch
+import torch.nn as nn
+
+
+def predict(model, loader):
+    with torch.no_grad():
+        for x in loader:
+            yield model(x)
+
+
+model = nn.Sequential(nn.Linear(4, 2), nn.Dropout(0.5))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(3):
+    for x, y in train_loader:
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    for out in predict(model, val_loader):
+        print(out)
+'''
+
+
+def test_a_fix_that_fails_verification_is_not_listed(tmp_path: Path, run_cli: RunCli) -> None:
+    """A generator helper consumed by a ``for`` loop between training steps: no edit
+    keeps training in train mode, so nothing is listed as fixable, and ``--fix``
+    indeed applies nothing."""
+    target = write(tmp_path / "train.py", GENERATOR_HELPER)
+    listed = run_cli("check", "--format", "json", "train.py").json()
+    assert [(f["code"], f["fixes"]) for f in listed] == [("TM001", [])]
+    text = run_cli("check", "train.py")
+    assert "fixable" not in text.out
+    run = run_cli("check", "--fix", "--unsafe-fixes", "train.py")
+    assert run.status == 1 and target.read_text() == GENERATOR_HELPER

@@ -11,7 +11,14 @@ from typing import Any
 import jsonschema
 import pytest
 from torchmode.findings import Finding, FixSpec, Range, Related, Severity
-from torchmode.output import FileReport, Location, RelatedReport, Reported, write_report
+from torchmode.output import (
+    FileReport,
+    ListedFix,
+    Location,
+    RelatedReport,
+    Reported,
+    write_report,
+)
 from torchmode.output.github import escape_data, escape_property
 from torchmode.output.sarif import build_sarif
 
@@ -147,7 +154,8 @@ def _sample_reports(root: Path) -> list[FileReport]:
     )
     item = Reported(finding, _location(5, 9, 21),
                     (RelatedReport("pkg/train loop.py", Range.of(9, 4, 9, 20),
-                                   _location(10, 5, 21), "the training step"),))
+                                   _location(10, 5, 21), "the training step"),),
+                    (ListedFix("Insert model.train()", "insert-train", False, ("insert-train",)),))
     cell_finding = Finding("TM004", "mode-not-called", "add ()", Severity.ERROR,
                            Range.of(0, 0, 0, 10))
     cell_item = Reported(cell_finding, _location(1, 1, 11, cell=3))
@@ -252,7 +260,7 @@ def test_json_formatter_related_and_cell() -> None:
                                  "range": {"start": {"line": 9, "character": 4},
                                            "end": {"line": 9, "character": 20}}}]
     assert first["fixes"] == [{"title": "Insert model.train()", "kind": "insert-train",
-                               "safe": False}]
+                               "kinds": ["insert-train"], "safe": False}]
     assert items[1]["cell"] == 3 and "cell" not in first
 
 

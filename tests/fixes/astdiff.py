@@ -163,3 +163,51 @@ def is_intended(old_text: str, new_text: str, spec: FixSpec) -> bool:
     if spec.kind == FixKind.FLAG_TO_METHOD:
         return _flag_applied(old, _dump(new), spec.code)
     return False
+
+
+def _mode_statements(entity: str, old: ast.Module, new: ast.Module) -> set[str]:
+    """Statements a complete fix may add for ``entity``: ``eval()``, ``train()``, and the
+    save/restore pair (``<flag> = entity.training``, ``entity.train(<flag>)``)."""
+    allowed = {_dump(ast.parse(f"{entity}.{m}()").body[0]) for m in ("eval", "train")}
+    for node in ast.walk(new):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], ast.Name) \
+                and _dump(node.value) == _expr(f"{entity}.training"):
+            flag = node.targets[0].id
+            allowed.add(_dump(node))
+            allowed.add(_dump(ast.parse(f"{entity}.train({flag})").body[0]))
+    return allowed
+
+
+def is_intended_fix(old_text: str, new_text: str, spec: FixSpec, kinds: tuple[str, ...],
+                    wrap: FixSpec | None = None) -> bool:
+    """A complete or combined fix: the new tree minus the mode statements it added (and
+    minus its ``no_grad`` wrap) is the old tree."""
+    if len(kinds) <= 1:
+        return is_intended(old_text, new_text, spec)
+    import itertools
+
+    old = ast.parse(old_text)
+    old_dump = _dump(old)
+    entity = spec.entity or ""
+    new = ast.parse(new_text)
+    if wrap is not None:
+        _without_import(new, old, wrap.import_line)
+        new_text = ast.unparse(new)
+    wrap_code = wrap.code if wrap is not None else None
+    allowed = _mode_statements(entity, old, new)
+    spots = [(body, i) for body in _stmt_lists(new) for i, s in enumerate(body)
+             if _dump(s) in allowed]
+    added = len(spots) - sum(1 for body in _stmt_lists(old) for s in body if _dump(s) in allowed)
+    for subset in itertools.combinations(range(len(spots)), added):
+        trial = ast.parse(new_text)
+        trial_spots = [(body, i) for body in _stmt_lists(trial) for i, s in enumerate(body)
+                       if _dump(s) in allowed]
+        for k in sorted(subset, key=lambda k: -trial_spots[k][1]):
+            body, index = trial_spots[k]
+            del body[index]
+        if wrap_code is None and _dump(trial) == old_dump:
+            return True
+        if wrap_code is not None and _undo_wrap(trial, old_dump, wrap_code):
+            return True
+    return False

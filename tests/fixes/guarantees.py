@@ -5,12 +5,12 @@ from __future__ import annotations
 import ast
 
 from torchmode.analyzer import analyze
-from torchmode.findings import Finding, FixSpec
-from torchmode.fixes import TextEdit, apply_edits, offered_fixes
+from torchmode.findings import Finding, FixKind
+from torchmode.fixes import Fix, apply_edits, offered_fixes
 from torchmode.fixes.textedit import PositionMap
 from torchmode.settings import DEFAULT_SETTINGS
 
-from fixes.astdiff import is_intended
+from fixes.astdiff import is_intended_fix
 
 
 def check_offered(text: str, path: str, project: object = None) -> int:
@@ -18,20 +18,26 @@ def check_offered(text: str, path: str, project: object = None) -> int:
     before = analyze(text, path, DEFAULT_SETTINGS, project)  # type: ignore[arg-type]
     checked = 0
     for finding in before.findings:
-        for spec, edits in offered_fixes(text, path, finding, DEFAULT_SETTINGS,
-                                         project):  # type: ignore[arg-type]
-            check_fix(text, path, finding, spec, edits, before.findings, project)
+        for fix in offered_fixes(text, path, finding, DEFAULT_SETTINGS,
+                                 project):  # type: ignore[arg-type]
+            check_fix(text, path, finding, fix, before.findings, project)
             checked += 1
     return checked
 
 
-def check_fix(text: str, path: str, finding: Finding, spec: FixSpec, edits: list[TextEdit],
-              before: list[Finding], project: object = None) -> None:
+def check_fix(text: str, path: str, finding: Finding, fix: Fix, before: list[Finding],
+              project: object = None) -> None:
+    spec, edits = fix.spec, list(fix.edits)
     where = f"{path}: {finding.code} line {finding.range.start.line + 1}: {spec.title}"
     assert edits, where
     fixed = apply_edits(text, edits)
     ast.parse(fixed)  # parses
-    assert is_intended(text, fixed, spec), f"{where}: AST changed beyond the fix\n{fixed}"
+    wrap = None
+    if FixKind.WRAP_NO_GRAD in fix.kinds and len(fix.kinds) > 1:
+        wrap = next(s for g in before for s in g.fixes
+                    if s.kind == FixKind.WRAP_NO_GRAD and f" in {s.code}" in spec.title)
+    assert is_intended_fix(text, fixed, spec, fix.kinds, wrap), \
+        f"{where}: AST changed beyond the fix\n{fixed}"
     after = analyze(fixed, path, DEFAULT_SETTINGS, project).findings  # type: ignore[arg-type]
     moved = PositionMap(text, fixed, edits)
     mapped = moved.map(finding.range.start)
@@ -43,7 +49,9 @@ def check_fix(text: str, path: str, finding: Finding, spec: FixSpec, edits: list
     for g in after:
         assert (g.code, g.range.start) in old, f"{where}: new finding {g.code}: {g.message}"
     # Applying the same fix again: the finding is gone, so nothing of this kind is offered
-    # at the same place any more.
+    # at the same place any more (a combined fix clears both its findings).
+    if len(fix.kinds) > 1:
+        return
     for g in after:
         for again in g.fixes:
             assert not (again.kind == spec.kind and again.code == spec.code

@@ -24,7 +24,8 @@ def only(text: str, code: str, path: str = PATH):
 def offered_texts(text: str, code: str, path: str = PATH) -> dict[str, str]:
     finding = only(text, code, path)
     return {spec.kind: apply_edits(text, edits)
-            for spec, edits in offered_fixes(text, path, finding, DEFAULT_SETTINGS)}
+            for fix in offered_fixes(text, path, finding, DEFAULT_SETTINGS)
+            for spec, edits in [(fix.spec, list(fix.edits))] if len(fix.kinds) == 1}
 
 
 def test_tm001_insert_eval_above_the_comment_of_the_with_block() -> None:
@@ -206,7 +207,7 @@ LOOP = ("import torch\nimport torch.nn as nn\n\n" + MODEL +
 def _with_builder(monkeypatch: pytest.MonkeyPatch, make) -> list[str]:
     monkeypatch.setattr(verify_module, "edits_for_fix", lambda text, spec: make(text))
     finding = only(LOOP, "TM002")
-    kept = [spec.kind for spec, _ in offered_fixes(LOOP, PATH, finding, DEFAULT_SETTINGS)]
+    kept = [fix.kind for fix in offered_fixes(LOOP, PATH, finding, DEFAULT_SETTINGS)]
     result = fix_all(LOOP, PATH, DEFAULT_SETTINGS, unsafe=True)
     assert result.text == LOOP  # fix_all applies nothing either
     return kept
@@ -238,7 +239,8 @@ def test_fix_that_adds_a_finding_is_dropped(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_fix_is_not_offered_twice() -> None:
     finding = only(LOOP, "TM002")
-    (spec, edits), *_ = offered_fixes(LOOP, PATH, finding, DEFAULT_SETTINGS)
+    first, *_ = offered_fixes(LOOP, PATH, finding, DEFAULT_SETTINGS)
+    edits = list(first.edits)
     fixed = apply_edits(LOOP, edits)
     assert not [f for f in analyze(fixed, PATH).findings if f.code == "TM002"]
     assert fix_all(fixed, PATH, DEFAULT_SETTINGS, unsafe=True).text == fixed

@@ -29,8 +29,8 @@ MODULE = src('''
 def offered(text: str, code: str) -> list[str]:
     found = [f for f in analyze(text, PATH).findings if f.code == code]
     assert len(found) == 1, found
-    return [apply_edits(text, edits)
-            for _, edits in offered_fixes(text, PATH, found[0], DEFAULT_SETTINGS)]
+    return [apply_edits(text, fix.edits)
+            for fix in offered_fixes(text, PATH, found[0], DEFAULT_SETTINGS)]
 
 
 def module(call: str) -> str:

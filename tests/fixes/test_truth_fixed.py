@@ -139,3 +139,55 @@ def test_the_differential_check_sees_fixes() -> None:
                          project=_project(path))  # type: ignore[arg-type]
         seen |= {f.code for f in result.fixed}
     assert {"TM001", "TM002", "TM003", "TM007"} <= seen
+
+
+# -- the shapes of RULES.md §4 "Complete fixes", fixed as a user would and run -----------------
+
+SHAPES = ROOT / "tests" / "fixes" / "shapes"
+SHAPE_PROGRAMS = sorted(SHAPES.glob("s*.py")) + [SHAPES / "helper_module" / "train.py"]
+
+
+def fixed_annotations(path: Path) -> dict[int, tuple[bool, bool]]:
+    """``# fixed: train grad`` / ``# fixed: eval no_grad``: what every forward call of
+    that line must run in once the program is fixed (0-based lines)."""
+    out = {}
+    for index, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        if "# fixed:" in line:
+            mode, grad = line.split("# fixed:", 1)[1].split()
+            out[index] = (mode == "train", grad == "grad")
+    return out
+
+
+@pytest.mark.parametrize("path", SHAPE_PROGRAMS, ids=lambda p: p.parent.name + "/" + p.name)
+def test_fixed_shape_evaluates_in_eval_and_trains_in_train(path: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """``torchmode check --fix --unsafe-fixes`` on the program's folder, then the fixed
+    program runs under the forward pre-hook: every evaluation forward call in eval mode
+    with grad off, every training-step forward call in train mode with grad on (the
+    complete fix's ``train()`` is what keeps the second epoch right)."""
+    from torchmode.cli import main
+
+    folder = tmp_path / "program"
+    if path.parent == SHAPES:
+        folder.mkdir()
+        shutil.copy(SHAPES / "data.py", folder / "data.py")
+        shutil.copy(path, folder / path.name)
+    else:
+        shutil.copytree(path.parent, folder)
+    monkeypatch.chdir(folder)
+    assert main(["check", "--fix", "--unsafe-fixes", "--exit-zero", "."]) == 0
+    assert main(["check", "."]) == 0  # every finding fixed, none added
+    fixed_text = (folder / path.name).read_text(encoding="utf-8")
+    assert fixed_text != path.read_text(encoding="utf-8") or path.parent != SHAPES
+    lines = line_map(path.read_text(encoding="utf-8"), fixed_text)
+    records = record_modes(folder / path.name)
+    problems = []
+    for old_line, (training, grad) in fixed_annotations(path).items():
+        recs = [r for r in records if r.line == lines[old_line]]
+        if not recs:
+            problems.append(f"line {old_line + 1}: no forward call recorded")
+        problems += [f"line {old_line + 1}: expected training={training} grad={grad}, "
+                     f"PyTorch ran training={_training(r)} grad={r.grad_enabled}"
+                     for r in recs if (_training(r), r.grad_enabled) != (training, grad)]
+    assert not problems, "\n".join(problems) + "\n" + fixed_text

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from fixes.complete_sources import ISSUE_EXAMPLE, TRAIN, UTILS
 from lsprotocol import types
 
 from .conftest import Session, Starter, apply_workspace_edit
 from .sources import BARE_EVAL, TRAIN_EVAL
+from .test_workspace import codes_eventually
 
 INSERT_EVAL_TEXT = TRAIN_EVAL.replace(
     "for x, y in val_loader:\n", "model.eval()\nfor x, y in val_loader:\n"
@@ -225,3 +229,58 @@ async def test_diagnostic_from_an_older_version_is_matched_in_the_current_text(
     insert = next(a for a in actions if a.title.endswith("Insert model.eval() before the loop"))
     new_text = apply_workspace_edit(session, insert.edit)[uri]  # type: ignore[arg-type]
     assert new_text == "# a new first line\n" + INSERT_EVAL_TEXT
+
+
+
+async def test_complete_fix_edits_both_documents_with_their_versions(
+    start: Starter, tmp_path: Path
+) -> None:
+    """The helper's ``model.eval()`` (utils.py) and ``model.train()`` after its call
+    (train.py): one quick fix, one versioned edit per document; applied, neither file
+    has a diagnostic left (no TM003 in train.py)."""
+    (tmp_path / "utils.py").write_text(UTILS)
+    (tmp_path / "train.py").write_text(TRAIN)
+    session = await start(init_options={"debounceMs": 0})
+    train = session.open("train.py", TRAIN, write=False)
+    await session.diagnostics(train, version=1)
+    session.change(train, TRAIN)  # version 2: the edit must carry it
+    await session.diagnostics(train, version=2)
+    utils = session.open("utils.py", UTILS, write=False)
+    found = await codes_eventually(session, utils, True, "TM001")
+    tm001 = next(d for d in found if d.code == "TM001")
+    actions = await session.code_actions(utils, [tm001], only=["quickfix"])
+    titles = fix_titles(actions)
+    complete = ("torchmode (TM001 missing-eval): Insert model.eval() at the start of "
+                "evaluate() and model.train() at line 14 of train.py")
+    assert titles[0] == complete, titles
+    assert actions[0].is_preferred is True
+    edit = actions[0].edit
+    assert edit is not None and edit.document_changes is not None
+    versions = {c.text_document.uri: c.text_document.version for c in edit.document_changes
+                if isinstance(c, types.TextDocumentEdit)}
+    assert versions == {utils: 1, train: 2}
+    texts = apply_workspace_edit(session, edit)
+    assert texts[utils] == UTILS.replace("    correct = 0\n", "    model.eval()\n    correct = 0\n")
+    assert texts[train] == TRAIN + "    model.train()\n"
+    session.change(train, texts[train])
+    assert await session.diagnostics(train, version=3) == []
+    session.change(utils, texts[utils])
+    assert await session.diagnostics(utils, version=2) == []
+
+
+
+async def test_issue_example_one_click_leaves_no_diagnostic(start: Starter) -> None:
+    """The evaluate(model) helper called after the inner training loop: the menu offers
+    more than "Ignore this line"; the preferred fix, applied, leaves no diagnostic."""
+    session = await start(init_options={"debounceMs": 0})
+    uri = session.open("train.py", ISSUE_EXAMPLE)
+    tm001 = next(d for d in await session.diagnostics(uri, version=1) if d.code == "TM001")
+    actions = await session.code_actions(uri, [tm001], only=["quickfix"])
+    preferred = [a for a in actions if a.is_preferred]
+    assert [a.title for a in preferred] == [
+        "torchmode (TM001 missing-eval): Insert model.eval() at the start of evaluate() and "
+        "model.train() at line 33"]
+    new_text, diagnostics = await apply_and_reanalyse(session, uri, preferred[0])
+    assert new_text == ISSUE_EXAMPLE.replace(
+        "    correct = 0\n", "    model.eval()\n    correct = 0\n") + "        model.train()\n"
+    assert diagnostics == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 from lsprotocol import types
 from torchmode.analyzer import analyze
 from torchmode.findings import Position, Range, Severity
+from torchmode.fixes import offered_fixes
 from torchmode.hover import hover_info
 from torchmode.lsp.actions import ActionRequest, FixVerifier, fixes_for
 from torchmode.lsp.convert import Encoding, client_range, engine_position, to_text_edits
@@ -110,11 +111,14 @@ def test_hover_texts() -> None:
     assert hover_info("# calling no_grad here", 0, 12) is None  # a comment
 
 
-def test_large_files_get_fixes_at_once_and_verified_in_the_background() -> None:
-    snap = text_snapshot("file:///t.py", 1, TRAIN_EVAL, "/t.py")
-    result = analyze(TRAIN_EVAL, "/t.py")
+def test_large_files_get_fixes_once_verified_in_the_background() -> None:
+    """Nothing unverified is offered: on a large file the first request queues the
+    check and lists no fix; a later request for the same version lists what passed."""
+    big = TRAIN_EVAL + "# padding\n" * 2500
+    snap = text_snapshot("file:///t.py", 1, big, "/t.py")
+    result = analyze(big, "/t.py")
     tm001 = next(f for f in result.findings if f.code == "TM001")
-    slow = Analysis(snap, result, DEFAULT_SETTINGS, seconds=5.0)  # pretend: a huge file
+    slow = Analysis(snap, result, DEFAULT_SETTINGS, seconds=5.0)  # pretend: a slow file
     later: list[object] = []
     verifier = FixVerifier()
     req = ActionRequest(
@@ -129,12 +133,16 @@ def test_large_files_get_fixes_at_once_and_verified_in_the_background() -> None:
         verifier=verifier,
         verify_later=lambda s, f: later.append(f),
     )
-    quick = fixes_for(req, tm001)
-    assert [spec.kind for spec, _ in quick] == ["insert-eval"] and later == [tm001]
-    assert fixes_for(req, tm001) and later == [tm001]  # claimed once, not again
-    # The background check found the fix wanting: it is no longer offered.
+    assert fixes_for(req, tm001) == [] and later == [tm001]
+    assert fixes_for(req, tm001) == [] and later == [tm001]  # claimed once, not again
+    # The background check found the fix wanting: it is not offered.
     verifier.put(snap, tm001, [])
     assert fixes_for(req, tm001) == []
+    # It passed: offered from then on.
+    verifier.put(snap, tm001, offered_fixes(big, "/t.py", tm001))
+    assert [fix.title for fix in fixes_for(req, tm001)] == [
+        "Insert model.eval() before the loop",
+        "Insert model.eval() and wrap the loop in torch.no_grad()"]
     fast = ActionRequest(
         **{
             **req.__dict__,
@@ -142,7 +150,8 @@ def test_large_files_get_fixes_at_once_and_verified_in_the_background() -> None:
             "verifier": FixVerifier(),
         }
     )
-    assert [spec.kind for spec, _ in fixes_for(fast, tm001)] == ["insert-eval"]
+    assert [fix.kinds for fix in fixes_for(fast, tm001)] == [
+        ("insert-eval",), ("insert-eval", "wrap-no-grad")]
 
 
 def test_workspace_configuration_merges_over_initialization_options() -> None:

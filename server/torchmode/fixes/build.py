@@ -60,12 +60,13 @@ _DESCRIPTOR_DECORATORS = frozenset(
      "deleter", "abstractproperty"})
 
 
-def edits_for_fix(text: str, fix: FixSpec) -> list[TextEdit] | None:
-    """The text edits that carry out ``fix`` on ``text``, or None when no correct edit exists."""
+def edits_for_fix(text: str, fix: FixSpec, doc: Doc | None = None) -> list[TextEdit] | None:
+    """The text edits that carry out ``fix`` on ``text``, or None when no correct edit exists.
+    ``doc``: the text's ``Doc`` when the caller has one (it costs a pass over the text)."""
     builder = _BUILDERS.get(fix.kind)
     if builder is None:
         return None
-    doc = Doc(text)
+    doc = doc if doc is not None and doc.text == text else Doc(text)
     try:
         edits = builder(doc, fix)
     except (cst.ParserSyntaxError, SyntaxError, ValueError, RecursionError, tokenize.TokenError):

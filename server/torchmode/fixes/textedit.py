@@ -168,7 +168,10 @@ def diff_edits(old: str, new: str) -> list[TextEdit]:
     old_mid = old_lines[head:len(old_lines) - tail]
     new_mid = new_lines[head:len(new_lines) - tail]
     index = LineIndex(old)
-    matcher = difflib.SequenceMatcher(None, old_mid, new_mid, autojunk=False)
+    # Without autojunk, lines repeated hundreds of times (``total = 0``) make difflib
+    # quadratic; with it the diff may be less minimal, never wrong.
+    matcher = difflib.SequenceMatcher(None, old_mid, new_mid,
+                                      autojunk=len(old_mid) + len(new_mid) > 2000)
     edits = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":

@@ -22,38 +22,26 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..findings import AnalysisResult, Finding, FixKind, FixSpec, Position, Range
-from ..settings import DEFAULT_SETTINGS, Settings
+from ..settings import ALL_CODES, DEFAULT_SETTINGS, Settings
 from .build import edits_for_fix, import_edit
+from .candidates import WRAPS, Fix, combined, completed, partner_of, single
+from .complete import completions, project_texts
 from .layout import Doc
+from .overlay import dependents, project_with
 from .textedit import LineIndex, PositionMap, TextEdit, apply_edits, diff_edits, split_lines
 
 if TYPE_CHECKING:
-    from ..project import ProjectIndex
+    from ..project import Project
 
 # Rounds of analyse -> fix in fix_all. Each round applies a fix (and an applied fix
 # leaves strictly fewer findings: new ones are refused) or marks one as failing, so
 # the loop ends after at most findings + fixes rounds; this is only a safety net.
 MAX_ROUNDS = 100
-_LINE_INSERTS = frozenset({FixKind.INSERT_EVAL, FixKind.INSERT_TRAIN, FixKind.DECORATE_NO_GRAD})
-_WRAPS = frozenset({FixKind.WRAP_NO_GRAD, FixKind.WRAP_INFERENCE_MODE})
 _DIGITS = re.compile(r"\d+")
 
 
-@dataclass
-class FixAllResult:
-    """``text`` after fixing; ``edits`` turn the original text into it (minimal, line
-    granular); ``fixed``: findings that the fixes removed, with ranges in the original
-    text (a finding first seen in a later round is moved back by matching lines);
-    ``remaining``: the findings of the final text."""
-
-    text: str
-    edits: list[TextEdit] = field(default_factory=list)
-    fixed: list[Finding] = field(default_factory=list)
-    remaining: list[Finding] = field(default_factory=list)
-
-
 def _analyze(text: str, path: str, settings: Settings,
-             project: ProjectIndex | None) -> AnalysisResult:
+             project: Project | None) -> AnalysisResult:
     from ..analyzer import analyze  # the engine; imported late to keep import order loose
 
     return analyze(text, path, settings, project)
@@ -64,7 +52,7 @@ _CACHE_LOCK = threading.Lock()
 
 
 def _analyze_cached(text: str, path: str, settings: Settings,
-                    project: ProjectIndex | None) -> AnalysisResult:
+                    project: Project | None) -> AnalysisResult:
     """The analysis of the unfixed text: code actions ask for each diagnostic of
     one document version in turn, so the last few analyses are kept."""
     key = (path, text, settings, id(project), getattr(project, "generation", None))
@@ -134,49 +122,180 @@ class _Check:
     ok: bool
     after: AnalysisResult | None = None
     moved: PositionMap | None = None
+    new_text: str | None = None
+    other_texts: dict[str, str] = field(default_factory=dict)
+    fix: Fix | None = None
 
 
-def _check(text: str, edits: Sequence[TextEdit], targets: Sequence[Finding],
-           before: AnalysisResult, path: str, settings: Settings,
-           project: ProjectIndex | None) -> _Check:
-    """Apply ``edits`` and check every guarantee; the fixed text's analysis is kept."""
+def every_rule(settings: Settings) -> Settings:
+    """``settings`` with every rule on: a fix is checked against all of them, whatever
+    the user selected (severity overrides and evaluation names are kept)."""
+    if settings.select == ALL_CODES and not settings.ignore:
+        return settings
+    return dataclasses.replace(settings, select=ALL_CODES, ignore=())
+
+
+def _edited_functions(text: str, edits: Sequence[TextEdit]) -> list[str]:
+    """Top-level functions (and methods) of ``text`` whose lines the edits touch: what
+    other files see of a change (their summaries)."""
+    lines = {e.range.start.line + 1 for e in edits}
     try:
-        new_text = apply_edits(text, edits)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return []
+    names = []
+    for node in tree.body:
+        inner = node.body if isinstance(node, ast.ClassDef) else [node]
+        for fn in inner:
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                    fn.lineno <= line <= (fn.end_lineno or fn.lineno) + 1 for line in lines):
+                names.append(fn.name)
+    return names
+
+
+def _check(text: str, fix: Fix, targets: Sequence[Finding], before: AnalysisResult,
+           path: str, settings: Settings, project: Project | None) -> _Check:
+    """Apply ``fix`` and check every guarantee, in its own file and in the files whose
+    findings it may change (edited, or calling a function it edits), with every rule
+    on; the fixed text's analysis is kept."""
+    settings = every_rule(settings)
+    try:
+        new_text = apply_edits(text, list(fix.edits))
+        others = {f.path: (f.text, apply_edits(f.text, list(f.edits)), f.edits)
+                  for f in fix.other_files}
     except ValueError:
         return _Check(False)
-    if new_text == text or not _parses(new_text):
+    if new_text == text or not _parses(new_text) or not all(
+            _parses(new) for _, new, _ in others.values()):
         return _Check(False)
-    after = _analyze(new_text, path, settings, project)
+    callers = dependents(project, path, _edited_functions(text, fix.edits))
+    fixed_project = project
+    if others or callers:
+        texts = {path: new_text, **{p: new for p, (_, new, _) in others.items()}}
+        fixed_project = project_with(project, texts)
+    after = _analyze(new_text, path, settings, fixed_project)
     if after.syntax_error:
         return _Check(False)
-    moved = PositionMap(text, new_text, edits)
+    moved = PositionMap(text, new_text, list(fix.edits))
     if any(_still_reported(t, after.findings, moved) for t in targets):
         return _Check(False, after, moved)
     if _appeared(before.findings, after.findings, moved):
         return _Check(False, after, moved)
-    return _Check(True, after, moved)
+    for other in sorted(set(callers) | set(others)):
+        old, new, edits = others.get(other, (_read(project, other), None, ()))
+        if old is None:
+            continue
+        new = old if new is None else new
+        was = _analyze_cached(old, other, settings, project)
+        now = _analyze(new, other, settings, fixed_project)
+        if now.syntax_error or _appeared(was.findings, now.findings,
+                                         PositionMap(old, new, list(edits))):
+            return _Check(False, after, moved)
+    return _Check(True, after, moved, new_text, {p: new for p, (_, new, _) in others.items()},
+                  fix)
+
+
+def _read(project: Project | None, path: str) -> str | None:
+    if project is None:
+        return None
+    for other, text in project_texts(project):
+        if other == path:
+            return text
+    return None
 
 
 def offered_fixes(text: str, path: str, finding: Finding, settings: Settings = DEFAULT_SETTINGS,
-                  project: ProjectIndex | None = None) -> list[tuple[FixSpec, list[TextEdit]]]:
-    """The fixes of ``finding`` whose edits pass every check, in the engine's order.
+                  project: Project | None = None) -> list[Fix]:
+    """The fixes of ``finding`` whose edits pass every check, in the engine's order:
+    each ``FixSpec`` as it is, or completed when alone it would leave a follow-on
+    mistake; then the TM001+TM002 combination when both report the same region.
 
-    Costs one analysis of ``text`` (cached across calls) and one of each fixed text.
+    Costs one analysis of ``text`` (cached across calls) and one of each fixed text
+    (plus the files a fix changes or whose calls it changes).
     """
     if not finding.fixes:
         return []
-    before = _analyze_cached(text, path, settings, project)
-    offered = []
+    before = _analyze_cached(text, path, every_rule(settings), project)
+    offered: list[Fix] = []
     for spec in finding.fixes:
-        edits = edits_for_fix(text, spec)
-        if not edits:
-            continue
-        if _check(text, edits, [finding], before, path, settings, project).ok:
-            offered.append((spec, edits))
+        offered.extend(_verified(text, path, finding, spec, before, settings, project))
+    offered.extend(_combinations(text, path, finding, offered, before, settings, project))
     return offered
 
 
+def _verified(text: str, path: str, finding: Finding, spec: FixSpec, before: AnalysisResult,
+              settings: Settings, project: Project | None) -> list[Fix]:
+    """``spec``'s fix if it passes the checks; else its complete versions that do."""
+    edits = edits_for_fix(text, spec)
+    if not edits:
+        return []
+    minimal = single(spec, edits)
+    if _check(text, minimal, [finding], before, path, settings, project).ok:
+        return [minimal]
+    found: list[Fix] = []
+    for completion in completions(text, path, spec, project):
+        fix = completed(spec, completion, spec.preferred and not found)
+        if _check(text, fix, [finding], before, path, settings, project).ok:
+            found.append(fix)
+    return found
+
+
+def _combinations(text: str, path: str, finding: Finding, offered: list[Fix],
+                  before: AnalysisResult, settings: Settings,
+                  project: Project | None) -> list[Fix]:
+    """TM001's ``eval()`` and TM002's ``no_grad`` wrap of the same region as one fix,
+    offered on both findings (beside the single fixes)."""
+    mine = [f for f in offered if f.kind in (FixKind.INSERT_EVAL, FixKind.WRAP_NO_GRAD)]
+    visible = [f for f in before.findings if settings.enabled(f.code)]
+    for fix in mine:
+        for other, other_spec in partner_of(finding, fix.spec, visible):
+            if fix.kind == FixKind.INSERT_EVAL:
+                eval_fixes, wrap = [fix], other_spec
+            else:
+                wrap = fix.spec
+                eval_fixes = _verified(text, path, other, other_spec, before, settings, project)
+            wrap_edits = edits_for_fix(text, wrap)
+            for eval_fix in eval_fixes[:1]:
+                both = combined(eval_fix, wrap, wrap_edits or [])
+                if wrap_edits and _check(text, both, [finding, other], before, path, settings,
+                                         project).ok:
+                    return [both]
+    return []
+
+
 # -- fix all ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    """Another file of the project that fix-all changed (a complete fix's partner edit)."""
+
+    path: str
+    old_text: str
+    new_text: str
+
+    @property
+    def edits(self) -> list[TextEdit]:
+        return diff_edits(self.old_text, self.new_text)
+
+
+@dataclass
+class FixAllResult:
+    """``text`` after fixing; ``edits`` turn the original text into it (minimal, line
+    granular); ``fixed``: findings that the fixes removed, with ranges in the original
+    text (a finding first seen in a later round is moved back by matching lines);
+    ``remaining``: the findings of the final text; ``other_files``: other files of the
+    project that the fixes changed too (apply them together, or not at all);
+    ``applied``: each fixed finding with the fix that fixed it."""
+
+    text: str
+    edits: list[TextEdit] = field(default_factory=list)
+    fixed: list[Finding] = field(default_factory=list)
+    remaining: list[Finding] = field(default_factory=list)
+    other_files: list[ChangedFile] = field(default_factory=list)
+    applied: list[tuple[Finding, Fix]] = field(default_factory=list)
 
 
 @dataclass
@@ -249,7 +368,7 @@ def _compatible(text: str, plan: list[_Item]) -> list[_Item]:
         spec = item.spec
         lines = sorted({e.range.start.line for e in item.edits
                         if e.range.start.character == 0 and e.new_text.endswith(("\n", "\r"))})
-        if spec.kind in _WRAPS:
+        if spec.kind in WRAPS:
             region = (spec.target_line, spec.target_end_line)
             if any(a <= region[1] and region[0] <= b for a, b in wraps):
                 continue
@@ -263,7 +382,7 @@ def _compatible(text: str, plan: list[_Item]) -> list[_Item]:
         own = _span(index, item.edits)
         if any(_overlap(s, t) for s in own for t in spans):
             continue
-        if spec.kind in _WRAPS:
+        if spec.kind in WRAPS:
             wraps.append((spec.target_line, spec.target_end_line))
         else:
             inserts.extend(lines)
@@ -282,9 +401,9 @@ def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def _batch_edits(text: str, batch: Sequence[_Item]) -> list[TextEdit]:
-    """The batch's edits, each needed import once and first (an import and a
-    statement inserted at the same point: the import comes first)."""
+def _batch_fix(text: str, batch: Sequence[_Item]) -> Fix:
+    """The batch's edits as one fix, each needed import once and first (an import and
+    a statement inserted at the same point: the import comes first)."""
     doc = Doc(text)
     imports: list[TextEdit] = []
     seen: set[str] = set()
@@ -295,43 +414,112 @@ def _batch_edits(text: str, batch: Sequence[_Item]) -> list[TextEdit]:
             imports.extend(import_edit(doc, line) or [])
     # Statements inserted before a region go before a `with` header inserted at the same
     # point (`model.eval()` then `with torch.no_grad():`), so wraps come last.
-    ordered = sorted(batch, key=lambda item: item.spec.kind in _WRAPS)
-    return imports + [e for item in ordered for e in item.edits]
+    ordered = sorted(batch, key=lambda item: item.spec.kind in WRAPS)
+    edits = imports + [e for item in ordered for e in item.edits]
+    return Fix(batch[0].spec, tuple(edits), (), tuple(item.spec.kind for item in ordered))
+
+
+def _alternatives(text: str, path: str, item: _Item,
+                  project: Project | None) -> list[Fix]:
+    """What fix-all may apply for ``item`` alone: the fix as it is, then its complete
+    versions (the same order as the quick fixes)."""
+    first = _batch_fix(text, [item])
+    rest = [completed(item.spec, c, False) for c in completions(text, path, item.spec, project)]
+    return [first, *rest]
+
+
+@dataclass
+class _State:
+    """Fix-all's progress: the text, its analysis (every rule on), other files changed."""
+
+    original: str
+    text: str
+    current: AnalysisResult
+    others: dict[str, ChangedFile] = field(default_factory=dict)
+    applied: list[tuple[Finding, Fix]] = field(default_factory=list)
+
+    def project(self, base: Project | None) -> Project | None:
+        return project_with(base, {p: c.new_text for p, c in self.others.items()})
 
 
 def fix_all(text: str, path: str, settings: Settings = DEFAULT_SETTINGS, *, unsafe: bool,
-            project: ProjectIndex | None = None) -> FixAllResult:
-    """Apply every verified fix (safe ones only unless ``unsafe``), round by round:
-    analyse, apply a compatible batch, check it, repeat until nothing fixable is left.
-    Running it again on its result changes nothing."""
-    original = text
-    current = _analyze(text, path, settings, project)
+            project: Project | None = None) -> FixAllResult:
+    """Apply every verified fix (safe ones only unless ``unsafe``) of the findings the
+    settings select, round by round: analyse, apply a compatible batch (or the largest
+    half of it that passes), check it with every rule on, repeat until nothing fixable
+    is left. A fix that fails alone is tried in its complete versions, as the quick
+    fixes are. Running it again on its result changes nothing."""
+    everything = every_rule(settings)
+    current = _analyze(text, path, everything, project)
     if current.syntax_error:
         return FixAllResult(text, [], [], [])
-    fixed: list[Finding] = []
+    state = _State(text, text, current)
     failed: set[tuple[object, ...]] = set()
     for _ in range(MAX_ROUNDS):
-        plan = _plan(text, current.findings, unsafe, failed)
+        wanted = [f for f in state.current.findings if settings.enabled(f.code)]
+        plan = _plan(state.text, wanted, unsafe, failed)
         if not plan:
             break
-        batch = _compatible(text, plan)
-        applied = _apply_batch(text, batch, current, path, settings, project)
-        if applied is None and len(batch) > 1:  # some fix spoils the batch: one at a time
-            for item in batch:
-                applied = _apply_batch(text, [item], current, path, settings, project)
-                if applied is not None:
-                    break
-                failed.add(item.key)
-        elif applied is None:
-            failed.add(batch[0].key)
-        if applied is None:
-            continue
-        new_text, check = applied
-        assert check.after is not None and check.moved is not None
-        gone = _gone(current.findings, check.after.findings, check.moved)
-        fixed.extend(gone if text == original else [_located_in(f, text, original) for f in gone])
-        text, current = new_text, check.after
-    return FixAllResult(text, diff_edits(original, text), fixed, list(current.findings))
+        batch = _compatible(state.text, plan)
+        applied = _apply_some(state, batch, path, everything, state.project(project), failed)
+        if applied is not None:
+            _advance(state, applied[0], applied[1], settings)
+    remaining = [f for f in state.current.findings if settings.enabled(f.code)]
+    return FixAllResult(state.text, diff_edits(text, state.text), [f for f, _ in state.applied],
+                        remaining, list(state.others.values()), state.applied)
+
+
+Parts = list[tuple[list[Finding], Fix]]  # the findings each applied fix was meant for
+
+
+def _apply_some(state: _State, batch: list[_Item], path: str, settings: Settings,
+                project: Project | None, failed: set[tuple[object, ...]]
+                ) -> tuple[_Check, Parts] | None:
+    """Apply the whole batch if it passes, else the first of its halves (recursively)
+    that does; a single fix is tried in its alternatives, and marked failed when none
+    passes. Halving keeps a file with one bad fix among hundreds at a few analyses."""
+    if len(batch) == 1:
+        item = batch[0]
+        for fix in _alternatives(state.text, path, item, project):
+            check = _apply(state.text, fix, item.findings, state, path, settings, project)
+            if check is not None:
+                return check, [(item.findings, fix)]
+        failed.add(item.key)
+        return None
+    targets = [f for item in batch for f in item.findings]
+    check = _apply(state.text, _batch_fix(state.text, batch), targets, state, path, settings,
+                   project)
+    if check is not None:
+        return check, [(item.findings, single(item.spec, item.edits)) for item in batch]
+    middle = len(batch) // 2
+    return (_apply_some(state, batch[:middle], path, settings, project, failed)
+            or _apply_some(state, batch[middle:], path, settings, project, failed))
+
+
+def _advance(state: _State, check: _Check, parts: Parts, settings: Settings) -> None:
+    """Take a successful check's fixed texts and findings as the new state; each finding
+    that went away is recorded with the fix meant for it (a finding cleared on the way
+    by another fix: with the round's first fix)."""
+    assert check.after is not None and check.moved is not None and check.new_text is not None
+    gone = [f for f in _gone(state.current.findings, check.after.findings, check.moved)
+            if settings.enabled(f.code)]
+    for finding in gone:
+        fix = next((fix for findings, fix in parts if finding in findings), parts[0][1])
+        if state.text != state.original:
+            finding = _located_in(finding, state.text, state.original)
+        state.applied.append((finding, fix))
+    assert check.fix is not None
+    for edited in check.fix.other_files:
+        known = state.others.get(edited.path)
+        old = known.old_text if known is not None else edited.text
+        state.others[edited.path] = ChangedFile(edited.path, old, check.other_texts[edited.path])
+    state.text, state.current = check.new_text, check.after
+
+
+def _apply(text: str, fix: Fix, targets: Sequence[Finding], state: _State, path: str,
+           settings: Settings, project: Project | None) -> _Check | None:
+    check = _check(text, fix, targets, state.current, path, settings, project)
+    return check if check.ok else None
 
 
 def _located_in(finding: Finding, text: str, original: str) -> Finding:
@@ -360,22 +548,8 @@ def _located_in(finding: Finding, text: str, original: str) -> Finding:
     return dataclasses.replace(finding, range=Range(start, end))
 
 
-def _apply_batch(text: str, batch: Sequence[_Item], before: AnalysisResult, path: str,
-                 settings: Settings, project: ProjectIndex | None
-                 ) -> tuple[str, _Check] | None:
-    if not batch:
-        return None
-    edits = _batch_edits(text, batch)
-    targets = [f for item in batch for f in item.findings]
-    check = _check(text, edits, targets, before, path, settings, project)
-    if not check.ok:
-        return None
-    return apply_edits(text, edits), check
-
-
-__all__ = ["FixAllResult", "fix_all", "offered_fixes"]
-
-
-
 def _indent_width(line: str) -> int:
     return len(line) - len(line.lstrip(" \t\f"))
+
+
+__all__ = ["ChangedFile", "FixAllResult", "every_rule", "fix_all", "offered_fixes"]

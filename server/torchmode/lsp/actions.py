@@ -6,11 +6,16 @@ by ``torchmode.fixes`` (libcst on the enclosing statement only). Edits are versi
 ``TextDocumentEdit``s: the editor refuses them once the text has changed. Runs on a
 worker thread; no analysis logic lives here.
 
-Verification (the fixed text parses, the finding is gone, nothing new appears) costs
-one analysis per fix. It runs inline when the last analysis of the document says it
-fits the code-action budget; on large files the edits are built at once (cheap, local
-libcst) and verified on a background thread, and later requests for the same version
-use the verified list, so a fix that fails the check stops being offered.
+Verification (the fixed text parses, the finding is gone, nothing new appears, every
+rule on, the same cross-file facts) costs one analysis per fix. It runs inline when the
+last analysis of the document says it fits the code-action budget; on large files it
+runs on a background thread and later requests for the same version offer what passed.
+Nothing unverified is ever offered: what the menu shows is what would be applied.
+
+A fix may edit other files of the workspace too (``model.train()`` after the call of
+a helper defined elsewhere): its ``WorkspaceEdit`` then holds one versioned edit per
+document, the other document's version being its open version (or none when it is
+not open, its text on disk was used).
 """
 
 from __future__ import annotations
@@ -22,10 +27,10 @@ from typing import Any
 
 from lsprotocol import types
 
-from ..findings import Finding, FixSpec
+from ..findings import Finding
 from ..settings import Settings
 from .convert import SOURCE, Encoding, engine_range, finding_from_data, to_text_edits
-from .documents import Snapshot
+from .documents import Snapshot, text_snapshot
 from .scheduler import Analysis
 from .settings import LspSettings
 
@@ -34,9 +39,13 @@ NOTEBOOK_FIX_ALL_KIND = "notebook.source.fixAll.torchmode"
 QUICKFIX = types.CodeActionKind.QuickFix.value
 FIX_ALL_TITLE = "Fix all torchmode issues"
 FIX_ALL_COMMAND = "torchmode.fixAll"
-VERIFY_BUDGET_S = 0.06  # verify inline when (fixes + 1) analyses fit in this
+# Verify inline when (fixes + 1) analyses fit in this: the request runs on a worker
+# thread (the event loop keeps answering), and a fix offered later is a fix the user
+# may not see, so the budget is a noticeable delay rather than a keystroke's.
+VERIFY_BUDGET_S = 0.5
+INLINE_VERIFY_LINES = 2000  # below this, always verify inline
 
-VerifiedFixes = list[tuple[FixSpec, list[Any]]]
+VerifiedFixes = list[Any]  # torchmode.fixes.Fix (imported late: libcst)
 
 
 class FixVerifier:
@@ -106,8 +115,10 @@ class ActionRequest:
     resolve_edits: bool = False  # client resolves ``edit`` lazily
     engine: Any = None  # torchmode.lsp.engine: where fixes are verified (None: here)
     verifier: FixVerifier | None = None
-    # Called with a finding whose fixes were offered unverified (verify in the background).
+    # Called with a finding whose fixes do not fit the budget (verify in the background).
     verify_later: Callable[[Snapshot, Finding], None] | None = None
+    # The open document at a URI (None: not open), for fixes that edit other files.
+    open_snapshot: Callable[[str], Snapshot | None] | None = None
 
 
 def kind_requested(kind: str, only: Sequence[str] | None) -> bool:
@@ -122,15 +133,26 @@ def action_title(finding: Finding, title: str) -> str:
 
 
 def workspace_edit(
-    snap: Snapshot, edits: list[Any], encoding: Encoding, document_changes: bool
+    snap: Snapshot,
+    edits: list[Any],
+    encoding: Encoding,
+    document_changes: bool,
+    others: Sequence[tuple[Snapshot, list[Any]]] = (),
 ) -> types.WorkspaceEdit | None:
-    """Engine edits as a workspace edit, one versioned edit per document (cell)."""
+    """Engine edits as a workspace edit, one versioned edit per document (cell); ``others``
+    are edits to other documents, each with the snapshot they were made for."""
     per_uri = to_text_edits(snap, edits, encoding)
     if per_uri is None:
         return None
+    versions = {snap.key: snap.version, **{c.uri: c.version for c in snap.cells}}
+    for other, other_edits in others:
+        converted = to_text_edits(other, other_edits, encoding)
+        if converted is None:
+            return None
+        per_uri.update(converted)
+        versions[other.key] = other.version
     if not document_changes:
         return types.WorkspaceEdit(changes=per_uri)
-    versions = {snap.key: snap.version, **{c.uri: c.version for c in snap.cells}}
     return types.WorkspaceEdit(
         document_changes=[
             types.TextDocumentEdit(
@@ -179,16 +201,20 @@ def quick_fixes(req: ActionRequest) -> list[types.CodeAction]:
         finding = _finding_of(req, diagnostic)
         if finding is None:
             continue
-        for spec, edits in fixes_for(req, finding):
-            edit = workspace_edit(snap, edits, req.encoding, req.document_changes)
+        for fix in fixes_for(req, finding):
+            others = other_documents(req, fix.other_files)
+            if others is None:
+                continue  # another document changed since the fix was made
+            edit = workspace_edit(snap, list(fix.edits), req.encoding, req.document_changes,
+                                  others)
             if edit is None:
                 continue
             actions.append(
                 types.CodeAction(
-                    title=action_title(finding, spec.title),
+                    title=action_title(finding, fix.title),
                     kind=QUICKFIX,
                     diagnostics=[diagnostic],
-                    is_preferred=spec.preferred or None,
+                    is_preferred=fix.preferred or None,
                     edit=edit,
                 )
             )
@@ -208,10 +234,28 @@ def quick_fixes(req: ActionRequest) -> list[types.CodeAction]:
     return actions
 
 
-def fixes_for(req: ActionRequest, finding: Finding) -> VerifiedFixes:
-    """The fixes to offer for ``finding``: verified when affordable, see the module doc."""
-    from ..fixes import edits_for_fix
+def other_documents(
+    req: ActionRequest, files: Sequence[Any]
+) -> list[tuple[Snapshot, list[Any]]] | None:
+    """Snapshots for a fix's edits to other files (``torchmode.fixes.FileEdits``): the
+    open document when it is open (its text must be the one the edits were made for,
+    else None), else the file as it was read, with no version."""
+    from pygls.uris import from_fs_path
 
+    out = []
+    for edited in files:
+        uri = from_fs_path(edited.path) or edited.path
+        snap = req.open_snapshot(uri) if req.open_snapshot is not None else None
+        if snap is None:
+            snap = text_snapshot(uri, None, edited.text, edited.path)
+        elif snap.text != edited.text:
+            return None
+        out.append((snap, list(edited.edits)))
+    return out
+
+
+def fixes_for(req: ActionRequest, finding: Finding) -> VerifiedFixes:
+    """The fixes to offer for ``finding``, all verified; see the module doc."""
     if not finding.fixes:
         return []
     verifier = req.verifier
@@ -222,21 +266,19 @@ def fixes_for(req: ActionRequest, finding: Finding) -> VerifiedFixes:
     seconds = req.analysis.seconds if req.analysis is not None else 0.0
     if verifier is None:
         return offered(req.engine, req.snapshot, finding, req.settings)
-    if seconds * (len(finding.fixes) + 1) <= VERIFY_BUDGET_S:
+    if _small(req.snapshot) or seconds * (len(finding.fixes) + 1) <= VERIFY_BUDGET_S:
         return verifier.verify(
             req.snapshot, finding, lambda: offered(req.engine, req.snapshot, finding, req.settings)
         )
     if req.verify_later is not None and verifier.claim(req.snapshot, finding):
         req.verify_later(req.snapshot, finding)
-    if req.engine is not None:  # libcst never runs in the server process
-        built: VerifiedFixes = req.engine.build_fixes(req.snapshot.text, finding)
-        return built
-    out: VerifiedFixes = []
-    for spec in finding.fixes:
-        edits = edits_for_fix(req.snapshot.text, spec)
-        if edits:
-            out.append((spec, edits))
-    return out
+    return []  # offered once verified: a later request for this version lists them
+
+
+def _small(snap: Snapshot) -> bool:
+    """Verified inline whatever the last analysis took (a busy machine must not make the
+    fixes of a small file arrive only with a later request)."""
+    return snap.text.count("\n") < INLINE_VERIFY_LINES
 
 
 def offered(engine: Any, snap: Snapshot, finding: Finding, settings: Settings) -> VerifiedFixes:
@@ -259,6 +301,8 @@ def fix_all_edit(
     engine: Any = None,
 ) -> tuple[types.WorkspaceEdit | None, Any]:
     """Edit that applies every (safe, or also unsafe) fix; ``None`` when nothing to do."""
+    from pygls.uris import from_fs_path
+
     if engine is not None:
         outcome = engine.fix_all(snap.text, snap.path, settings, unsafe)
     else:
@@ -267,7 +311,9 @@ def fix_all_edit(
         outcome = fix_all(snap.text, snap.path, settings, unsafe=unsafe)
     if not outcome.edits:
         return None, outcome
-    return workspace_edit(snap, list(outcome.edits), encoding, document_changes), outcome
+    others = [(text_snapshot(from_fs_path(c.path) or c.path, None, c.old_text, c.path), c.edits)
+              for c in outcome.other_files]
+    return workspace_edit(snap, list(outcome.edits), encoding, document_changes, others), outcome
 
 
 def fix_all_action(

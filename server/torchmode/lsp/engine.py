@@ -57,18 +57,6 @@ class ThreadEngine:
         with self.index.lock:
             return fix_all(text, path, settings, unsafe=unsafe, project=self.index.project())
 
-    def build_fixes(self, text: str, finding: Finding) -> list[tuple[Any, list[Any]]]:
-        """The edits of each fix of ``finding``, not verified (cheap: libcst on the
-        target statement only)."""
-        from ..fixes import edits_for_fix
-
-        out = []
-        for spec in finding.fixes:
-            edits = edits_for_fix(text, spec)
-            if edits:
-                out.append((spec, edits))
-        return out
-
     def update(self, path: str, text: str | None = None) -> bool:
         return self.index.update(path, text)
 
@@ -109,7 +97,7 @@ KILL_GRACE_S = 10.0  # a worker that does not stop on its own is killed this muc
 HUGE_TEXT_CHARS = 1_000_000
 WORKER_RSS_LIMIT = int(os.environ.get("TORCHMODE_WORKER_RSS_LIMIT_MB", "600")) * 2**20
 # Calls that analyse a document: they get the time budget (the index's own calls do not).
-_BUDGETED = frozenset({"analyze", "offered_fixes", "fix_all", "build_fixes"})
+_BUDGETED = frozenset({"analyze", "offered_fixes", "fix_all"})
 _HEADER = struct.Struct("!Q")
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _BOOT = (
@@ -360,10 +348,6 @@ class ProcessEngine:
 
     def fix_all(self, text: str, path: str, settings: Settings, unsafe: bool) -> Any:
         return self._run("fix_all", text, path, settings, unsafe)
-
-    def build_fixes(self, text: str, finding: Finding) -> list[tuple[Any, list[Any]]]:
-        fixes: list[tuple[Any, list[Any]]] = self._run("build_fixes", text, finding)
-        return fixes
 
     def update(self, path: str, text: str | None = None) -> bool:
         return bool(self._run("update", path, text))

@@ -411,6 +411,7 @@ class TorchmodeServer(LanguageServer):
             engine=self.engine,
             verifier=self.verifier,
             verify_later=self.verify_later,
+            open_snapshot=lambda other: self.snapshot_of(self.key_of(other)),
         )
 
     def engine_restarted(self) -> None:
@@ -453,7 +454,9 @@ class TorchmodeServer(LanguageServer):
         if current is not None and current != snap.version:
             self.verifier.release(snap, finding)
             return  # the document changed: nobody will ask for this version again
-        # In the engine (worker) with its time budget: never libcst in this process.
+        # In the engine (worker, with its time budget: never libcst in this process) and
+        # with its cross-file facts, as the analysis: a fix checked without them could
+        # pass here and break a caller in another file.
         try:
             self.verifier.verify(
                 snap, finding, lambda: offered(self.engine, snap, finding, settings)

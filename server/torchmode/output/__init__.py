@@ -45,12 +45,25 @@ class RelatedReport:
 
 
 @dataclass(frozen=True)
+class ListedFix:
+    """A fix as listed (JSON ``fixes``, "N fixable"): one that passed verification, so
+    exactly what ``--fix`` would apply. ``kinds``: every kind of edit it makes."""
+
+    title: str
+    kind: str
+    safe: bool
+    kinds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Reported:
-    """A finding with its display location; ``finding.range`` is cell-relative in notebooks."""
+    """A finding with its display location; ``finding.range`` is cell-relative in notebooks.
+    ``fixes``: its verified fixes (``finding.fixes`` are the engine's unverified specs)."""
 
     finding: Finding
     location: Location
     related: tuple[RelatedReport, ...] = ()
+    fixes: tuple[ListedFix, ...] = ()
 
 
 @dataclass
@@ -93,9 +106,9 @@ def summarize(reports: Sequence[FileReport]) -> RunSummary:
         for item in report.findings:
             by_code[item.finding.code] += 1
             names[item.finding.code] = item.finding.name
-            if any(f.safe for f in item.finding.fixes):
+            if any(f.safe for f in item.fixes):
                 safe += 1
-            elif item.finding.fixes:
+            elif item.fixes:
                 unsafe += 1
     return RunSummary(
         files=len(reports),

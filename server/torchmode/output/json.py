@@ -29,7 +29,8 @@ def finding_object(path: str, item: Reported) -> dict[str, Any]:
             }
             for rel in item.related
         ],
-        "fixes": [{"title": fix.title, "kind": fix.kind, "safe": fix.safe} for fix in f.fixes],
+        "fixes": [{"title": fix.title, "kind": fix.kind, "kinds": list(fix.kinds),
+                   "safe": fix.safe} for fix in item.fixes],
     }
     if item.location.cell is not None:
         data["cell"] = item.location.cell
