@@ -60,6 +60,7 @@ class FileAnalysis:
     step_ancestors: set[int] = field(default_factory=set)
     step_scopes: set[int] = field(default_factory=set)
     inference_script: bool = False
+    _store_lines: dict[tuple[int, str], list[int]] = field(default_factory=dict)
 
     @property
     def imports(self) -> Imports:
@@ -146,9 +147,23 @@ class FileAnalysis:
                 return None
             line = mode.line or 0
             for step in (*interp.steps.values(), *interp.call_steps.values()):
-                if step.func is ev.func and step.node.lineno - 1 >= line:
+                if step.func is ev.func and step.node.lineno - 1 >= line and \
+                        not self._rebound_between(ev, step.node.lineno):
                     return None
         return max(ev.modes, key=lambda m: m.line or 0)
+
+    def _rebound_between(self, ev: ForwardEvent, step_line: int) -> bool:
+        """``net = new_model()`` between the forward call and a later training step: the
+        step trains the new model, not this one (RULES §2, rebinding)."""
+        root = ev.key.split(".", 1)[0]
+        key = (id(ev.func.node), root)
+        lines = self._store_lines.get(key)
+        if lines is None:
+            lines = self._store_lines[key] = [
+                sub.lineno for sub in ast.walk(ev.func.node)
+                if isinstance(sub, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == root for t in sub.targets)]
+        return any(ev.node.lineno < n <= step_line for n in lines)
 
     # ---------------------------------------------------------------- anchors
 

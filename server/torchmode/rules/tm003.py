@@ -36,7 +36,8 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
         for fwd in forwards:
             if fwd.func is not step.func or fwd.grad == {GRAD_OFF}:
                 continue
-            if trained_known and not fwd.trained or fwd.key.split(".", 1)[0] in probed:
+            root = fwd.key.split(".", 1)[0]
+            if trained_known and not fwd.trained and not _param_of(root, fwd) or root in probed:
                 continue
             if fwd.node.lineno > step.node.lineno and not _same_iteration(fwd, step):
                 continue
@@ -124,4 +125,14 @@ def _built_in_eval(node: ast.AST) -> bool:
     perceptual-loss or style network, RULES §2), not a trained model left in eval."""
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
         isinstance(node.func.value, ast.Call)
+
+
+def _param_of(root: str, fwd: ForwardEvent) -> bool:
+    """``def train_iter(model, optimizer, loader)``: a model handed to the function that runs
+    the training step on it is the caller's trained model (RULES §2, TM003 next epoch)."""
+    node = fwd.func.node
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    args = node.args
+    return root in {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
 
