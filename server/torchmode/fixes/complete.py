@@ -72,10 +72,8 @@ def completions(text: str, path: str, spec: FixSpec,
     """Complete versions of the ``eval()`` fix ``spec``, most specific first."""
     if spec.kind != FixKind.INSERT_EVAL or not spec.entity:
         return []
-    tree = _parse(text)
-    if tree is None:
-        return []
-    chain = _chain(tree, spec.target_line + 1)
+    blocks = _Blocks(text)
+    chain = _chain(blocks.body_at(spec.target_line + 1), spec.target_line + 1)
     if not chain:
         return []
     doc = Doc(text)
@@ -84,9 +82,9 @@ def completions(text: str, path: str, spec: FixSpec,
         return []
     helper = _helper_chain(chain)
     if helper is not None:
-        found = _helper_completions(doc, path, tree, helper, spec, own, project)
+        found = _helper_completions(doc, path, blocks, helper, spec, own, project)
     else:
-        found = _loop_completion(doc, tree, chain, spec, own)
+        found = _loop_completion(doc, blocks, chain, spec, own)
     return [c for c in found if c is not None]
 
 
@@ -119,6 +117,74 @@ def _parse(text: str) -> ast.Module | None:
         return None
 
 
+_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)", re.MULTILINE)
+_CONTINUATION = ("else", "elif", "except", "finally", ")", "]", "}")
+
+
+class _Blocks:
+    """A file's top-level statements, parsed one top-level block at a time: a fix needs
+    the function around its target and the few definitions and calls it looks up,
+    and ``ast.parse`` of a 5,000-line file costs more than all the rest. A block that
+    does not parse on its own (a string running across top-level lines) falls back
+    to parsing the whole file."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines = text.splitlines(keepends=True)
+        self._module: ast.Module | None = None
+        self._whole = False
+        self._parsed: dict[tuple[int, int], list[ast.stmt]] = {}
+
+    def module(self) -> ast.Module:
+        if self._module is None:
+            self._module = _parse(self.text) or ast.Module(body=[], type_ignores=[])
+            self._whole = True
+        return self._module
+
+    def body_at(self, line: int) -> list[ast.stmt]:
+        """Top-level statements around 1-based ``line`` (with correct line numbers)."""
+        if self._whole:
+            return self.module().body
+        first, end = self._extent(line - 1)
+        key = (first, end)
+        if key not in self._parsed:
+            tree = _parse("".join(self.lines[first:end]))
+            if tree is None or not tree.body:
+                return self.module().body
+            ast.increment_lineno(tree, first)
+            self._parsed[key] = tree.body
+        return self._parsed[key]
+
+    def _extent(self, index: int) -> tuple[int, int]:
+        first = min(index, len(self.lines) - 1)
+        while first > 0 and not self._starts_statement(first):
+            first -= 1
+        while first > 0 and self.lines[first - 1].startswith("@"):
+            first -= 1
+        end = index + 1
+        while end < len(self.lines) and not (self._starts_statement(end)
+                                             and not self.lines[end].startswith("@")):
+            end += 1
+        return first, end
+
+    def _starts_statement(self, index: int) -> bool:
+        line = self.lines[index]
+        return bool(line[:1].strip()) and not line.startswith("#") \
+            and not line.startswith(_CONTINUATION)
+
+    def definitions(self, names: set[str]) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+        """Module-level functions and methods of module-level classes named ``names``."""
+        seen: set[int] = set()
+        for match in _DEF.finditer(self.text):
+            if match.group(1) not in names:
+                continue
+            line = self.text.count("\n", 0, match.start()) + 1
+            for node in _definitions(self.body_at(line)):
+                if node.name in names and id(node) not in seen:
+                    seen.add(id(node))
+                    yield node
+
+
 def _start(stmt: ast.stmt) -> int:
     """1-based first line of a statement, its decorators included."""
     decorators = getattr(stmt, "decorator_list", ())
@@ -136,11 +202,10 @@ def _blocks(stmt: ast.stmt) -> Iterator[list[ast.stmt]]:
         yield case.body
 
 
-def _chain(tree: ast.Module, line: int) -> list[ast.stmt]:
-    """The statements from the module down to the one that starts at ``line`` (1-based),
-    descending through blocks only (no walk over the whole tree)."""
+def _chain(body: list[ast.stmt], line: int) -> list[ast.stmt]:
+    """The statements from the top level (``body``) down to the one that starts at
+    ``line`` (1-based), descending through blocks only (no walk over the whole tree)."""
     chain: list[ast.stmt] = []
-    body: list[ast.stmt] = tree.body
     while True:
         for stmt in body:
             if _start(stmt) <= line <= (stmt.end_lineno or stmt.lineno):
@@ -191,16 +256,15 @@ def _is_step(call: ast.Call) -> bool:
     return False
 
 
-def _trainers(tree: ast.Module, scope: ast.AST) -> frozenset[str]:
+def _trainers(blocks: _Blocks, scope: ast.AST) -> frozenset[str]:
     """Names called in ``scope`` of the file's functions and methods whose body makes a
     training step (``train_one_epoch(model, ...)`` trains where it is called). Only the
     functions ``scope`` calls are looked at: no walk over the whole file."""
     called = {name.rsplit(".", 1)[-1] for node in _local_walk(scope)
               if isinstance(node, ast.Call) and (name := _dotted(node.func))}
     names = set()
-    for node in _definitions(tree.body):
-        if node.name in called and any(
-                isinstance(n, ast.Call) and _is_step(n) for n in _local_walk(node)):
+    for node in blocks.definitions(called):
+        if any(isinstance(n, ast.Call) and _is_step(n) for n in _local_walk(node)):
             names.add(node.name)
     return frozenset(names)
 
@@ -222,14 +286,14 @@ def _calls_trainer(call: ast.Call, trainers: frozenset[str]) -> bool:
 # -- the evaluation block inside the training loop ------------------------------------------
 
 
-def _loop_completion(doc: Doc, tree: ast.Module, chain: list[ast.stmt], spec: FixSpec,
+def _loop_completion(doc: Doc, blocks: _Blocks, chain: list[ast.stmt], spec: FixSpec,
                      own: list[TextEdit]) -> list[Completion | None]:
     entity = spec.entity or ""
     scope = max((i for i, s in enumerate(chain) if isinstance(s, _FUNCTIONS)), default=-1)
     outer = next((s for s in chain[scope + 1:] if isinstance(s, _LOOPS)), None)
     if outer is None:
         return [None]
-    trainers = _trainers(tree, outer)
+    trainers = _trainers(blocks, outer)
     after_loop: ast.stmt | None = None  # a training loop whose `else` holds the target
     for depth in range(len(chain) - 2, scope, -1):
         loop = chain[depth]
@@ -292,7 +356,7 @@ class _CallSite:
     argument: str  # the caller's expression for the helper's model parameter
 
 
-def _helper_completions(doc: Doc, path: str, tree: ast.Module, chain: list[ast.stmt],
+def _helper_completions(doc: Doc, path: str, blocks: _Blocks, chain: list[ast.stmt],
                         spec: FixSpec, own: list[TextEdit],
                         project: Project | None) -> list[Completion | None]:
     func = chain[-1]
@@ -301,7 +365,7 @@ def _helper_completions(doc: Doc, path: str, tree: ast.Module, chain: list[ast.s
     root, _, rest = entity.partition(".")
     params = [a.arg for a in (*func.args.posonlyargs, *func.args.args)]
     method = len(chain) >= 2 and isinstance(chain[-2], ast.ClassDef)
-    sites = list(_call_sites(path, doc.text, tree, func, method, params, root))
+    sites = list(_call_sites(path, blocks, func, method, params, root))
     if root not in params and root not in [a.arg for a in func.args.kwonlyargs]:
         # a global model: the same name where the helper is called in this file
         sites = [replace(site, argument=root) for site in sites] if not method else []
@@ -331,7 +395,7 @@ def _argument(call: ast.Call, params: list[str], root: str, method: bool) -> str
     return None
 
 
-def _call_sites(path: str, text: str, tree: ast.Module, func: ast.stmt, method: bool,
+def _call_sites(path: str, blocks: _Blocks, func: ast.stmt, method: bool,
                 params: list[str], root: str, name: str | None = None) -> Iterator[_CallSite]:
     """Calls of ``func`` in ``tree`` (``self.f(...)`` for a method), with the statement
     that holds each call. A call whose argument cannot be named still counts. The
@@ -340,10 +404,10 @@ def _call_sites(path: str, text: str, tree: ast.Module, func: ast.stmt, method: 
     wanted: str = name or str(getattr(func, "name", ""))
     seen: set[int] = set()
     pattern = re.compile(r"\b" + re.escape(wanted) + r"\b")
-    for index, line in enumerate(text.splitlines()):
+    for index, line in enumerate(blocks.lines):
         if wanted not in line or not pattern.search(line):
             continue
-        stmt = _innermost(tree, index + 1)
+        stmt = _innermost(blocks.body_at(index + 1), index + 1)
         if stmt is None or id(stmt) in seen:
             continue
         seen.add(id(stmt))
@@ -357,12 +421,12 @@ def _call_sites(path: str, text: str, tree: ast.Module, func: ast.stmt, method: 
             else:
                 hit = isinstance(callee, ast.Name) and callee.id == wanted
             if hit:
-                yield _CallSite(path, text, stmt, _argument(node, params, root, method) or "")
+                yield _CallSite(path, blocks.text, stmt,
+                                _argument(node, params, root, method) or "")
 
 
-def _innermost(tree: ast.Module, line: int) -> ast.stmt | None:
+def _innermost(body: list[ast.stmt], line: int) -> ast.stmt | None:
     """The innermost statement whose own lines (not its nested blocks) hold ``line``."""
-    body: list[ast.stmt] = tree.body
     found = None
     while True:
         stmt = next((s for s in body
@@ -397,11 +461,9 @@ def _other_file_sites(path: str, func: ast.stmt, params: list[str], root: str,
     for other, text in project_texts(project):
         if os.path.abspath(other) == os.path.abspath(path) or name not in text:
             continue
-        tree = _parse(text)
-        if tree is None:
-            continue
-        for local in _imported_as(tree, module, name):
-            yield from _call_sites(other, text, tree, func, False, params, root, local)
+        blocks = _Blocks(text)
+        for local in _imported_as(blocks.module(), module, name):
+            yield from _call_sites(other, blocks, func, False, params, root, local)
 
 
 def _imported_as(tree: ast.Module, module: str, name: str) -> Iterator[str]:

@@ -6,6 +6,11 @@ no finding appears that was not there before (old findings are mapped
 through the edits, so a finding that merely moved is not "new"). Since the
 finding is gone, analysing the fixed text offers no fix for it again:
 applying a fix twice changes nothing the second time.
+
+The check runs every rule, whatever the user selected (a fix must not trade a
+selected finding for an unselected one), and with the same cross-file facts as
+the analysis: when a fix edits other files, or changes a function that other
+files call, those files are analysed again with the fixed texts in the index.
 """
 
 from __future__ import annotations
@@ -188,7 +193,7 @@ def _check(text: str, fix: Fix, targets: Sequence[Finding], before: AnalysisResu
         if old is None:
             continue
         new = old if new is None else new
-        was = _analyze_cached(old, other, settings, project)
+        was = _analyze(old, other, settings, project)  # not cached: overlays are short-lived
         now = _analyze(new, other, settings, fixed_project)
         if now.syntax_error or _appeared(was.findings, now.findings,
                                          PositionMap(old, new, list(edits))):
