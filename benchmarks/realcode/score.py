@@ -111,7 +111,7 @@ def run_repo(root: Path, corpus: Path) -> tuple[list[Seen], list[tuple[str, floa
     files, _missing = cli.discover([str(root)], None, None)
     tasks = [cli.Task(path, replace(settings, show_hints=True)) for path, settings in files]
     started = time.perf_counter()
-    project = cli.build_project([t.path for t in tasks], io.StringIO())
+    project = cli.build_project(tasks, io.StringIO())
     index_time = time.perf_counter() - started
     cli._init_worker(project)
     seen: list[Seen] = []
