@@ -122,6 +122,9 @@ class Finding:
     related: tuple[Related, ...] = ()
     fixes: tuple[FixSpec, ...] = ()
     tags: tuple[str, ...] = ()  # LSP tags by name: "unnecessary", "deprecated"
+    # The model (entity key) the finding is about, e.g. "model" or "self.net"; None when
+    # it is about no model (a backward() call). Identifies the finding across edits.
+    subject: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -142,6 +145,7 @@ class Finding:
             ),
             fixes=tuple(FixSpec.from_dict(f) for f in data.get("fixes", ())),
             tags=tuple(data.get("tags", ())),
+            subject=data.get("subject"),
         )
 
 

@@ -203,10 +203,11 @@ _CALLER_WORTHY_TEXT = re.compile(r"grad|inference_mode|eval|train|step|backward|
 
 
 def may_want_callers(text: str, names: Container[str] | None,
-                     eval_func_patterns: tuple[str, ...]) -> bool:
-    """Could a top-level function of ``text`` among ``names`` (None: any) want what its
-    callers pass? Read from the text alone, so a file is summarised only when one
-    could: never False where ``FileSummary.wants_callers`` would name one."""
+                     eval_func_patterns: tuple[str, ...]) -> set[str]:
+    """The top-level functions of ``text`` among ``names`` (None: any) that could want
+    what their callers pass. Read from the text alone, so a file is summarised only
+    when one could: a superset of those ``FileSummary.wants_callers`` names."""
+    found: set[str] = set()
     for match in _DEF_WITH_DECORATORS.finditer(text):
         name = match.group(1)
         if names is not None and name not in names:
@@ -215,8 +216,8 @@ def may_want_callers(text: str, names: Container[str] | None,
         segment = text[match.start():following.start() if following else len(text)]
         if is_eval_function_name(name, eval_func_patterns) or \
                 _CALLER_WORTHY_TEXT.search(segment) or _EVAL_LOOP_TEXT.search(segment):
-            return True
-    return False
+            found.add(name)
+    return found
 
 
 def calls_by_text(text: str, function: str) -> bool:

@@ -229,7 +229,10 @@ class ProjectFacts:
             by_module = modules.get(module_last, set())
             imported = None if by_module else top_level_functions(text) & names.keys()
             patterns = self.settings_of(key).evaluation_function_names
-            if (imported is None or imported) and may_want_callers(text, imported, patterns):
+            maybe = may_want_callers(text, imported, patterns) if imported != set() else set()
+            # summarise the file only when another file calls one of those functions
+            if any(self._calls(c, f) for f in sorted(maybe)
+                   for c in sorted((names.get(f, set()) | by_module) - {key})):
                 for function in sorted(self._summary(key).wants_callers):
                     callers = (names.get(function, set()) | by_module) - {key}
                     callers = {c for c in callers if self._calls(c, function)}

@@ -20,8 +20,10 @@ class Rule:
 
 
 def finding(rule: Rule, message: str, rng: Range, fixes: tuple[FixSpec, ...] = (),
-            related: tuple[Related, ...] = (), severity: Severity | None = None) -> Finding:
-    return Finding(rule.code, rule.name, message, severity or rule.severity, rng, related, fixes)
+            related: tuple[Related, ...] = (), severity: Severity | None = None, *,
+            subject: str | None = None) -> Finding:
+    return Finding(rule.code, rule.name, message, severity or rule.severity, rng, related, fixes,
+                   subject=subject)
 
 
 def describe_origin(mode: Mode) -> str:

@@ -56,7 +56,7 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
             if info is not None and info.counts:
                 message += f" ({info.class_name}: {info.summary()})"
         fix = insert_fix(fa, FixKind.INSERT_EVAL, key, anchor, "eval", "")
-        yield finding(RULE, message, fa.range(ev.node), (fix,), severity=severity)
+        yield finding(RULE, message, fa.range(ev.node), (fix,), severity=severity, subject=key)
 
 
 def _deliberate_train(fa: FileAnalysis, ev: ForwardEvent, block: ast.AST | None) -> bool:

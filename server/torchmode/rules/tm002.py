@@ -44,4 +44,4 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
         no_grad, _ = fa.spelling("no_grad")
         message = (f"{ev.key} runs here with autograd on ({why}): no {no_grad} around it, "
                    "so every forward pass records a graph it never uses.")
-        yield finding(RULE, message, rng, wrap_fixes(fa, anchor))
+        yield finding(RULE, message, rng, wrap_fixes(fa, anchor), subject=ev.key)

@@ -72,7 +72,8 @@ def _finding(fa: FileAnalysis, fwd: ForwardEvent, step: StepEvent, mode: Mode) -
         code = f"{key}.train()"
         fixes = (FixSpec(FixKind.INSERT_TRAIN, f"Insert {code} before the training step", False,
                          first, end, code, key, None, True),)
-    return finding(RULE, message, fa.range(mode.node), fixes, related)  # type: ignore[arg-type]
+    return finding(RULE, message, fa.range(mode.node), fixes, related,  # type: ignore[arg-type]
+                   subject=key)
 
 
 def _target(fa: FileAnalysis, fwd: ForwardEvent, step: StepEvent, mode: Mode) -> ast.stmt | None:

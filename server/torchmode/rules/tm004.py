@@ -27,4 +27,5 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
         first, end = fa.stmt_lines(ev.node)
         fix = FixSpec(FixKind.ADD_CALL_PARENS, f"Add () to call {text}", True, first, end,
                       f"{text}()", ev.key if ev.detail in ("eval", "train") else None, None, True)
-        yield finding(RULE, message, fa.range(ev.node), (fix,))
+        yield finding(RULE, message, fa.range(ev.node), (fix,),
+                      subject=ev.key if ev.detail in ("eval", "train") else None)

@@ -21,4 +21,4 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
                    "inference_mode() or set_grad_enabled(False)): the loss has no graph, so it "
                    "raises at run time. Move it out of the block or wrap it in "
                    "torch.enable_grad().")
-        yield finding(RULE, message, fa.range(ev.node))
+        yield finding(RULE, message, fa.range(ev.node), subject=None)

@@ -38,4 +38,4 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
             attr = ev.node.attr if isinstance(ev.node, ast.Attribute) else "eval"
             message = (f"Assigning to {key}.{attr} replaces the method: {key}.{attr}() no "
                        f"longer switches the mode of {key} and its submodules.")
-        yield finding(RULE, message, fa.range(ev.node), fixes)
+        yield finding(RULE, message, fa.range(ev.node), fixes, subject=key)

@@ -36,4 +36,4 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
             code = f"{ev.key}.eval()"
             fixes = (FixSpec(FixKind.INSERT_EVAL, f"Insert {code} before the export", False,
                              first, end, code, ev.key, None, True),)
-        yield finding(RULE, message, fa.range(ev.node), fixes)
+        yield finding(RULE, message, fa.range(ev.node), fixes, subject=ev.key)
