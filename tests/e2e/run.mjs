@@ -22,8 +22,10 @@
 // exactly the expected diagnostics with their ranges; a hover on the model names its mode;
 // "Insert model.eval() before the loop" from the quick-fix menu gives the expected file
 // and its diagnostic disappears; "Show Debug Information" works; a killed server is
-// restarted and publishes again; the notebook's cells get their diagnostic; on shutdown no
-// server process is left. Exit status 0 only if every check passed.
+// restarted and publishes again; the notebook's cells get their diagnostic; the complete
+// fix of an evaluate() helper called between training epochs inserts model.eval() and
+// model.train() and leaves no problem; on shutdown no server process is left. Exit
+// status 0 only if every check passed.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -59,6 +61,10 @@ const HOVER_EXPECT = [/model\s*:\s*train\s+mode here \(set on line 32\)/, /Gradi
 const FIX_AT = { line: 40, col: 25 };
 const FIX_TITLE = 'Insert model.eval() before the loop';
 const LOOP_LINE = 39; // `for x, y in val_loader:`
+// the common shape: an evaluate() helper without model.eval(), called between training epochs
+const COMPLETE = 'complete.py';
+const COMPLETE_FIX_AT = { line: 19, col: 19 }; // `model` in `out = model(x)`
+const COMPLETE_FIX_TITLE = 'Insert model.eval() at the start of evaluate() and model.train() at line 33';
 const AFTER_FIX_REMAINING = ['TM002', 'TM004'];
 const READY_BUDGET_MS = 1500;
 
@@ -581,6 +587,21 @@ async function mainScenario(t0) {
       fs.readFileSync(path.join(WS, NOTEBOOK), 'utf8') !== nbBefore && /model\.eval\(\)\n(with torch\.no_grad\(\):|for )/.test(cells[2] || '') && w8.count === 0,
       `cell 3: ${JSON.stringify(cells[2])}; ${w8.count} problems`);
   }
+
+  // ---------- a complete fix: eval() in the helper comes with train() after its call ----------
+  const completeAbs = path.join(WS, COMPLETE);
+  const openedComplete = await openFile(COMPLETE);
+  const wc = await waitProblems(COMPLETE, (n) => n === 1, 20000, 1000);
+  const qc = await quickFix(COMPLETE_FIX_AT, COMPLETE_FIX_TITLE, completeAbs);
+  check(`quick-fix menu offers "${COMPLETE_FIX_TITLE}"`, openedComplete && wc.count === 1 && qc.chosen,
+    `${wc.count} problems; offered ${JSON.stringify(qc.offered.map((o) => o.title))}`);
+  const completeWant = qc.before
+    .replace('def evaluate(model, loader):\n', 'def evaluate(model, loader):\n    model.eval()\n')
+    .replace('        evaluate(model, val_loader)\n', '        evaluate(model, val_loader)\n        model.train()\n');
+  fs.writeFileSync(path.join(OUT, 'complete.after-fix.py'), qc.after ?? '');
+  const wc2 = await waitProblems(COMPLETE, (n) => n === 0, 15000, 1000);
+  check('the complete fix puts model.eval() in the helper and model.train() after its call; no problem is left',
+    qc.after === completeWant && wc2.count === 0, qc.after === completeWant ? `${wc2.count} problems` : `got:\n${qc.after}`);
 
   report.notifications = await notifications();
   check('no error notification', !report.notifications.some((n) => /error|failed|couldn't/i.test(n)), JSON.stringify(report.notifications));
