@@ -98,6 +98,13 @@ class FileAnalysis:
             return True
         return False
 
+    def forward_grad_off(self, ev: ForwardEvent) -> bool:
+        """The called method of the model's own class disables grad itself."""
+        func = ev.node.func
+        method = func.attr if isinstance(func, ast.Attribute) and \
+            func.attr in ("forward", "generate") else "forward"
+        return self.interp.method_grad_off(ev.class_name, method)
+
     def eval_region(self, ev: ForwardEvent) -> EvalRegion | None:
         """The outermost evaluation region holding the forward call, if any."""
         if self.excluded(ev):

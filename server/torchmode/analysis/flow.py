@@ -724,6 +724,14 @@ class Interpreter:
                 return True
         return False
 
+    def method_grad_off(self, cls: str | None, method: str) -> bool:
+        """``cls.method`` of this file is decorated to run without grad (``@torch.no_grad()``
+        on a ``forward``, YOLOv5's ``@smart_inference_mode()``): calls record no graph."""
+        info = self.facts.classes.get(cls) if cls else None
+        node = info.methods.get(method) if info is not None else None
+        fn = self.facts.by_node.get(id(node)) if node is not None else None
+        return fn is not None and self._grad_decorator(fn) == GRAD_OFF
+
     def _grad_decorator(self, fn: FuncInfo) -> str | None:
         for dec in fn.node.decorator_list:
             target = dec.func if isinstance(dec, ast.Call) else dec

@@ -17,7 +17,7 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
     seen: set[int] = set()
     events = sorted(fa.interp.forwards.values(), key=lambda e: (e.node.lineno, e.node.col_offset))
     for ev in events:
-        if fa.grad_disabled(ev.grad) or ev.func.gradient_use:
+        if fa.grad_disabled(ev.grad) or ev.func.gradient_use or fa.forward_grad_off(ev):
             continue
         region = fa.eval_region(ev)
         why: str
