@@ -299,10 +299,11 @@ def _check_python(task: Task, project: Any) -> FileReport:
     findings = result.findings
     if (task.fix or task.diff) and _fixable(findings, task.unsafe) and \
             not isinstance(result.outcome, InternalError):
-        if _too_deep_to_fix(text):
-            return FileReport(task.path, _reports(task, project, text, findings), lines=lines,
-                              warnings=[f"not fixed: nested more than {_max_fix_depth()} "
-                                        "levels deep"])
+        refusal = _fix_refusal(text)
+        if refusal is not None:  # nothing is listed as fixable either
+            positions = _Positions(text)
+            return FileReport(task.path, [positions.report(task.path, f) for f in findings],
+                              lines=lines, warnings=[refusal])
         return _fix_python(task, project, original, text, encoding, lines, findings)
     return FileReport(task.path, _reports(task, project, text, findings), lines=lines,
                       error=_outcome_error(result.outcome), note=_outcome_note(result.outcome))
@@ -326,7 +327,7 @@ def _listed_fixes(task: Task, project: Any, text: str, findings: Sequence[Findin
     """What fix-all would fix, found by running it (in memory): one run verifies all
     the fixes of a file together, as ``--fix`` applies them. By code and range: a
     finding fixed in a later round may word its message differently by then."""
-    if not any(f.fixes for f in findings) or _too_deep_to_fix(text):
+    if not any(f.fixes for f in findings) or _fix_refusal(text) is not None:
         return {}
     from .fixes import fix_all  # only files with a fixable finding pay for libcst
 
@@ -335,17 +336,14 @@ def _listed_fixes(task: Task, project: Any, text: str, findings: Sequence[Findin
             for finding, fix in outcome.applied}
 
 
-def _too_deep_to_fix(text: str) -> bool:
-    """libcst's native parser would crash on the text: no fix is listed or made."""
-    from .fixes.layout import nesting_depth
+def _fix_refusal(text: str) -> str | None:
+    """Why no fix is listed or made for ``text`` (libcst's native parser would crash
+    on its nesting), or None."""
+    from .fixes.layout import MAX_FIX_DEPTH, nesting_depth
 
-    return nesting_depth(text) > _max_fix_depth()
-
-
-def _max_fix_depth() -> int:
-    from .fixes.layout import MAX_FIX_DEPTH
-
-    return MAX_FIX_DEPTH
+    if nesting_depth(text) > MAX_FIX_DEPTH:
+        return f"not fixed: nested more than {MAX_FIX_DEPTH} levels deep"
+    return None
 
 
 def _fix_python(task: Task, project: Any, original: Any, text: str, encoding: str,
