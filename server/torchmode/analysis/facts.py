@@ -176,7 +176,11 @@ def collect(tree: ast.Module, path: str = "") -> FileFacts:
             for default in (*args.defaults, *[d for d in args.kw_defaults if d is not None]):
                 push((default, owner, cls, csum))
             for dec in node.decorator_list:
-                push((dec, owner, cls, csum))
+                if _is_enable_grad(dec, imports):
+                    # gradient use of the decorated function, not of the scope around it
+                    _grad_use(info, facts)
+                else:
+                    push((dec, owner, cls, csum))
             continue
         if tp is ast.ClassDef:
             assert isinstance(node, ast.ClassDef)
@@ -327,6 +331,12 @@ def _close_trained(facts: FileFacts, pairs: list[tuple[str, str]]) -> None:
     for key in {k for pair in pairs for k in pair}:
         if find(key) in roots:
             facts.trained.add(key)
+
+
+def _is_enable_grad(dec: ast.expr, imports: Imports) -> bool:
+    """``@torch.enable_grad()`` / ``@torch.enable_grad`` (valid since PyTorch 2.0)."""
+    func = dec.func if isinstance(dec, ast.Call) else dec
+    return imports.qual(func) == "torch.enable_grad"
 
 
 def _grad_use(owner: FuncInfo | None, facts: FileFacts) -> None:
