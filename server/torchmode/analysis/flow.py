@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
+from .callbacks import builds_trainer, handed_callbacks, registering_receiver
 from .decorators import returns_grad_off
 from .facts import FileFacts, FuncInfo, is_optimizer_name
 from .layers import NEUTRAL_BUILTINS, ClassSummary, Resolver
@@ -363,6 +364,8 @@ class Interpreter:
         self.not_module_tests: set[str] = set()   # the text of those isinstance tests
         self.loaded_canon: set[str] = set()
         self.contains: dict[str, tuple[str, ...]] = {}
+        # (scope, name) -> the models a trainer object was built with (callbacks.py)
+        self.trainers: dict[tuple[int, str], tuple[str, ...]] = {}
         self.budget = 400_000
         # (reason, where) of every place the analysis stopped early: the outcome is Partial
         self.stopped_early: set[tuple[str, str]] = set()
@@ -1080,6 +1083,8 @@ class Interpreter:
             value = self._expr(stmt.value)
             for target in stmt.targets:
                 self._assign(target, value, stmt)
+            if self.main and isinstance(stmt.value, ast.Call):
+                self._note_trainer(stmt)
         elif tp is ast.AnnAssign:
             assert isinstance(stmt, ast.AnnAssign)
             if stmt.value is not None:
@@ -2224,6 +2229,8 @@ class Interpreter:
             state.grad = frozenset({value})
             state.lgrad = frozenset({value})
             return None
+        if self.main and handed_callbacks(node):
+            self._register_callbacks(node)
         callee = self._callee(node, qual)
         if callee is not None:
             return self._apply_call(node, callee, args)
@@ -2496,6 +2503,73 @@ class Interpreter:
                                            False, node)}), self._class_at(cls, node), False,
                            _children(args))
         return result
+
+    def _scope_id(self) -> int:
+        return id(self.fn.node) if self.fn is not None else 0
+
+    def _models_given(self, call: ast.Call) -> tuple[str, ...]:
+        """The canonical names of the models ``call`` receives as arguments."""
+        state = self.state
+        assert state is not None
+        found: list[str] = []
+        for arg in (*call.args, *(kw.value for kw in call.keywords)):
+            key = self._ekey(arg)
+            if key is not None and key != "self":
+                canonical = self._canonical(key)
+                if self._lookup(state, canonical) and canonical not in found:
+                    found.append(canonical)
+        return tuple(found)
+
+    def _note_trainer(self, stmt: ast.Assign) -> None:
+        """``trainer = Trainer(config, model, dataset)``: remember which models it trains."""
+        call = stmt.value
+        assert isinstance(call, ast.Call)
+        names = [t.id for t in stmt.targets if isinstance(t, ast.Name)]
+        if not names or self.state is None or not builds_trainer(call, names):
+            return
+        models = self._models_given(call)
+        for name in names:
+            if models:
+                self.trainers[(self._scope_id(), name)] = models
+            else:
+                self.trainers.pop((self._scope_id(), name), None)
+
+    def _register_callbacks(self, node: ast.Call) -> None:
+        """A callback handed to a trainer runs while the trainer trains its models: record
+        its call with those models in train mode (RULES §2 "Closures and callbacks")."""
+        receiver = registering_receiver(node)
+        if receiver is not None:
+            models = self.trainers.get((self._scope_id(), receiver), ())
+            trainer = receiver
+        elif builds_trainer(node, []):
+            models = self._models_given(node)
+            trainer = (self._dotted(node.func) or "the trainer").rsplit(".", 1)[-1]
+        else:
+            return
+        if not models:
+            return
+        how = f"{trainer}, which trains it while it runs this callback, registered"
+        mode = Mode(TRAIN, node.lineno - 1, node.col_offset, how, False, node)
+        for name in handed_callbacks(node):
+            callee = self._static_callee(self.fn, name)
+            if callee is not None:
+                self._record_callback(callee, models, mode)
+
+    def _record_callback(self, callee: FuncInfo, models: tuple[str, ...], mode: Mode) -> None:
+        state = self.state
+        assert state is not None
+        record = self.records.setdefault(id(callee.node), CallRecord())
+        record.count += 1
+        record.grad.add(GRAD_ON)   # a trainer runs its callbacks between training steps
+        for key in self._outside_keys(callee, False, False):
+            canonical = self._canonical(key)
+            trained = any(canonical == m or canonical.startswith(m + ".") for m in models)
+            modes = {mode} if trained else self._lookup(state, canonical)
+            if modes:
+                record.modes.setdefault(key, set()).update(modes)
+                cls = self.classes_of.get(canonical)
+                if cls:
+                    record.classes.setdefault(key, cls)
 
     def _record_external(self, node: ast.Call, qual: str, summary: Summary,
                          args: list[Value]) -> None:
