@@ -9,7 +9,7 @@ g_optimizer = torch.optim.Adam(G.parameters())
 train_loader = [torch.randn(2, 4)]
 fixed_z = torch.from_numpy(np.random.uniform(-1, 1, size=(16, 4))).float()
 samples = []
-for epoch in range(3):
+for _epoch in range(3):
     for z in train_loader:
         g_optimizer.zero_grad()
         G(z).sum().backward()  # truth: train grad
