@@ -103,7 +103,7 @@ class FileAnalysis:
         func = ev.node.func
         method = func.attr if isinstance(func, ast.Attribute) and \
             func.attr in ("forward", "generate") else "forward"
-        return self.interp.method_grad_off(ev.class_name, method)
+        return self.interp.may_run_grad_off(ev, method)
 
     def eval_region(self, ev: ForwardEvent) -> EvalRegion | None:
         """The outermost evaluation region holding the forward call, if any."""

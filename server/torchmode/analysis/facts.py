@@ -172,6 +172,10 @@ def collect(tree: ast.Module, path: str = "") -> FileFacts:
                 module_funcs[node.name] = info
             if cls is not None and owner is None and cls in classes:
                 classes[cls].methods[node.name] = node
+                if csum is not None and node.decorator_list:
+                    csum.method_decorators[node.name] = tuple(
+                        imports.qual(d.func if isinstance(d, ast.Call) else d) or ""
+                        for d in node.decorator_list)
             for stmt in reversed(node.body):
                 push((stmt, info, None, csum))
             for default in (*args.defaults, *[d for d in args.kw_defaults if d is not None]):
