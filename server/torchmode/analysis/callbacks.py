@@ -28,7 +28,12 @@ _TRAINER_CLASS = re.compile(r"(?:Trainer|Learner)$")
 
 
 def handed_callbacks(call: ast.Call) -> list[str]:
-    """The function names ``call`` hands over as callbacks: the name arguments of
+    """The function names ``call`` hands over as callbacks."""
+    return [name.id for name in handed_callback_names(call)]
+
+
+def handed_callback_names(call: ast.Call) -> list[ast.Name]:
+    """The names ``call`` hands over as callbacks: the name arguments of
     ``x.add_callback(...)`` / ``set_callback`` / ``register_callback``, and the names in
     a ``callbacks=[...]`` / ``callback=`` keyword."""
     values: list[ast.expr] = []
@@ -38,7 +43,7 @@ def handed_callbacks(call: ast.Call) -> list[str]:
         if kw.arg in CALLBACK_KEYWORDS:
             value = kw.value
             values.extend(value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value])
-    return [v.id for v in values if isinstance(v, ast.Name)]
+    return [v for v in values if isinstance(v, ast.Name)]
 
 
 def builds_trainer(call: ast.Call, target_names: list[str]) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from .callbacks import handed_callbacks
+from .callbacks import handed_callback_names
 from .layers import ClassSummary, class_call, loads_in_init
 from .names import (
     EVAL_FUNC_RE,
@@ -393,10 +393,13 @@ def _on_call(node: ast.Call, owner: FuncInfo | None, facts: FileFacts, called_id
         elif method == "__enter__" and isinstance(recv, ast.Call):
             if owner is not None:
                 owner.grad_ctx = True
-    if owner is not None:
-        # a callback handed to a trainer runs after the code that registers it: ordered
-        # like a call (analysis/callbacks.py)
-        owner.calls.update(handed_callbacks(node))
+    for handed in handed_callback_names(node):
+        # a callback handed over is called by the object it is handed to: its callers are
+        # the registrations (analysis/callbacks.py), and it runs after the code that
+        # registers it, ordered like a call
+        called_ids.add(id(handed))
+        if owner is not None:
+            owner.calls.add(handed.id)
     qual = facts.imports.qual_name(name) if name else None   # = imports.qual(func)
     if qual:
         if qual in ("torch.autograd.grad", "torch.func.grad", "torch.enable_grad",
