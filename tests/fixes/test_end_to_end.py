@@ -158,6 +158,45 @@ def test_tm003_insert_train_at_the_top_of_the_epoch() -> None:
         "for epoch in range(3):\n", "for epoch in range(3):\n    model.train()\n")}
 
 
+def test_tm003_training_function_left_in_eval_by_its_helper_gets_train_at_its_start() -> None:
+    """``train_iter(model, ...)`` ends with an evaluation helper; the caller's loop calls it
+    again with ``net``: ``model.train()`` goes where training starts inside the function
+    (the caller has no ``model`` to call it on)."""
+    text = src('''
+        import torch
+        import torch.nn as nn
+
+
+        def test(model, loader):
+            model.eval()
+            with torch.no_grad():
+                for x in loader:
+                    model(x)
+
+
+        def train_iter(model, optimizer, loader):
+            # one pass over the data
+            for x in loader:
+                optimizer.zero_grad()
+                model(x).sum().backward()
+                optimizer.step()
+            test(model, loader)
+
+
+        net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+        opt = torch.optim.SGD(net.parameters(), lr=0.1)
+        for epoch in range(3):
+            train_iter(net, opt, [torch.randn(2, 4)])
+    ''')
+    finding = only(text, "TM003")
+    assert [f.title for f in finding.fixes] == [
+        "Insert model.train() where training starts in train_iter()"]
+    assert offered_texts(text, "TM003") == {FixKind.INSERT_TRAIN: text.replace(
+        "    # one pass over the data\n", "    model.train()\n    # one pass over the data\n")}
+    result = fix_all(text, PATH, DEFAULT_SETTINGS, unsafe=True)
+    assert result.remaining == [] and [f.code for f in result.fixed] == ["TM003"]
+
+
 TM004_006 = ("import torch\nimport torch.nn as nn\n\n" + MODEL +
              "val_loader = [torch.randn(2, 4)]\n\nmodel.eval\nwith torch.no_grad:\n"
              "    for x in val_loader:\n        model(x)\nmodel.training = False\n"

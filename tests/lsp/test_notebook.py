@@ -196,3 +196,32 @@ async def test_pull_diagnostics_per_cell(start: Starter) -> None:
     assert [d.range.start.line for d in tm001] == [2]
     assert await pull(cells[0]) == []
     assert session.publishes == []
+
+
+async def test_a_cell_that_does_not_parse_is_shown_as_not_analysed(start: Starter) -> None:
+    """The CLI prints "cell N ... not analysed"; the editor shows it at the cell itself
+    (RULES §2a), as information: the syntax error is the Python extension's to report."""
+    session = await start(
+        capabilities=vscode_capabilities(notebooks=True), init_options={"debounceMs": 0}
+    )
+    notebook, cells = open_notebook(session, "broken.ipynb")
+    assert await session.diagnostics(cells[3], version=1) == []
+    # An unfinished exercise in the eval() cell: that cell is left out, the rest analysed.
+    before_validate = len(session.publishes_for(cells[4]))
+    before = len(session.publishes_for(cells[3]))
+    change_cell(session, notebook, 2, cells[3], "# TODO: evaluate\nmodel.eval(\n")
+    [note] = await session.diagnostics(cells[3], after=before)
+    assert note.source == "torchmode" and note.code is None
+    assert note.severity == types.DiagnosticSeverity.Information
+    assert note.range.start == types.Position(1, 0)
+    assert note.message.startswith("torchmode did not analyse this cell: syntax error at line 2")
+    assert "analysed as if this cell were empty" in note.message
+    # ... so model.eval() is missing for the loop in cell 5, reported there as usual.
+    validate = await session.diagnostics(cells[4], after=before_validate)
+    assert "TM001" in {d.code for d in validate}
+    assert await session.code_actions(cells[3], [note], only=["quickfix"]) == []
+
+    # Finishing the cell removes the note.
+    before = len(session.publishes_for(cells[3]))
+    change_cell(session, notebook, 3, cells[3], "model.eval()\n")
+    assert await session.diagnostics(cells[3], after=before) == []

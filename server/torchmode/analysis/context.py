@@ -103,7 +103,7 @@ class FileAnalysis:
         func = ev.node.func
         method = func.attr if isinstance(func, ast.Attribute) and \
             func.attr in ("forward", "generate") else "forward"
-        return self.interp.method_grad_off(ev.class_name, method)
+        return self.interp.may_run_grad_off(ev, method)
 
     def eval_region(self, ev: ForwardEvent) -> EvalRegion | None:
         """The outermost evaluation region holding the forward call, if any."""
@@ -149,15 +149,31 @@ class FileAnalysis:
             info = interp.mode_sets.get(id(mode.node))
             if info is None or info[2] is not ev.func:
                 return None
-            stmts = info[3]
-            if any(isinstance(s, LOOP_TYPES) and id(s) in self.step_ancestors for s in stmts):
-                return None
             line = mode.line or 0
+            counts, loop = self._training_loop_of(ev, info[3], line)
+            if not counts:
+                return None
+            last = (loop.end_lineno or loop.lineno) if loop is not None else None
             for step in (*interp.steps.values(), *interp.call_steps.values()):
                 if step.func is ev.func and step.node.lineno - 1 >= line and \
+                        (last is None or step.node.lineno <= last) and \
                         not self._rebound_between(ev, step.node.lineno):
                     return None
         return max(ev.modes, key=lambda m: m.line or 0)
+
+    def _training_loop_of(self, ev: ForwardEvent, eval_stmts: tuple[ast.AST, ...],
+                          eval_line: int) -> tuple[bool, ast.stmt | None]:
+        """(does the ``m.eval()`` count for this call, the innermost training loop holding
+        it). Inside a training loop the eval counts only for a call later in the same
+        iteration (``G.eval(); samples = G(fixed_z)`` at the end of an epoch), and only
+        the training steps after it in that loop make the call part of training."""
+        loops = [s for s in eval_stmts
+                 if isinstance(s, LOOP_TYPES) and id(s) in self.step_ancestors]
+        if not loops:
+            return True, None
+        loop = loops[-1]
+        assert isinstance(loop, ast.stmt)
+        return any(s is loop for s in ev.stmts) and ev.node.lineno - 1 >= eval_line, loop
 
     def _rebound_between(self, ev: ForwardEvent, step_line: int) -> bool:
         """``net = new_model()`` between the forward call and a later training step: the

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from .callbacks import handed_callback_names
 from .layers import ClassSummary, class_call, loads_in_init
 from .names import (
     EVAL_FUNC_RE,
@@ -171,12 +172,20 @@ def collect(tree: ast.Module, path: str = "") -> FileFacts:
                 module_funcs[node.name] = info
             if cls is not None and owner is None and cls in classes:
                 classes[cls].methods[node.name] = node
+                if csum is not None and node.decorator_list:
+                    csum.method_decorators[node.name] = tuple(
+                        imports.qual(d.func if isinstance(d, ast.Call) else d) or ""
+                        for d in node.decorator_list)
             for stmt in reversed(node.body):
                 push((stmt, info, None, csum))
             for default in (*args.defaults, *[d for d in args.kw_defaults if d is not None]):
                 push((default, owner, cls, csum))
             for dec in node.decorator_list:
-                push((dec, owner, cls, csum))
+                if _is_enable_grad(dec, imports):
+                    # gradient use of the decorated function, not of the scope around it
+                    _grad_use(info, facts)
+                else:
+                    push((dec, owner, cls, csum))
             continue
         if tp is ast.ClassDef:
             assert isinstance(node, ast.ClassDef)
@@ -329,6 +338,12 @@ def _close_trained(facts: FileFacts, pairs: list[tuple[str, str]]) -> None:
             facts.trained.add(key)
 
 
+def _is_enable_grad(dec: ast.expr, imports: Imports) -> bool:
+    """``@torch.enable_grad()`` / ``@torch.enable_grad`` (valid since PyTorch 2.0)."""
+    func = dec.func if isinstance(dec, ast.Call) else dec
+    return imports.qual(func) == "torch.enable_grad"
+
+
 def _grad_use(owner: FuncInfo | None, facts: FileFacts) -> None:
     if owner is not None:
         owner.gradient_use = True
@@ -378,6 +393,13 @@ def _on_call(node: ast.Call, owner: FuncInfo | None, facts: FileFacts, called_id
         elif method == "__enter__" and isinstance(recv, ast.Call):
             if owner is not None:
                 owner.grad_ctx = True
+    for handed in handed_callback_names(node):
+        # a callback handed over is called by the object it is handed to: its callers are
+        # the registrations (analysis/callbacks.py), and it runs after the code that
+        # registers it, ordered like a call
+        called_ids.add(id(handed))
+        if owner is not None:
+            owner.calls.add(handed.id)
     qual = facts.imports.qual_name(name) if name else None   # = imports.qual(func)
     if qual:
         if qual in ("torch.autograd.grad", "torch.func.grad", "torch.enable_grad",

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
+from .callbacks import builds_trainer, handed_callbacks, registering_receiver
 from .decorators import returns_grad_off
 from .facts import FileFacts, FuncInfo, is_optimizer_name
 from .layers import NEUTRAL_BUILTINS, ClassSummary, Resolver
@@ -297,6 +298,10 @@ class Summary:
     line: int = 0
     # @contextmanager functions: the effect when the ``with`` body starts (at ``yield``)
     enter_effects: dict[str, Modes] | None = None
+    # every class the returned model may be built from (``_create()`` returning an
+    # ``AutoShape`` or a ``DetectMultiBackend``), sorted: whether its forward runs without
+    # grad (Interpreter.may_run_grad_off)
+    return_classes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -363,6 +368,13 @@ class Interpreter:
         self.not_module_tests: set[str] = set()   # the text of those isinstance tests
         self.loaded_canon: set[str] = set()
         self.contains: dict[str, tuple[str, ...]] = {}
+        # (function or module node, name) -> classes of the modules assigned to it
+        self.assigned_classes: dict[tuple[int, str], set[str]] = {}
+        # (function or module node, canonical) -> classes a factory's result may have
+        self.maybe_classes: dict[tuple[int, str], tuple[str, ...]] = {}
+        self._call_classes: dict[int, tuple[str, ...]] = {}
+        # (scope, name) -> the models a trainer object was built with (callbacks.py)
+        self.trainers: dict[tuple[int, str], tuple[str, ...]] = {}
         self.budget = 400_000
         # (reason, where) of every place the analysis stopped early: the outcome is Partial
         self.stopped_early: set[tuple[str, str]] = set()
@@ -508,6 +520,8 @@ class Interpreter:
             if fn.parent is not None:
                 continue
             summary = self.summaries.get(id(fn.node))
+            if summary is None and fn.class_name is None and _returns_value(fn.node):
+                summary = self._summary(fn)   # a factory: the classes it may return
             if summary is None:
                 summary = Summary(reaches_step=self._reaches_step(fn), params=fn.params,
                                   name=fn.name, line=fn.node.lineno - 1)
@@ -728,9 +742,66 @@ class Interpreter:
         """``cls.method`` of this file is decorated to run without grad (``@torch.no_grad()``
         on a ``forward``, YOLOv5's ``@smart_inference_mode()``): calls record no graph."""
         info = self.facts.classes.get(cls) if cls else None
+        if info is None and cls:
+            return self._other_file_grad_off(cls, method)
         node = info.methods.get(method) if info is not None else None
         fn = self.facts.by_node.get(id(node)) if node is not None else None
         return fn is not None and self._grad_decorator(fn) == GRAD_OFF
+
+    def may_run_grad_off(self, ev: ForwardEvent, method: str) -> bool:
+        """Does the called method of some class the model may have disable grad itself?
+        (``model = _create(...)`` may be an ``AutoShape``, whose forward runs under
+        ``@smart_inference_mode()``; TM002 then has a path with no graph, as with grad
+        states merged over branches.)"""
+        classes = (ev.class_name, *self.maybe_classes.get((id(ev.func.node), ev.canonical), ()))
+        return any(cls and self.method_grad_off(cls, method) for cls in classes)
+
+    def _other_file_grad_off(self, cls: str, method: str) -> bool:
+        """``cls.method`` of another analysed file decorated with a no-grad decorator,
+        torch's own or a project factory that returns one (resolved through the project)."""
+        summary = self.resolver.find(cls)
+        if summary is None:
+            return False
+        for qual in summary.method_decorators.get(method, ()):
+            if qual in GRAD_OFF_CTX:
+                return True
+            found = self.external(qual) if self.external is not None and "." in qual else None
+            if found is not None and isinstance(found.returns, GradCtx) and \
+                    found.returns.values == frozenset({GRAD_OFF}):
+                return True
+        return False
+
+    def _return_classes(self, fn: FuncInfo) -> tuple[str, ...]:
+        """Every class a model returned by ``fn`` may be built from."""
+        found: set[str] = set()
+        key = id(fn.node)
+        for value in self.return_values:
+            if isinstance(value, New) and value.cls:
+                found.add(value.cls)
+            elif isinstance(value, Ent):
+                found |= self.assigned_classes.get((key, value.key.split(".", 1)[0]), set())
+                found.update(self.maybe_classes.get((key, value.canonical), ()))
+        return tuple(sorted(found))
+
+    def _note_factory_classes(self, stmt: ast.Assign) -> None:
+        """``model = _create(...)``: the classes the factory's result may have;
+        ``model = AutoShape(model)``: a class this name may hold (by its qualified name,
+        resolved or not: the file's summary is made without the other files)."""
+        if self.ctx is None or self.state is None:
+            return
+        scope = id(self.ctx.node)
+        assert isinstance(stmt.value, ast.Call)
+        qual = self._qual(stmt.value.func) or ""
+        built = qual if qual.rsplit(".", 1)[-1][:1].isupper() else None
+        classes = self._call_classes.get(id(stmt.value))
+        for target in stmt.targets:
+            key = self._ekey(target)
+            if key is None:
+                continue
+            if built is not None and isinstance(target, ast.Name):
+                self.assigned_classes.setdefault((scope, key), set()).add(built)
+            if classes:
+                self.maybe_classes[(scope, self._canonical(key))] = classes
 
     def _grad_decorator(self, fn: FuncInfo) -> str | None:
         for dec in fn.node.decorator_list:
@@ -845,7 +916,8 @@ class Interpreter:
                     first_ent.canonical.split(".")[0] in fn.params:
                 returns = first_ent
         self.summaries[id(fn.node)] = Summary(effects, self._reaches_step(fn), returns, fn.params,
-                                              fn.name, fn.node.lineno - 1, enter)
+                                              fn.name, fn.node.lineno - 1, enter,
+                                              self._return_classes(fn))
         cls = self._class_of(fn)
         if cls is not None and fn.name != "__init__":
             self.class_mutated.setdefault(cls, set()).update(
@@ -1080,6 +1152,10 @@ class Interpreter:
             value = self._expr(stmt.value)
             for target in stmt.targets:
                 self._assign(target, value, stmt)
+            if isinstance(stmt.value, ast.Call):
+                self._note_factory_classes(stmt)
+                if self.main:
+                    self._note_trainer(stmt)
         elif tp is ast.AnnAssign:
             assert isinstance(stmt, ast.AnnAssign)
             if stmt.value is not None:
@@ -1538,6 +1614,9 @@ class Interpreter:
                 self.contains[canonical] = value.children
             if value.cls:
                 self.classes_of[canonical] = value.cls
+                if self.ctx is not None:
+                    self.assigned_classes.setdefault((id(self.ctx.node), key), set()).add(
+                        value.cls)
         elif isinstance(value, Flag) and isinstance(target, ast.Name):
             state.save(key, value)
         elif isinstance(value, GradCtx) and isinstance(target, ast.Name):
@@ -2224,6 +2303,8 @@ class Interpreter:
             state.grad = frozenset({value})
             state.lgrad = frozenset({value})
             return None
+        if self.main and handed_callbacks(node):
+            self._register_callbacks(node)
         callee = self._callee(node, qual)
         if callee is not None:
             return self._apply_call(node, callee, args)
@@ -2497,6 +2578,73 @@ class Interpreter:
                            _children(args))
         return result
 
+    def _scope_id(self) -> int:
+        return id(self.fn.node) if self.fn is not None else 0
+
+    def _models_given(self, call: ast.Call) -> tuple[str, ...]:
+        """The canonical names of the models ``call`` receives as arguments."""
+        state = self.state
+        assert state is not None
+        found: list[str] = []
+        for arg in (*call.args, *(kw.value for kw in call.keywords)):
+            key = self._ekey(arg)
+            if key is not None and key != "self":
+                canonical = self._canonical(key)
+                if self._lookup(state, canonical) and canonical not in found:
+                    found.append(canonical)
+        return tuple(found)
+
+    def _note_trainer(self, stmt: ast.Assign) -> None:
+        """``trainer = Trainer(config, model, dataset)``: remember which models it trains."""
+        call = stmt.value
+        assert isinstance(call, ast.Call)
+        names = [t.id for t in stmt.targets if isinstance(t, ast.Name)]
+        if not names or self.state is None or not builds_trainer(call, names):
+            return
+        models = self._models_given(call)
+        for name in names:
+            if models:
+                self.trainers[(self._scope_id(), name)] = models
+            else:
+                self.trainers.pop((self._scope_id(), name), None)
+
+    def _register_callbacks(self, node: ast.Call) -> None:
+        """A callback handed to a trainer runs while the trainer trains its models: record
+        its call with those models in train mode (RULES §2 "Closures and callbacks")."""
+        receiver = registering_receiver(node)
+        if receiver is not None:
+            models = self.trainers.get((self._scope_id(), receiver), ())
+            trainer = receiver
+        elif builds_trainer(node, []):
+            models = self._models_given(node)
+            trainer = (self._dotted(node.func) or "the trainer").rsplit(".", 1)[-1]
+        else:
+            return
+        if not models:
+            return
+        how = f"{trainer}, which trains it while it runs this callback, registered"
+        mode = Mode(TRAIN, node.lineno - 1, node.col_offset, how, False, node)
+        for name in handed_callbacks(node):
+            callee = self._static_callee(self.fn, name)
+            if callee is not None:
+                self._record_callback(callee, models, mode)
+
+    def _record_callback(self, callee: FuncInfo, models: tuple[str, ...], mode: Mode) -> None:
+        state = self.state
+        assert state is not None
+        record = self.records.setdefault(id(callee.node), CallRecord())
+        record.count += 1
+        record.grad.add(GRAD_ON)   # a trainer runs its callbacks between training steps
+        for key in self._outside_keys(callee, False, False):
+            canonical = self._canonical(key)
+            trained = any(canonical == m or canonical.startswith(m + ".") for m in models)
+            modes = {mode} if trained else self._lookup(state, canonical)
+            if modes:
+                record.modes.setdefault(key, set()).update(modes)
+                cls = self.classes_of.get(canonical)
+                if cls:
+                    record.classes.setdefault(key, cls)
+
     def _record_external(self, node: ast.Call, qual: str, summary: Summary,
                          args: list[Value]) -> None:
         state = self.state
@@ -2544,6 +2692,8 @@ class Interpreter:
         if params is None:
             params = summary.params
         bound = dict(self._bind(node, params, args))
+        if summary.return_classes:
+            self._call_classes[id(node)] = summary.return_classes
         line = node.lineno - 1
         how = f"{summary.name}()"
         for key, effect in summary.effects.items():
@@ -2720,6 +2870,19 @@ def _strip_mode(mode: Mode) -> Mode:
     return Mode(mode.kind, mode.line, mode.col, mode.how, mode.flagged, None)
 
 
+def _returns_value(node: ast.AST) -> bool:
+    """Does the function hold a ``return <value>`` (its own, not a nested function's)?"""
+    stack = list(getattr(node, "body", []))
+    while stack:
+        sub = stack.pop()
+        if isinstance(sub, ast.Return) and sub.value is not None:
+            return True
+        if not isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                                ast.Lambda, ast.expr)):
+            stack.extend(ast.iter_child_nodes(sub))
+    return False
+
+
 def _strip_nodes(summary: Summary) -> Summary:
     effects = {k: frozenset(_strip_mode(m) for m in v) for k, v in summary.effects.items()}
     returns = summary.returns
@@ -2727,7 +2890,7 @@ def _strip_nodes(summary: Summary) -> Summary:
         returns = New(frozenset(_strip_mode(m) for m in returns.modes), returns.cls,
                       returns.loaded)
     return Summary(effects, summary.reaches_step, returns, list(summary.params), summary.name,
-                   summary.line)
+                   summary.line, return_classes=summary.return_classes)
 
 
 def _self_keys(state: State) -> list[str]:

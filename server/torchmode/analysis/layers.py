@@ -38,6 +38,10 @@ class ClassSummary:
     unknown: bool = False       # builds something we cannot see (factory, unresolved import)
     reads_training: bool = False
     loads_in_init: bool = False  # __init__ loads a model (its mode is the loaded one's)
+    # method name -> qualified names of its decorators (``@smart_inference_mode()`` gives
+    # ``utils.torch_utils.smart_inference_mode``): whether a forward runs without grad is
+    # decided where the decorator resolves (Interpreter.method_grad_off)
+    method_decorators: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def is_module(self, resolver: Resolver) -> bool:
         return any(resolver.is_module_base(b) for b in self.bases)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 
 from ..findings import Finding, Position, Range
-from ..notebook import cell_message
+from ..notebook import BrokenCell, cell_message
 from ..source import codepoint_index, utf16_len
 
 BOM = "\ufeff"  # see Snapshot.bom
@@ -191,7 +191,34 @@ def diagnostics_by_uri(
     for finding in findings:
         uri, diagnostic = to_diagnostic(finding, snap, enc, support)
         out.setdefault(uri, []).append(diagnostic)
+    for broken in snap.broken:
+        note = broken_cell_diagnostic(broken, snap)
+        if note is not None:
+            out.setdefault(note[0], []).append(note[1])
     return out
+
+
+def broken_cell_diagnostic(
+    broken: BrokenCell, snap: Snapshot
+) -> tuple[str, types.Diagnostic] | None:
+    """What the CLI prints as "cell N ... not analysed", shown on the cell's error line:
+    information, not an error (the syntax error itself is the Python extension's to
+    report), without code or data (no fix, nothing to ignore)."""
+    cell = next((c for c in snap.cells if c.index == broken.cell), None)
+    if cell is None:
+        return None
+    line = types.Position(line=broken.line, character=0)
+    message = (
+        f"torchmode did not analyse this cell: syntax error at line {broken.line + 1}, "
+        f"column {broken.column + 1} ({broken.message}). The other cells are analysed as "
+        "if this cell were empty."
+    )
+    return cell.uri, types.Diagnostic(
+        range=types.Range(start=line, end=types.Position(line=broken.line + 1, character=0)),
+        message=message,
+        severity=types.DiagnosticSeverity.Information,
+        source=SOURCE,
+    )
 
 
 def finding_from_data(data: Any) -> Finding | None:

@@ -12,7 +12,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 
-from ..notebook import NotebookText
+from ..notebook import BrokenCell, NotebookText
 from ..source import SourceText
 
 BOM = "\ufeff"
@@ -39,6 +39,8 @@ class Snapshot:
     # The document starts with a byte order mark, left out of ``text`` (Python rejects
     # it inside source text): client columns on line 0 are one further right.
     bom: bool = False
+    # notebooks: code cells that do not parse, left out of the analysis (RULES §2a)
+    broken: tuple[BrokenCell, ...] = ()
 
     @property
     def is_notebook(self) -> bool:
@@ -98,4 +100,5 @@ def notebook_snapshot(
         path=path,
         cells=cells,
         start_lines=joined.start_lines,
+        broken=joined.broken,
     )

@@ -65,15 +65,37 @@ def _finding(fa: FileAnalysis, fwd: ForwardEvent, step: StepEvent, mode: Mode) -
                f"{key}.train() follows before the step). Dropout and BatchNorm keep their "
                "evaluation behaviour while training.")
     related = (Related(fa.range(step.node), "training step reached in eval mode"),)
-    target = _target(fa, fwd, step, mode)
+    code = f"{key}.train()"
+    title = f"Insert {code} before the training step"
+    target = _entry_target(fa, fwd, step, mode)
+    if target is not None:
+        title = f"Insert {code} where training starts in {step.func.name}()"
+    else:
+        target = _target(fa, fwd, step, mode)
     fixes: tuple[FixSpec, ...] = ()
     if target is not None:
         first, end = fa.stmt_lines(target)
-        code = f"{key}.train()"
-        fixes = (FixSpec(FixKind.INSERT_TRAIN, f"Insert {code} before the training step", False,
-                         first, end, code, key, None, True),)
+        fixes = (FixSpec(FixKind.INSERT_TRAIN, title, False, first, end, code, key, None, True),)
     return finding(RULE, message, fa.range(mode.node), fixes, related,  # type: ignore[arg-type]
                    subject=key)
+
+
+def _entry_target(fa: FileAnalysis, fwd: ForwardEvent, step: StepEvent, mode: Mode
+                  ) -> ast.stmt | None:
+    """``for epoch ...: train_iter(net, ...)`` where ``train_iter(model, ...)`` ends in an
+    evaluation helper: the eval reaches the step through the parameter ``model``, a name
+    the caller does not have. The training part starts inside the function: before the
+    first statement of its body that holds the step or the model's forward call
+    (RULES §4), the spelling a PyTorch user writes (``def train(model, ...): model.train()``)."""
+    info = fa.interp.mode_sets.get(id(mode.node))
+    if info is None or info[2] is step.func or fwd.func is not step.func:
+        return None
+    root = fwd.key.split(".", 1)[0]
+    if not _param_of(root, fwd) or info[1].split(".", 1)[0] == root:
+        return None
+    firsts = [chain[0] for chain in (step.stmts, fwd.stmts)
+              if chain and isinstance(chain[0], ast.stmt)]
+    return min(firsts, key=lambda s: (s.lineno, s.col_offset)) if firsts else None
 
 
 def _target(fa: FileAnalysis, fwd: ForwardEvent, step: StepEvent, mode: Mode) -> ast.stmt | None:
