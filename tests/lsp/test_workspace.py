@@ -114,20 +114,28 @@ async def test_invalid_settings_fall_back_and_are_reported_once(start: Starter) 
 async def test_pyproject_first_or_editor_first(start: Starter, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.torchmode]\nignore = ["TM001"]\n')
     session = await start(
-        init_options={"select": ["TM001", "TM002"], "configurationPreference": "filesystemFirst"}
+        init_options={"ignore": ["TM002"], "configurationPreference": "filesystemFirst"}
     )
     uri = session.open("train.py", TRAIN_EVAL)
-    assert "TM001" not in {d.code for d in await session.diagnostics(uri, version=1)}
+    assert {d.code for d in await session.diagnostics(uri, version=1)} == {"TM002"}
+    # editorFirst: the editor's ignore wins where set...
+    session.client.set_configuration(
+        {"configurationPreference": "editorFirst"}, section="torchmode"
+    )
     session.client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings=None)
     )
+    diagnostics = await codes_eventually(session, uri, True, "TM001")
+    assert "TM002" not in {d.code for d in diagnostics}
+    # ...and an empty list is "not set" (VS Code's default): pyproject.toml's applies.
     session.client.set_configuration(
         {"ignore": [], "configurationPreference": "editorFirst"}, section="torchmode"
     )
     session.client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings=None)
     )
-    await codes_eventually(session, uri, True, "TM001")
+    diagnostics = await codes_eventually(session, uri, False, "TM001")
+    assert "TM002" in {d.code for d in diagnostics}
 
 
 async def test_cross_file_summary_from_the_workspace_index(start: Starter, tmp_path: Path) -> None:
