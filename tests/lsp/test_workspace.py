@@ -321,6 +321,31 @@ async def test_rule_selection_per_workspace_folder(start: Starter, tmp_path: Pat
     assert "TM002" in {d.code for d in diagnostics}
 
 
+async def test_every_setting_is_resolved_per_workspace_folder(
+    start: Starter, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    quiet = {"debounceMs": 0, "hover": {"enable": False}, "enable": False}
+    session = await start(
+        folders=[first, second],
+        scoped_configuration={
+            "": {"torchmode": {"debounceMs": 0}},
+            second.as_uri(): {"torchmode": quiet},
+        },
+    )
+    line = TRAIN_EVAL.splitlines().index("    out = model(x)")
+    uri_first = session.open("first/train.py", TRAIN_EVAL)
+    uri_second = session.open("second/train.py", TRAIN_EVAL)
+    await codes_eventually(session, uri_first, True, "TM001")
+    assert await session.hover(uri_first, line, 10) is not None
+    assert await session.hover(uri_second, line, 10) is None  # hover.enable: false there
+    await session.quiet(0.5)
+    # enable: false there (a document opened before the settings arrived is cleared)
+    assert not [p for p in session.publishes_for(uri_second)[-1:] if p.diagnostics]
+
+
 async def test_in_process_engine_when_asked(start: Starter) -> None:
     session = await start(init_options={"debounceMs": 0}, env={"TORCHMODE_LSP_ENGINE": "thread"})
     uri = session.open("train.py", TRAIN_EVAL)

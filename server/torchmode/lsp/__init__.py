@@ -25,10 +25,11 @@ and the hover texts (``torchmode.hover``), shaped like ruff's server:
 
 Settings (``initializationOptions`` or ``{"settings": ...}``, and section
 ``torchmode`` of ``workspace/configuration``, each resolved per workspace folder; an
-empty list means "not set"): ``enable``, ``select``, ``ignore``, ``severity`` (``{"TM002": "hint"}``),
-``fixAll.unsafe``, ``codeAction.disableRuleComment.enable``, ``debounceMs`` (200),
-``hover.enable``, ``inlayHints.enable`` (off), ``configurationPreference``
-(``editorFirst`` | ``filesystemFirst``).
+empty list means "not set"): ``enable``, ``select``, ``ignore``, ``severity``
+(``{"TM002": "hint"}``), ``fixAll.unsafe``, ``codeAction.disableRuleComment.enable``,
+``debounceMs`` (200), ``hover.enable``, ``inlayHints.enable`` (off),
+``configurationPreference`` (``editorFirst`` | ``filesystemFirst``); declared in
+``settings.SETTINGS``.
 
 Limits (environment): ``TORCHMODE_LSP_TIMEOUT`` (60 s per analysis or fix; a document
 over it is left alone until saved), ``TORCHMODE_INDEX_FILE_LIMIT`` (5,000 files

@@ -24,8 +24,12 @@ log = logging.getLogger("torchmode.lsp")
 
 
 def set_initial(ls: TorchmodeServer, raw: Any) -> None:
-    """``initializationOptions``: the base of every later answer."""
-    apply(ls, SettingsState(initial=raw, global_settings=parse_settings(raw)))
+    """``initializationOptions``: the base of every later answer (nothing is open yet,
+    and the client may not be asked anything before ``initialized``)."""
+    state = SettingsState(initial=raw, global_settings=parse_settings(raw))
+    ls.session.settings = state
+    if state.global_settings.problems:
+        ls.report_problems(state.global_settings.problems)
 
 
 def set_global(ls: TorchmodeServer, raw: Any) -> None:
