@@ -11,7 +11,10 @@ installed ``transformers`` if present, else from ``torch``'s own sources):
 * start to ready (spawn -> ``initialize`` answered), median of 5;
 * resident memory of the torchmode server after opening the three files and 150 edits.
 
-Usage: ``python benchmarks/bench_lsp.py [--edits 50] [--json out.json]``.
+Usage: ``python benchmarks/bench_lsp.py [--edits 50] [--json out.json]
+[--before SRC]``. ``--before`` adds another torchmode (the ``server`` folder of an
+older source tree, e.g. from ``git archive``) to the same run, so a change is
+measured side by side with what it replaces.
 """
 
 from __future__ import annotations
@@ -442,6 +445,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         floor = [python, str(Path(__file__).resolve()), "--floor-server"]
         ruff = shutil.which("ruff") or str(Path(python).parent / "ruff")
         servers = [("floor", floor, None), ("torchmode", torchmode, {"debounceMs": 0})]
+        if args.before:
+            servers.insert(1, ("before", before_command(args.before), {"debounceMs": 0}))
         if Path(ruff).exists():
             servers.append(("ruff", [ruff, "server"],
                             {"settings": {"lint": {"select": ["ALL"]},
@@ -461,14 +466,32 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def before_command(src: str) -> list[str]:
+    """``torchmode server`` run from another source tree (its worker follows it: the
+    worker is started from the folder its own package was imported from)."""
+    folder = str(Path(src).resolve())
+    boot = (f"import sys; sys.path.insert(0, {folder!r}); "
+            "from torchmode.cli import main; sys.exit(main(['server']))")
+    return [sys.executable, "-c", boot]
+
+
 def summarise(report: dict[str, Any]) -> None:
     floor = report["servers"]["floor"]["files"]
-    ours = report["servers"]["torchmode"]["files"]
-    print("\nratio to floor (targets: p50 <= 2x, p95 <= 3x)")
-    for size, row in ours.items():
-        base = floor[size]
-        print(f"  {size:>5} lines: p50 {row['p50_ms'] / base['p50_ms']:.2f}x  "
-              f"p95 {row['p95_ms'] / base['p95_ms']:.2f}x")
+    for name in ("before", "torchmode"):
+        if name not in report["servers"]:
+            continue
+        ours = report["servers"][name]["files"]
+        print(f"\n{name}: ratio to floor (targets: p50 <= 2x, p95 <= 3x)")
+        for size, row in ours.items():
+            base = floor[size]
+            print(f"  {size:>5} lines: p50 {row['p50_ms'] / base['p50_ms']:.2f}x  "
+                  f"p95 {row['p95_ms'] / base['p95_ms']:.2f}x")
+    if "before" in report["servers"]:
+        print("\nnow vs before (edit -> diagnostics; below 1 is faster)")
+        before = report["servers"]["before"]["files"]
+        for size, row in report["servers"]["torchmode"]["files"].items():
+            print(f"  {size:>5} lines: p50 {row['p50_ms'] / before[size]['p50_ms']:.2f}x  "
+                  f"p95 {row['p95_ms'] / before[size]['p95_ms']:.2f}x")
     ah = report["actions_hover"]
     print(f"code action p50/p95 {ah['code_action_p50_ms']:.1f}/{ah['code_action_p95_ms']:.1f} ms"
           f" (target p95 < 100); hover p50/p95 {ah['hover_p50_ms']:.2f}/{ah['hover_p95_ms']:.2f} ms"
@@ -486,6 +509,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edits", type=int, default=50)
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--before", metavar="SRC",
+                        help="also measure the torchmode package in this folder")
     parser.add_argument("--floor-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_server:

@@ -9,15 +9,18 @@ capability pygls advertises), ``RUNS`` and one ``handle`` function:
   coroutine and hand work to the executor with ``ls.in_background``.
 - ``RUNS = SNAPSHOT`` / ``SNAPSHOT_ON_LOOP``: the module also has
   ``document_uri(params)`` and ``NOT_OPEN`` or ``not_open(params)`` (the answer
-  for a document that is not open). A ``DocumentSnapshot`` is taken on the event loop and
-  ``handle(snapshot, params, tools)`` runs on the executor (``SNAPSHOT``) or right
+  for a document that is not open). A ``DocumentSnapshot`` is taken on the event
+  loop and ``handle(snapshot, params, tools)`` runs on the executor (``SNAPSHOT``) or right
   away on the loop (``SNAPSHOT_ON_LOOP``: cheap answers that must not wait behind an
   analysis, e.g. hover). These never see the session.
 
 Every handler is guarded: an exception is logged with its traceback and a request
-is answered with an LSP error (``InvalidParams`` for a ``ValueError`` the handler
-raised about its arguments, else ``InternalError``); a failed notification is also
-written to the editor's log. No request is left unanswered.
+is answered with an LSP error (``InvalidParams`` for a ``BadParams`` the handler
+raised about its arguments, else ``InternalError``); a failed notification, which
+has no answer to carry the error, is written to the editor's log. No request is
+left unanswered.
+
+Adding an LSP feature: a module in ``handlers/`` and its line in ``HANDLERS``.
 """
 
 from __future__ import annotations
@@ -83,31 +86,35 @@ def register(server: TorchmodeServer, modules: Iterable[ModuleType]) -> None:
 def guarded(server: TorchmodeServer, module: ModuleType) -> Callable[..., Any]:
     """``module.handle`` run where it belongs, with every failure answered.
 
-    A plain function on the loop stays a plain function: pygls runs it as the message
-    arrives, so notifications keep their order with no extra hop.
+    What runs on the loop without waiting stays a plain function: pygls runs it as the
+    message arrives, so notifications keep their order and hovers take no extra hop.
     """
     runs = getattr(module, "RUNS", ON_LOOP)
     name = getattr(module, "COMMAND", None) or module.METHOD
     failed = functools.partial(_failed, server, name, _is_request(module))
-    if runs == ON_LOOP and not inspect.iscoroutinefunction(module.handle):
-        handle = module.handle
+    handler: Callable[..., Any]
+    if runs == SNAPSHOT_ON_LOOP or (
+        runs == ON_LOOP and not inspect.iscoroutinefunction(module.handle)
+    ):
+        call = _with_snapshot(server, module) if runs == SNAPSHOT_ON_LOOP else _on_loop(
+            server, module.handle
+        )
 
         def handler(*args: Any) -> Any:
             try:
-                return handle(server, *args)
+                return call(*args)
             except Exception as exc:
                 return failed(exc)
 
     else:
-        call = (
-            _on_loop(server, module.handle)
-            if runs == ON_LOOP
-            else _with_snapshot(server, module, background=runs == SNAPSHOT)
+        call_async = (
+            _on_loop_async(server, module.handle) if runs == ON_LOOP
+            else _in_background(server, module)
         )
 
-        async def handler(*args: Any) -> Any:  # type: ignore[misc]
+        async def handler(*args: Any) -> Any:
             try:
-                return await call(*args)
+                return await call_async(*args)
             except Exception as exc:
                 return failed(exc)
 
@@ -136,23 +143,42 @@ def _failed(server: TorchmodeServer, name: str, is_request: bool, exc: Exception
 
 
 def _on_loop(server: TorchmodeServer, handle: Callable[..., Any]) -> Callable[..., Any]:
+    return functools.partial(handle, server)
+
+
+def _on_loop_async(server: TorchmodeServer, handle: Callable[..., Any]) -> Callable[..., Any]:
     async def call(*args: Any) -> Any:
         return await handle(server, *args)
 
     return call
 
 
-def _with_snapshot(
-    server: TorchmodeServer, module: ModuleType, *, background: bool
-) -> Callable[..., Any]:
-    async def call(params: Any) -> Any:
-        uri = module.document_uri(params)
-        snapshot = server.session.snapshot(uri, server.report_problems) if uri else None
+def _snapshot(server: TorchmodeServer, module: ModuleType, params: Any) -> Any:
+    """The request's document snapshot (taken on the loop), or None if not open."""
+    uri = module.document_uri(params)
+    return server.session.snapshot(uri, server.report_problems) if uri else None
+
+
+def _not_open(module: ModuleType, params: Any) -> Any:
+    not_open = getattr(module, "not_open", None)
+    return not_open(params) if not_open is not None else module.NOT_OPEN
+
+
+def _with_snapshot(server: TorchmodeServer, module: ModuleType) -> Callable[..., Any]:
+    def call(params: Any) -> Any:
+        snapshot = _snapshot(server, module, params)
         if snapshot is None:
-            not_open = getattr(module, "not_open", None)
-            return not_open(params) if not_open is not None else module.NOT_OPEN
-        if not background:
-            return module.handle(snapshot, params, server.tools())
+            return _not_open(module, params)
+        return module.handle(snapshot, params, server.tools())
+
+    return call
+
+
+def _in_background(server: TorchmodeServer, module: ModuleType) -> Callable[..., Any]:
+    async def call(params: Any) -> Any:
+        snapshot = _snapshot(server, module, params)
+        if snapshot is None:
+            return _not_open(module, params)
         return await server.in_background(module.handle, snapshot, params, server.tools())
 
     return call

@@ -63,7 +63,7 @@ def too_deep(syntax_error: str | None) -> bool:
 
 def report_internal_error(ls: TorchmodeServer, snap: Snapshot, outcome: InternalError) -> None:
     """Log the traceback and show the error, once per document version."""
-    if not ls.session.first_time(snap.key, f"internal error in version {snap.version}"):
+    if not ls.session.first_time_in_version(snap.key, "internal error", snap.version):
         return
     log.error(
         "internal error in %s while analysing %s (version %s): %s\n%s",

@@ -124,6 +124,8 @@ class Session:
         # uri -> (version, diagnostics) of the last publish
         self.published: dict[str, tuple[int | None, list[types.Diagnostic]]] = {}
         self.told: set[tuple[str, str]] = set()  # (document key, topic) the user was told
+        # (document key, topic) -> the version the user was last told about
+        self.told_version: dict[tuple[str, str], int | None] = {}
         self.scheduler: AnalysisScheduler | None = None  # set by the server
         # document key -> timer before jedi looks for its imported model classes
         self.resolve_timers: dict[str, asyncio.TimerHandle] = {}
@@ -225,12 +227,20 @@ class Session:
         self.told.add((key, topic))
         return True
 
+    def first_time_in_version(self, key: str, topic: str, version: int | None) -> bool:
+        """True the first time for ``topic`` in this version of the document."""
+        if (key, topic) in self.told_version and self.told_version[key, topic] == version:
+            return False
+        self.told_version[key, topic] = version
+        return True
+
     def forget(self, key: str) -> None:
         """A document closed: its analysis state and what the user was told go."""
         self.tracked.discard(key)
         if self.scheduler is not None:
             self.scheduler.forget(key)
         self.told = {t for t in self.told if t[0] != key}
+        self.told_version = {t: v for t, v in self.told_version.items() if t[0] != key}
 
 
 def parent_dir(path: str) -> str:
