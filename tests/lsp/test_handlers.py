@@ -177,3 +177,28 @@ async def wait_until(condition: Any, timeout: float = 10.0) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition never held"
         await asyncio.sleep(0.05)
+
+
+def test_every_handler_module_is_registered_once() -> None:
+    """A new feature is a module in ``handlers/`` plus its line in ``HANDLERS``: a
+    module left out of the list would never be called."""
+    import pkgutil
+
+    from torchmode.lsp import handlers
+    from torchmode.lsp.server import create_server
+
+    modules = {info.name for info in pkgutil.iter_modules(handlers.__path__)}
+    listed = [module.__name__.rsplit(".", 1)[1] for module in handlers.HANDLERS]
+    assert sorted(listed) == sorted(modules)
+    server = create_server()
+    try:
+        features = server.protocol.fm.features
+        commands = server.protocol.fm.commands
+        for module in handlers.HANDLERS:
+            assert callable(module.handle)
+            if hasattr(module, "COMMAND"):
+                assert module.COMMAND in commands
+            else:
+                assert module.METHOD in features, module.__name__
+    finally:
+        server.stop()

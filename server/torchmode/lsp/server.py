@@ -42,6 +42,7 @@ T = TypeVar("T")
 # share these threads; the engine serialises its own calls (one worker pipe, or the
 # index's lock in process), so more threads only let a short job pass a long one.
 EXECUTOR_THREADS = 4
+LOOP_READ_TIMEOUT_S = 10.0  # an executor thread waiting for the event loop to read state
 NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
     notebook_selector=[
         types.NotebookDocumentFilterWithCells(
@@ -112,6 +113,18 @@ class TorchmodeServer(LanguageServer):
         else:
             loop.call_soon_threadsafe(callback, *args)
 
+    def read_on_loop(self, read: Callable[..., T], *args: Any) -> T:
+        """``read(*args)`` run on the event loop, waited for from an executor thread:
+        the session is only touched on the loop."""
+        loop = self.loop
+        if loop is None or threading.current_thread() is threading.main_thread():
+            return read(*args)
+
+        async def on_loop() -> T:
+            return read(*args)
+
+        return asyncio.run_coroutine_threadsafe(on_loop(), loop).result(LOOP_READ_TIMEOUT_S)
+
     def tools(self) -> Tools:
         """What background handlers may use besides their snapshot (all thread-safe)."""
         return Tools(
@@ -122,8 +135,12 @@ class TorchmodeServer(LanguageServer):
             tell_once=lambda key, topic, message: self.from_thread(
                 self.notify_once, key, topic, message
             ),
-            open_document=lambda uri: self.session.document(self.session.key_of(uri)),
+            open_document=lambda uri: self.read_on_loop(self.open_document, uri),
         )
+
+    def open_document(self, uri: str) -> Snapshot | None:
+        """The current text of the open document (or notebook) holding ``uri``."""
+        return self.session.document(self.session.key_of(uri))
 
     # --- analysis (the scheduler calls these) ----------------------------------------
 

@@ -63,7 +63,7 @@ class VerificationQueue:
 
     def _verify(self, snap: Snapshot, finding: Finding, settings: Settings) -> Any:
         server = self._server
-        current = server.session.version_of(snap.key)
+        current = server.read_on_loop(server.session.version_of, snap.key)
         if current is not None and current != snap.version:
             server.verifier.release(snap, finding)
             return  # the document changed: nobody will ask for this version again
