@@ -74,7 +74,6 @@ class TorchmodeServer(LanguageServer):
         self.verifier = FixVerifier()
         self.verification = VerificationQueue(self)
         self.resolver = ImportResolver(self.engine)
-        self.reported_problems: set[tuple[str, ...]] = set()
         self.session.scheduler = AnalysisScheduler(
             self.executor, self.session.document, self.analyse, self.deliver, self.too_slow
         )
@@ -219,9 +218,8 @@ class TorchmodeServer(LanguageServer):
         if self.loop is not None and threading.current_thread() is not threading.main_thread():
             self.loop.call_soon_threadsafe(self.report_problems, problems)
             return
-        if problems in self.reported_problems:
+        if not self.session.first_report(problems):
             return
-        self.reported_problems.add(problems)
         message = "torchmode: invalid settings:\n" + "\n".join(f"- {p}" for p in problems)
         self.log_message(message, types.MessageType.Warning)
 

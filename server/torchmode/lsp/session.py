@@ -124,6 +124,7 @@ class Session:
         # uri -> (version, diagnostics) of the last publish
         self.published: dict[str, tuple[int | None, list[types.Diagnostic]]] = {}
         self.told: set[tuple[str, str]] = set()  # (document key, topic) the user was told
+        self.reported: set[tuple[str, ...]] = set()  # sets of invalid settings logged
         # (document key, topic) -> the version the user was last told about
         self.told_version: dict[tuple[str, str], int | None] = {}
         self.scheduler: AnalysisScheduler | None = None  # set by the server
@@ -225,6 +226,13 @@ class Session:
         if (key, topic) in self.told:
             return False
         self.told.add((key, topic))
+        return True
+
+    def first_report(self, problems: tuple[str, ...]) -> bool:
+        """True the first time this set of settings problems is reported."""
+        if problems in self.reported:
+            return False
+        self.reported.add(problems)
         return True
 
     def first_time_in_version(self, key: str, topic: str, version: int | None) -> bool:
