@@ -11,7 +11,11 @@ installed ``transformers`` if present, else from ``torch``'s own sources):
 * start to ready (spawn -> ``initialize`` answered), median of 5;
 * resident memory of the torchmode server after opening the three files and 150 edits.
 
-Usage: ``python benchmarks/bench_lsp.py [--edits 50] [--json out.json]``.
+Usage: ``python benchmarks/bench_lsp.py [--edits 50] [--json out.json]
+[--before SRC [--rounds 3]]``. ``--before`` adds another torchmode (the ``server``
+folder of an older source tree, e.g. from ``git archive``) to the same run, measured
+in rounds alternating with this one, so a change is compared with what it replaces
+under the same machine load.
 """
 
 from __future__ import annotations
@@ -447,10 +451,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                             {"settings": {"lint": {"select": ["ALL"]},
                                           "configurationPreference": "editorOnly"}}))
         print("files:", ", ".join(f"{label} ({lines} lines)" for label, _, lines in files))
-        report: dict[str, Any] = {"edits": args.edits, "servers": {}}
+        report: dict[str, Any] = {"edits": args.edits, "rounds": args.rounds, "servers": {}}
         for name, cmd, options in servers:
             report["servers"][name] = await measure_server(name, cmd, files, workdir, options,
                                                            args.edits)
+        if args.before:
+            report["before_vs_now"] = await before_vs_now(
+                args, before_command(args.before), torchmode, files, workdir)
         report["actions_hover"] = await measure_actions_hover(torchmode, files[-1][1], workdir)
         report["start_to_ready_s"] = await start_to_ready(torchmode, workdir)
         report["floor_start_to_ready_s"] = await start_to_ready(floor, workdir)
@@ -461,6 +468,34 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+async def before_vs_now(args: argparse.Namespace, before: list[str], now: list[str],
+                        files: list[tuple[str, Path, int]], workdir: Path) -> dict[str, Any]:
+    """The older and this torchmode in alternating order, ``--rounds`` times each: on a
+    shared machine, load drifts between consecutive runs; medians over interleaved
+    rounds compare the two under the same drift."""
+    rounds: dict[str, list[dict[str, Any]]] = {"before": [], "now": []}
+    order = [("before", before), ("now", now)]
+    for number in range(args.rounds):
+        for name, cmd in order if number % 2 == 0 else order[::-1]:
+            result = await measure_server(name, cmd, files, workdir, {"debounceMs": 0},
+                                          args.edits)
+            rounds[name].append(result["files"])
+    out: dict[str, Any] = {}
+    for name, results in rounds.items():
+        out[name] = {size: {q: statistics.median(r[size][q] for r in results)
+                            for q in ("p50_ms", "p95_ms")} for size in results[0]}
+    return out
+
+
+def before_command(src: str) -> list[str]:
+    """``torchmode server`` run from another source tree (its worker follows it: the
+    worker is started from the folder its own package was imported from)."""
+    folder = str(Path(src).resolve())
+    boot = (f"import sys; sys.path.insert(0, {folder!r}); "
+            "from torchmode.cli import main; sys.exit(main(['server']))")
+    return [sys.executable, "-c", boot]
+
+
 def summarise(report: dict[str, Any]) -> None:
     floor = report["servers"]["floor"]["files"]
     ours = report["servers"]["torchmode"]["files"]
@@ -469,6 +504,15 @@ def summarise(report: dict[str, Any]) -> None:
         base = floor[size]
         print(f"  {size:>5} lines: p50 {row['p50_ms'] / base['p50_ms']:.2f}x  "
               f"p95 {row['p95_ms'] / base['p95_ms']:.2f}x")
+    if "before_vs_now" in report:
+        compared = report["before_vs_now"]
+        print(f"\nnow vs before: medians of {report['rounds']} interleaved rounds "
+              "(edit -> diagnostics; a ratio below 1 is faster)")
+        for size, row in compared["now"].items():
+            old = compared["before"][size]
+            print(f"  {size:>5} lines: p50 {old['p50_ms']:.1f} -> {row['p50_ms']:.1f} ms "
+                  f"({row['p50_ms'] / old['p50_ms']:.2f}x)  p95 {old['p95_ms']:.1f} -> "
+                  f"{row['p95_ms']:.1f} ms ({row['p95_ms'] / old['p95_ms']:.2f}x)")
     ah = report["actions_hover"]
     print(f"code action p50/p95 {ah['code_action_p50_ms']:.1f}/{ah['code_action_p95_ms']:.1f} ms"
           f" (target p95 < 100); hover p50/p95 {ah['hover_p50_ms']:.2f}/{ah['hover_p95_ms']:.2f} ms"
@@ -486,6 +530,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edits", type=int, default=50)
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--before", metavar="SRC",
+                        help="also measure the torchmode package in this folder")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved rounds of --before and this torchmode (default 3)")
     parser.add_argument("--floor-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_server:

@@ -33,7 +33,7 @@ import {
 import { Debouncer, formatDebugInfo, RestartBudget } from './lifecycle';
 import { getPythonExtensionInterpreter, onPythonInterpreterChange, pythonExtensionInstalled } from './python';
 import {
-  changeImpact, readSettings, shouldNotify, toServerSettings,
+  changeImpact, readSettings, serverSettings, shouldNotify,
   type ExtensionSettings, type ReadResult, type SettingsSource,
 } from './settings';
 import { StatusItem } from './status';
@@ -55,6 +55,15 @@ export const DOCUMENT_SELECTOR = [
 function settingsSource(scope: vscode.ConfigurationScope | undefined): SettingsSource {
   const cfg = vscode.workspace.getConfiguration('torchmode', scope);
   return { get: (k) => cfg.get(k), inspect: (k) => cfg.inspect(k) };
+}
+
+/**
+ * The server's settings as the user wrote them (VS Code's defaults included): the
+ * server validates them and answers `workspace/configuration` requests itself from
+ * VS Code's raw values, per workspace folder.
+ */
+function rawServerSettings(scope: vscode.ConfigurationScope | undefined): Record<string, unknown> {
+  return serverSettings(vscode.workspace.getConfiguration(undefined, scope).get('torchmode'));
 }
 
 function firstFolder(): vscode.WorkspaceFolder | undefined {
@@ -311,7 +320,7 @@ export class TorchmodeServer implements vscode.Disposable {
       diagnosticCollectionName: 'torchmode',
       outputChannel: this.log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: { settings: toServerSettings(settings) },
+      initializationOptions: { settings: rawServerSettings(firstFolder()?.uri) },
       markdown: { isTrusted: false, supportHtml: false },
       errorHandler: {
         error: (_error, _message, count): ErrorHandlerResult =>
@@ -321,27 +330,8 @@ export class TorchmodeServer implements vscode.Disposable {
       initializationFailedHandler: () => false,
       // stderr is read from the process directly (spawnServer)
       stdioOptions: { stdout: () => undefined, stderr: () => undefined },
-      middleware: {
-        workspace: {
-          // The server asks for section "torchmode" per file: answer with the validated
-          // settings for that file's folder (VS Code's raw values would send an empty
-          // `select`, which the server reads as "no rules").
-          configuration: async (params, token, next) => {
-            const result: unknown = await next(params, token);
-            if (!Array.isArray(result)) return result as unknown[];
-            const values = result as unknown[];
-            return params.items.map((item, i) => (item.section === 'torchmode'
-              ? this.serverSettingsFor(item.scopeUri) : values[i]));
-          },
-        },
-      },
     };
     return new LanguageClient('torchmode', 'torchmode', serverOptions, clientOptions);
-  }
-
-  private serverSettingsFor(scopeUri: string | undefined): unknown {
-    const scope = scopeUri ? vscode.Uri.parse(scopeUri) : firstFolder()?.uri;
-    return toServerSettings(readSettings(settingsSource(scope), vscode.workspace.isTrusted).settings);
   }
 
   private async onClosed(settings: ExtensionSettings): Promise<CloseHandlerResult> {
@@ -395,7 +385,7 @@ export class TorchmodeServer implements vscode.Disposable {
       if (client?.isRunning()) {
         const settings = this.readSettings().settings;
         this.info.settings = settings;
-        void client.sendNotification(DidChangeConfigurationNotification.type, { settings: { torchmode: toServerSettings(settings) } })
+        void client.sendNotification(DidChangeConfigurationNotification.type, { settings: { torchmode: rawServerSettings(firstFolder()?.uri) } })
           .catch((err: unknown) => this.log.warn(`Sending settings to the server: ${String(err)}`));
       }
     }
@@ -467,7 +457,7 @@ export class TorchmodeServer implements vscode.Disposable {
       ignoredUntrusted: this.info.ignoredUntrusted,
       startupMs: this.info.startupMs,
       restarts: this.crashes,
-      serverSettings: toServerSettings(s),
+      serverSettings: rawServerSettings(firstFolder()?.uri),
       serverInfo: this.client?.initializeResult?.serverInfo,
       pythonExtension: pythonExtensionInstalled(),
     });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  changeImpact, DEFAULTS, interpreterList, readSettings, shouldNotify, sourceFromObject, toServerSettings,
+  changeImpact, DEFAULTS, interpreterList, readSettings, serverSettings, shouldNotify, sourceFromObject,
   type Inspected, type SettingsSource,
 } from '../src/settings';
 
@@ -25,41 +25,22 @@ describe('readSettings', () => {
     assert.deepEqual(r.ignoredUntrusted, []);
   });
 
-  it('reads nested VS Code values', () => {
+  it('reads the extension\'s own settings', () => {
     const r = readSettings(sourceFromObject({
-      enable: false, select: ['tm001', 'TM002'], ignore: ['TM005'], severity: { TM001: 'error', TM002: 'Information' },
-      fixAll: { unsafe: true }, codeAction: { disableRuleComment: { enable: false } }, hover: { enable: false },
-      inlayHints: { enable: true }, debounceMs: 50, configurationPreference: 'filesystemFirst',
       interpreter: ['/usr/bin/python3.12', '-X', 'utf8'], importStrategy: 'fromEnvironment', showNotifications: 'always',
+      select: ['tm001'], debounceMs: -5,
     }), true);
-    assert.deepEqual(r.problems, []);
-    assert.equal(r.settings.enable, false);
-    assert.deepEqual(r.settings.select, ['TM001', 'TM002']);
-    assert.deepEqual(r.settings.severity, { TM001: 'error', TM002: 'info' });
-    assert.equal(r.settings.fixAllUnsafe, true);
-    assert.equal(r.settings.disableRuleComment, false);
-    assert.equal(r.settings.hoverEnable, false);
-    assert.equal(r.settings.inlayHintsEnable, true);
-    assert.equal(r.settings.debounceMs, 50);
-    assert.equal(r.settings.configurationPreference, 'filesystemFirst');
-    assert.deepEqual(r.settings.interpreter, ['/usr/bin/python3.12', '-X', 'utf8']);
-    assert.equal(r.settings.importStrategy, 'fromEnvironment');
-    assert.equal(r.settings.showNotifications, 'always');
+    assert.deepEqual(r.problems, []);  // server settings are the server's to check
+    assert.deepEqual(r.settings, {
+      interpreter: ['/usr/bin/python3.12', '-X', 'utf8'], importStrategy: 'fromEnvironment', showNotifications: 'always',
+    });
   });
 
   it('replaces invalid values by defaults and names each problem', () => {
-    const r = readSettings(sourceFromObject({
-      enable: 'yes', select: 'TM001, XX9', severity: { TM001: 'fatal' }, debounceMs: -5,
-      configurationPreference: 'editorOnly', importStrategy: 'whatever',
-    }), true);
-    assert.equal(r.settings.enable, true);
-    assert.deepEqual(r.settings.select, ['TM001']);
-    assert.deepEqual(r.settings.severity, {});
-    assert.equal(r.settings.debounceMs, 200);
-    assert.equal(r.settings.configurationPreference, 'editorFirst');
-    assert.equal(r.settings.importStrategy, 'useBundled');
+    const r = readSettings(sourceFromObject({ importStrategy: 'whatever', showNotifications: 'loud' }), true);
+    assert.deepEqual(r.settings, DEFAULTS);
     const text = r.problems.join('\n');
-    for (const key of ['enable', 'select', 'severity', 'debounceMs', 'configurationPreference', 'importStrategy']) {
+    for (const key of ['importStrategy', 'showNotifications']) {
       assert.match(text, new RegExp(`torchmode\\.${key}`), key);
     }
   });
@@ -75,7 +56,7 @@ describe('workspace trust', () => {
   const values: Record<string, Inspected> = {
     interpreter: { defaultValue: [], globalValue: ['/usr/bin/python3'], workspaceValue: ['./evil/python'] },
     importStrategy: { defaultValue: 'useBundled', workspaceFolderValue: 'fromEnvironment' },
-    select: { defaultValue: [], workspaceValue: ['TM001'] },
+    showNotifications: { defaultValue: 'onError', workspaceValue: 'always' },
   };
 
   it('uses workspace values when trusted', () => {
@@ -91,7 +72,7 @@ describe('workspace trust', () => {
     assert.equal(r.settings.importStrategy, 'useBundled');
     assert.deepEqual(r.ignoredUntrusted, ['torchmode.interpreter', 'torchmode.importStrategy']);
     // harmless settings keep their workspace value
-    assert.deepEqual(r.settings.select, ['TM001']);
+    assert.equal(r.settings.showNotifications, 'always');
   });
 
   it('reports nothing when an untrusted workspace sets no restricted value', () => {
@@ -101,30 +82,33 @@ describe('workspace trust', () => {
   });
 });
 
-describe('toServerSettings', () => {
-  it('matches the nested shape the server parses, without an empty select', () => {
-    const s = toServerSettings(DEFAULTS);
-    assert.deepEqual(s, {
-      enable: true, ignore: [], severity: {}, fixAll: { unsafe: false },
-      codeAction: { disableRuleComment: { enable: true } }, debounceMs: 200, hover: { enable: true },
-      inlayHints: { enable: false }, configurationPreference: 'editorFirst',
+describe('serverSettings', () => {
+  const section = {
+    enable: true, select: [], ignore: ['tm005'], severity: { TM001: 'error' }, fixAll: { unsafe: false },
+    codeAction: { disableRuleComment: { enable: true } }, debounceMs: 'fast',
+    interpreter: ['/usr/bin/python3'], importStrategy: 'useBundled', showNotifications: 'onError', trace: { server: 'off' },
+  };
+
+  it('passes the server\'s settings on raw, empty lists and invalid values included', () => {
+    assert.deepEqual(serverSettings(section), {
+      enable: true, select: [], ignore: ['tm005'], severity: { TM001: 'error' }, fixAll: { unsafe: false },
+      codeAction: { disableRuleComment: { enable: true } }, debounceMs: 'fast',
     });
-    assert.equal('select' in s, false);
-    assert.equal('interpreter' in s, false);
   });
 
-  it('keeps a non-empty select and copies lists', () => {
-    const src = { ...DEFAULTS, select: ['TM001'], fixAllUnsafe: true };
-    const s = toServerSettings(src);
-    assert.deepEqual(s.select, ['TM001']);
-    assert.equal(s.fixAll.unsafe, true);
-    s.select?.push('TM002');
-    assert.deepEqual(src.select, ['TM001']);
+  it('never sends the extension\'s own settings', () => {
+    const s = serverSettings(section);
+    for (const key of ['interpreter', 'importStrategy', 'showNotifications', 'trace']) {
+      assert.equal(key in s, false, key);
+    }
   });
 
-  it('round-trips through a workspace/configuration style object', () => {
-    const s = toServerSettings({ ...DEFAULTS, select: ['TM002'], severity: { TM002: 'hint' }, debounceMs: 0 });
-    assert.deepEqual(toServerSettings(readSettings(sourceFromObject(s), true).settings), s);
+  it('copies values and accepts a missing section', () => {
+    const s = serverSettings(section);
+    (s.ignore as string[]).push('TM001');
+    assert.deepEqual(section.ignore, ['tm005']);
+    assert.deepEqual(serverSettings(undefined), {});
+    assert.deepEqual(serverSettings(['TM001']), {});
   });
 });
 

@@ -47,6 +47,7 @@ class Session:
         self.registrations: list[types.Registration] = []
         self.texts: dict[str, str] = {}
         self.versions: dict[str, int] = {}
+        self.capabilities: types.ClientCapabilities | None = None
 
     # documents ------------------------------------------------------------------------
 
@@ -306,6 +307,7 @@ async def start(tmp_path: Path) -> AsyncIterator[Starter]:
         )
         sessions.append(session)
         caps = capabilities or vscode_capabilities()
+        session.capabilities = caps
         await client.initialize_session(
             types.InitializeParams(
                 capabilities=caps,

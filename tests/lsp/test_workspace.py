@@ -114,20 +114,28 @@ async def test_invalid_settings_fall_back_and_are_reported_once(start: Starter) 
 async def test_pyproject_first_or_editor_first(start: Starter, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.torchmode]\nignore = ["TM001"]\n')
     session = await start(
-        init_options={"select": ["TM001", "TM002"], "configurationPreference": "filesystemFirst"}
+        init_options={"ignore": ["TM002"], "configurationPreference": "filesystemFirst"}
     )
     uri = session.open("train.py", TRAIN_EVAL)
-    assert "TM001" not in {d.code for d in await session.diagnostics(uri, version=1)}
+    assert {d.code for d in await session.diagnostics(uri, version=1)} == {"TM002"}
+    # editorFirst: the editor's ignore wins where set...
+    session.client.set_configuration(
+        {"configurationPreference": "editorFirst"}, section="torchmode"
+    )
     session.client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings=None)
     )
+    diagnostics = await codes_eventually(session, uri, True, "TM001")
+    assert "TM002" not in {d.code for d in diagnostics}
+    # ...and an empty list is "not set" (VS Code's default): pyproject.toml's applies.
     session.client.set_configuration(
         {"ignore": [], "configurationPreference": "editorFirst"}, section="torchmode"
     )
     session.client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings=None)
     )
-    await codes_eventually(session, uri, True, "TM001")
+    diagnostics = await codes_eventually(session, uri, False, "TM001")
+    assert "TM002" in {d.code for d in diagnostics}
 
 
 async def test_cross_file_summary_from_the_workspace_index(start: Starter, tmp_path: Path) -> None:
@@ -311,6 +319,31 @@ async def test_rule_selection_per_workspace_folder(start: Starter, tmp_path: Pat
     await codes_eventually(session, uri_first, True, "TM001")
     diagnostics = await codes_eventually(session, uri_second, False, "TM001")
     assert "TM002" in {d.code for d in diagnostics}
+
+
+async def test_every_setting_is_resolved_per_workspace_folder(
+    start: Starter, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    quiet = {"debounceMs": 0, "hover": {"enable": False}, "enable": False}
+    session = await start(
+        folders=[first, second],
+        scoped_configuration={
+            "": {"torchmode": {"debounceMs": 0}},
+            second.as_uri(): {"torchmode": quiet},
+        },
+    )
+    line = TRAIN_EVAL.splitlines().index("    out = model(x)")
+    uri_first = session.open("first/train.py", TRAIN_EVAL)
+    uri_second = session.open("second/train.py", TRAIN_EVAL)
+    await codes_eventually(session, uri_first, True, "TM001")
+    assert await session.hover(uri_first, line, 10) is not None
+    assert await session.hover(uri_second, line, 10) is None  # hover.enable: false there
+    await session.quiet(0.5)
+    # enable: false there (a document opened before the settings arrived is cleared)
+    assert not [p for p in session.publishes_for(uri_second)[-1:] if p.diagnostics]
 
 
 async def test_in_process_engine_when_asked(start: Starter) -> None:

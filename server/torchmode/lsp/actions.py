@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
@@ -33,6 +33,10 @@ from .convert import SOURCE, Encoding, engine_range, finding_from_data, to_text_
 from .documents import Snapshot, text_snapshot
 from .scheduler import Analysis
 from .settings import LspSettings
+
+if TYPE_CHECKING:
+    from .dispatch import Tools
+    from .session import DocumentSnapshot
 
 FIX_ALL_KIND = "source.fixAll.torchmode"
 NOTEBOOK_FIX_ALL_KIND = "notebook.source.fixAll.torchmode"
@@ -44,6 +48,10 @@ FIX_ALL_COMMAND = "torchmode.fixAll"
 # may not see, so the budget is a noticeable delay rather than a keystroke's.
 VERIFY_BUDGET_S = 0.5
 INLINE_VERIFY_LINES = 2000  # below this, always verify inline
+
+# Above this, a document gets diagnostics but no fixes: building and verifying fixes
+# re-analyses the whole text once per fix.
+FIX_MAX_CHARS = 1_000_000
 
 VerifiedFixes = list[Any]  # torchmode.fixes.Fix (imported late: libcst)
 
@@ -119,6 +127,44 @@ class ActionRequest:
     verify_later: Callable[[Snapshot, Finding], None] | None = None
     # The open document at a URI (None: not open), for fixes that edit other files.
     open_snapshot: Callable[[str], Snapshot | None] | None = None
+
+
+def action_request(
+    snap: DocumentSnapshot, tools: Tools, diagnostics: Any = (), only: Any = None
+) -> ActionRequest:
+    """What a code action, its resolution or fix-all needs, from a document snapshot."""
+    client = snap.client
+    settings = snap.engine_settings
+    return ActionRequest(
+        uri=snap.uri,
+        snapshot=snap.document,
+        analysis=snap.analysis,
+        settings=settings,
+        lsp_settings=snap.settings,
+        encoding=client.encoding,
+        diagnostics=list(diagnostics or []),
+        only=[str(getattr(k, "value", k)) for k in only] if only is not None else None,
+        document_changes=client.document_changes,
+        resolve_edits=client.resolve_edits,
+        engine=tools.engine,
+        verifier=tools.verifier,
+        verify_later=lambda document, finding: tools.verify_later(document, finding, settings),
+        open_snapshot=tools.open_document,
+    )
+
+
+def fixes_off(snap: DocumentSnapshot, tools: Tools) -> bool:
+    """True (and said once) when the document is too large for fixes."""
+    size = len(snap.document.text)
+    if size <= FIX_MAX_CHARS:
+        return False
+    from .session import file_name
+
+    tools.tell_once(
+        snap.key, "fixes off", f"torchmode: fixes are off for {file_name(snap.key)}: "
+        f"{size / 1e6:.1f} MB is over the {FIX_MAX_CHARS / 1e6:g} MB limit"
+    )
+    return True
 
 
 def kind_requested(kind: str, only: Sequence[str] | None) -> bool:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .index import read_source
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .engine_client import EngineClient
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def imported(text: str) -> list[tuple[str, list[str]]]:
 class ImportResolver:
     """Adds the files of unresolved imported modules to the index (background only)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: EngineClient) -> None:
         self.engine = engine
         self.tried: set[str] = set()
         self._seen_imports: dict[str, frozenset[tuple[str, tuple[str, ...]]]] = {}

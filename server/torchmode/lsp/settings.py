@@ -1,9 +1,17 @@
-"""Editor settings of the language server.
+"""Editor settings of the language server, declared once.
 
-They arrive in ``initializationOptions``, from ``workspace/configuration`` (section
-``torchmode``) and with ``workspace/didChangeConfiguration``. Every key is checked on
-its own: an invalid value falls back to that key's default and is reported once
-(the caller logs ``problems`` with ``window/logMessage``), never a crash.
+``SETTINGS`` is the one table of what an editor may set (key, JSON type, default,
+documentation, how a value is checked). ``package.json``'s contributed configuration
+is checked against it by a test, the dataclass defaults come from it, and any
+editor may send raw values: the server owns the defaults and the validation.
+
+Values arrive in ``initializationOptions``, from ``workspace/configuration``
+(section ``torchmode``, globally and per workspace folder) and with
+``workspace/didChangeConfiguration``. Every key is checked on its own: an invalid
+value falls back to that key's default and is reported once (the caller logs
+``problems`` with ``window/logMessage``), never a crash. An empty list means "not
+set" (VS Code sends the declared default ``[]`` for every unset list), so a client
+sending ``select: []`` keeps every rule on.
 """
 
 from __future__ import annotations
@@ -20,55 +28,17 @@ FILESYSTEM_FIRST = "filesystemFirst"
 MAX_DEBOUNCE_MS = 10_000
 
 
-@dataclass(frozen=True)
-class LspSettings:
-    """What the editor asked for. ``None`` for select/ignore means "not set"."""
-
-    enable: bool = True
-    select: tuple[str, ...] | None = None
-    ignore: tuple[str, ...] | None = None
-    severity: tuple[tuple[str, Severity], ...] = ()
-    fix_all_unsafe: bool = False
-    disable_rule_comment: bool = True
-    debounce_ms: int = 200
-    hover_enable: bool = True
-    inlay_hints_enable: bool = False
-    configuration_preference: str = EDITOR_FIRST
-    problems: tuple[str, ...] = field(default=(), compare=False)
-
-    @property
-    def debounce_s(self) -> float:
-        return self.debounce_ms / 1000.0
-
-
-DEFAULT_LSP_SETTINGS = LspSettings()
-
-
-def _lookup(raw: Mapping[str, Any], dotted: str) -> Any:
-    """Value of ``fixAll.unsafe`` given nested dicts or a flat dotted key."""
-    if dotted in raw:
-        return raw[dotted]
-    node: Any = raw
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return _MISSING
-        node = node[part]
-    return node
-
-
-_MISSING = object()
-
-
-def _codes(value: Any) -> tuple[str, ...]:
+def _codes(value: Any) -> tuple[str, ...] | None:
+    """Rule codes or prefixes; an empty list is "not set" (``None``)."""
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
         raise ValueError("expected a list of rule codes")
-    codes = tuple(v.strip().upper() for v in value)
+    codes = tuple(v.strip().upper() for v in value if v.strip())
     for code in codes:
         if not any(full.startswith(code) for full in ALL_CODES) or not code.startswith("TM"):
             raise ValueError(f"unknown rule code {code!r}")
-    return codes
+    return codes or None
 
 
 def _bool(value: Any) -> bool:
@@ -104,18 +74,101 @@ def _preference(value: Any) -> str:
     return str(value)
 
 
-_FIELDS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
-    ("enable", "enable", _bool),
-    ("select", "select", _codes),
-    ("ignore", "ignore", _codes),
-    ("severity", "severity", _severity),
-    ("fixAll.unsafe", "fix_all_unsafe", _bool),
-    ("codeAction.disableRuleComment.enable", "disable_rule_comment", _bool),
-    ("debounceMs", "debounce_ms", _debounce),
-    ("hover.enable", "hover_enable", _bool),
-    ("inlayHints.enable", "inlay_hints_enable", _bool),
-    ("configurationPreference", "configuration_preference", _preference),
+@dataclass(frozen=True)
+class Setting:
+    """One editor setting: ``torchmode.<key>`` as the editor names it, the
+    ``LspSettings`` field it fills, its JSON type and default as the editor shows
+    them, the text the editor shows, and how a raw value becomes the field's value."""
+
+    key: str
+    attr: str
+    json_type: str  # "boolean" | "integer" | "string" | "array" | "object"
+    default: Any  # as the editor shows it (JSON)
+    doc: str
+    convert: Callable[[Any], Any]
+    enum: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+
+    @property
+    def value_default(self) -> Any:
+        """The field's value when the editor sends the declared default (or nothing)."""
+        return self.convert(self.default)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("enable", "enable", "boolean", True,
+            "Run torchmode on Python files and notebooks.", _bool),
+    Setting("select", "select", "array", [],
+            "Rule codes or prefixes to enable, e.g. `[\"TM001\", \"TM002\"]`. Empty: all "
+            "rules (or `select` from `[tool.torchmode]` in `pyproject.toml`).", _codes),
+    Setting("ignore", "ignore", "array", [],
+            "Rule codes or prefixes to disable, e.g. `[\"TM005\"]`.", _codes),
+    Setting("severity", "severity", "object", {},
+            "Severity per rule code, e.g. `{\"TM001\": \"error\"}`.", _severity),
+    Setting("fixAll.unsafe", "fix_all_unsafe", "boolean", False,
+            "Let **Fix all** (`source.fixAll.torchmode`, e.g. on save) also apply fixes "
+            "marked unsafe. The command *torchmode: Fix All Issues (including unsafe)* "
+            "always applies them.", _bool),
+    Setting("codeAction.disableRuleComment.enable", "disable_rule_comment", "boolean", True,
+            "Offer a quick fix that adds `# noqa: TMxxx` to silence a finding on its line.",
+            _bool),
+    Setting("hover.enable", "hover_enable", "boolean", True,
+            "Show the train/eval and grad mode of a model or forward call on hover.", _bool),
+    Setting("inlayHints.enable", "inlay_hints_enable", "boolean", False,
+            "Show the mode a model is in (`eval`, `train`, `no_grad`) as inlay hints at "
+            "forward calls.", _bool),
+    Setting("debounceMs", "debounce_ms", "integer", 200,
+            "Milliseconds to wait after a change before the file is analysed again.",
+            _debounce, minimum=0, maximum=MAX_DEBOUNCE_MS),
+    Setting("configurationPreference", "configuration_preference", "string", EDITOR_FIRST,
+            "Which wins when both the editor settings and `[tool.torchmode]` in "
+            "`pyproject.toml` set an option.", _preference,
+            enum=(EDITOR_FIRST, FILESYSTEM_FIRST)),
 )
+_BY_ATTR = {setting.attr: setting for setting in SETTINGS}
+
+
+def _default(attr: str) -> Any:
+    return _BY_ATTR[attr].value_default
+
+
+@dataclass(frozen=True)
+class LspSettings:
+    """What the editor asked for, every field defaulting as ``SETTINGS`` declares.
+    ``None`` for select/ignore means "not set" (``pyproject.toml`` or all rules)."""
+
+    enable: bool = _default("enable")
+    select: tuple[str, ...] | None = _default("select")
+    ignore: tuple[str, ...] | None = _default("ignore")
+    severity: tuple[tuple[str, Severity], ...] = _default("severity")
+    fix_all_unsafe: bool = _default("fix_all_unsafe")
+    disable_rule_comment: bool = _default("disable_rule_comment")
+    debounce_ms: int = _default("debounce_ms")
+    hover_enable: bool = _default("hover_enable")
+    inlay_hints_enable: bool = _default("inlay_hints_enable")
+    configuration_preference: str = _default("configuration_preference")
+    problems: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def debounce_s(self) -> float:
+        return self.debounce_ms / 1000.0
+
+
+DEFAULT_LSP_SETTINGS = LspSettings()
+_MISSING = object()
+
+
+def _lookup(raw: Mapping[str, Any], dotted: str) -> Any:
+    """Value of ``fixAll.unsafe`` given nested dicts or a flat dotted key."""
+    if dotted in raw:
+        return raw[dotted]
+    node: Any = raw
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
 
 
 def unwrap(raw: Any) -> Any:
@@ -150,14 +203,14 @@ def parse_settings(raw: Any) -> LspSettings:
         return replace(DEFAULT_LSP_SETTINGS, problems=("settings must be an object",))
     values: dict[str, Any] = {}
     problems: list[str] = []
-    for key, attr, convert in _FIELDS:
-        value = _lookup(raw, key)
+    for setting in SETTINGS:
+        value = _lookup(raw, setting.key)
         if value is _MISSING or value is None:
             continue
         try:
-            values[attr] = convert(value)
+            values[setting.attr] = setting.convert(value)
         except ValueError as exc:
-            problems.append(f"torchmode.{key}: {exc}; using the default")
+            problems.append(f"torchmode.{setting.key}: {exc}; using the default")
     return LspSettings(**values, problems=tuple(problems))
 
 
@@ -180,3 +233,13 @@ def engine_settings(lsp: LspSettings, project_settings: Settings | None) -> Sett
     if lsp.severity:
         changes["severity"] = {**base.severity, **dict(lsp.severity)}
     return replace(base, **changes) if changes else base
+
+
+def folder_of(path: str, folders: Mapping[str, Any]) -> str | None:
+    """The innermost workspace folder (a key of ``folders``) that holds ``path``."""
+    best: str | None = None
+    for folder in folders:
+        inside = path == folder or path.startswith(folder.rstrip("/\\") + "/")
+        if inside and (best is None or len(folder) > len(best)):
+            best = folder
+    return best
