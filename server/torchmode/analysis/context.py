@@ -157,7 +157,8 @@ class FileAnalysis:
                 if step.func is ev.func and step.node.lineno - 1 >= line and \
                         not self._rebound_between(ev, step.node.lineno):
                     return None
-        return max(ev.modes, key=lambda m: m.line or 0)
+        ordered = sorted(ev.modes, key=lambda m: (m.where, m.kind, m.how, m.col))
+        return max(ordered, key=lambda m: m.line or 0)
 
     def _rebound_between(self, ev: ForwardEvent, step_line: int) -> bool:
         """``net = new_model()`` between the forward call and a later training step: the
