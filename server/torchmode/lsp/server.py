@@ -983,7 +983,7 @@ def index_folders(ls: TorchmodeServer, roots: list[str]) -> None:
 
 def reindex_and_refresh(ls: TorchmodeServer, path: str, text: str) -> None:
     if ls.engine.update(path, text):
-        _refresh_from_thread(ls)
+        refresh_affected(ls)
 
 
 def reindex_files(ls: TorchmodeServer, changes: list[tuple[str, bool]]) -> None:
@@ -992,7 +992,32 @@ def reindex_files(ls: TorchmodeServer, changes: list[tuple[str, bool]]) -> None:
             ls.engine.remove(path)
         else:
             ls.engine.update(path, read_source(path))
-    _refresh_from_thread(ls)
+    refresh_affected(ls)
+
+
+def refresh_affected(ls: TorchmodeServer) -> None:
+    """After an index change (from a background thread): analyse again only the open
+    documents whose last analysis read cross-file facts that changed."""
+    loop = ls.loop
+    if loop is None or ls.stopping.is_set():
+        return
+    try:
+        by_path = {path_of(key): key for key in list(ls.tracked)}
+        affected = ls.engine.affected(list(by_path))
+    except Exception:  # changed meanwhile, or the worker died: analyse them all
+        log.exception("finding the affected documents failed")
+        _refresh_from_thread(ls)
+        return
+    keys = [by_path[path] for path in affected]
+
+    def schedule() -> None:
+        for key in keys:
+            if key in ls.tracked:
+                ls.schedule(key)
+        if ls.pull_mode and ls.refresh_supported():
+            ls.workspace_diagnostic_refresh(None)
+
+    loop.call_soon_threadsafe(schedule)
 
 
 def _refresh_from_thread(ls: TorchmodeServer) -> None:
