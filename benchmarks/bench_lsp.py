@@ -11,7 +11,11 @@ installed ``transformers`` if present, else from ``torch``'s own sources):
 * start to ready (spawn -> ``initialize`` answered), median of 5;
 * resident memory of the torchmode server after opening the three files and 150 edits.
 
-Usage: ``python benchmarks/bench_lsp.py [--edits 50] [--json out.json]``.
+Usage: ``python benchmarks/bench_lsp.py [--edits 50] [--json out.json] [--before DIR]``.
+
+``--before DIR`` measures, in the same run, a second torchmode from the ``server``
+folder of another checkout (``git archive main server | tar -x -C DIR``): before and
+after side by side, edit latencies and memory.
 """
 
 from __future__ import annotations
@@ -442,6 +446,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         floor = [python, str(Path(__file__).resolve()), "--floor-server"]
         ruff = shutil.which("ruff") or str(Path(python).parent / "ruff")
         servers = [("floor", floor, None), ("torchmode", torchmode, {"debounceMs": 0})]
+        before = before_command(args.before)
+        if before is not None:
+            servers.append(("before", before, {"debounceMs": 0}))
         if Path(ruff).exists():
             servers.append(("ruff", [ruff, "server"],
                             {"settings": {"lint": {"select": ["ALL"]},
@@ -456,19 +463,34 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         report["floor_start_to_ready_s"] = await start_to_ready(floor, workdir)
         report["rss_mb_after_3_files_150_edits"] = await memory_after_load(torchmode, files,
                                                                             workdir)
+        if before is not None:
+            report["before_rss_mb_after_3_files_150_edits"] = await memory_after_load(
+                before, files, workdir)
         return report
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def before_command(source: str | None) -> list[str] | None:
+    """``torchmode server`` run from another checkout's ``server`` folder (its worker
+    process is started from the same folder)."""
+    if source is None:
+        return None
+    boot = ("import sys; sys.path.insert(0, sys.argv[1]); from torchmode.cli import main; "
+            "sys.exit(main(['server']))")
+    return [sys.executable, "-c", boot, str(Path(source).resolve())]
+
+
 def summarise(report: dict[str, Any]) -> None:
     floor = report["servers"]["floor"]["files"]
-    ours = report["servers"]["torchmode"]["files"]
     print("\nratio to floor (targets: p50 <= 2x, p95 <= 3x)")
-    for size, row in ours.items():
-        base = floor[size]
-        print(f"  {size:>5} lines: p50 {row['p50_ms'] / base['p50_ms']:.2f}x  "
-              f"p95 {row['p95_ms'] / base['p95_ms']:.2f}x")
+    for name in ("torchmode", "before", "ruff"):
+        if name not in report["servers"]:
+            continue
+        for size, row in report["servers"][name]["files"].items():
+            base = floor[size]
+            print(f"  {name:9s} {size:>5} lines: p50 {row['p50_ms'] / base['p50_ms']:.2f}x  "
+                  f"p95 {row['p95_ms'] / base['p95_ms']:.2f}x")
     ah = report["actions_hover"]
     print(f"code action p50/p95 {ah['code_action_p50_ms']:.1f}/{ah['code_action_p95_ms']:.1f} ms"
           f" (target p95 < 100); hover p50/p95 {ah['hover_p50_ms']:.2f}/{ah['hover_p95_ms']:.2f} ms"
@@ -480,12 +502,17 @@ def summarise(report: dict[str, Any]) -> None:
     own, total = report["rss_mb_after_3_files_150_edits"]
     print(f"RSS after 3 files + 150 edits: server {own:.1f} MB, with its worker processes "
           f"{total:.1f} MB (target < 100)")
+    if "before_rss_mb_after_3_files_150_edits" in report:
+        own, total = report["before_rss_mb_after_3_files_150_edits"]
+        print(f"  before: server {own:.1f} MB, with its worker processes {total:.1f} MB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edits", type=int, default=50)
     parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--before", metavar="DIR",
+                        help="also measure the torchmode in DIR (another checkout's server/)")
     parser.add_argument("--floor-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_server:

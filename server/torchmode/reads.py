@@ -163,14 +163,7 @@ class RecordingFacts:
         return self.facts.module_name(path)
 
     def summary_lookup(self, path: str) -> Callable[[str], Summary | None]:
-        inner = self.facts.summary_lookup(path)
-
-        def lookup(qual: str) -> Summary | None:
-            answer, looked = self.facts.looked_at(lambda: inner(qual))
-            self._looked |= looked
-            return answer
-
-        return lookup
+        return self.facts.summary_lookup(path, self._looked)
 
     def caller_lookup(self, path: str) -> Callable[[str], CallRecord | None]:
         inner = self.facts.caller_lookup(path)

@@ -238,8 +238,10 @@ class ProjectFacts:
         found = self._split(qualname, near)
         return found[0].functions.get(found[1]) if found is not None else None
 
-    def summary_lookup(self, path: str) -> Callable[[str], Summary | None]:
-        """The lookup the dataflow uses for calls into other files."""
+    def summary_lookup(self, path: str, looked: set[str] | None = None
+                       ) -> Callable[[str], Summary | None]:
+        """The lookup the dataflow uses for calls into other files; the files whose
+        summaries its answers were made from are added to ``looked``."""
         own = file_key(path)
         module = self.module_name(path)
         cache: dict[str, Summary | None] = {}
@@ -248,7 +250,15 @@ class ProjectFacts:
             if qual in cache:
                 return cache[qual]
             full = _resolve_relative(qual, module) if qual.startswith(".") else qual
-            found = self._split(full, path) if full.split(".", 1)[0] in self._heads else None
+            found = None
+            if full.split(".", 1)[0] in self._heads:
+                if looked is not None:
+                    self._looking.append(looked)
+                try:
+                    found = self._split(full, path)
+                finally:
+                    if looked is not None:
+                        self._looking.pop()
             result = None
             if found is not None and file_key(found[0].path) != own:
                 summary, name = found   # (our own file: the in-file analysis knows better)
