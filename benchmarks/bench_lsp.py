@@ -498,12 +498,12 @@ def before_command(src: str) -> list[str]:
 
 def summarise(report: dict[str, Any]) -> None:
     floor = report["servers"]["floor"]["files"]
-    ours = report["servers"]["torchmode"]["files"]
     print("\nratio to floor (targets: p50 <= 2x, p95 <= 3x)")
-    for size, row in ours.items():
-        base = floor[size]
-        print(f"  {size:>5} lines: p50 {row['p50_ms'] / base['p50_ms']:.2f}x  "
-              f"p95 {row['p95_ms'] / base['p95_ms']:.2f}x")
+    for name in ("torchmode", "ruff"):
+        for size, row in report["servers"].get(name, {}).get("files", {}).items():
+            base = floor[size]
+            print(f"  {name:9s} {size:>5} lines: p50 {row['p50_ms'] / base['p50_ms']:.2f}x  "
+                  f"p95 {row['p95_ms'] / base['p95_ms']:.2f}x")
     if "before_vs_now" in report:
         compared = report["before_vs_now"]
         print(f"\nnow vs before: medians of {report['rounds']} interleaved rounds "

@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .findings import INTERNAL_ERROR_PREFIX as INTERNAL_ERROR_PREFIX  # re-exported
 from .findings import (
@@ -33,6 +33,7 @@ from .source import SourceSyntaxError, SourceText, parse_python
 if TYPE_CHECKING:
     from .analysis.context import FileAnalysis
     from .project import ProjectIndex
+    from .reads import RecordingFacts
     from .solve import ProjectFacts
 
 # A file none of these words occur in cannot produce a finding: every rule needs a
@@ -46,11 +47,14 @@ _PREFILTER = re.compile(
     r"eval|train|grad|backward|step|trace|export|load|val|test|dev|holdout|predict|infer|"
     r"inference|dropout|rrelu|batch_norm)", re.IGNORECASE)
 
+# the facts, or the facts with what the analysis reads recorded
+Facts: TypeAlias = "ProjectFacts | RecordingFacts"
+
 _MIN_RECURSION = 12000 if sys.version_info >= (3, 11) else 3000
 
 
 def analyze(text: str, path: str = "<unknown>", settings: Settings = DEFAULT_SETTINGS,
-            project: ProjectFacts | ProjectIndex | None = None) -> AnalysisResult:
+            project: Facts | ProjectIndex | None = None) -> AnalysisResult:
     """Analyse one file's text against the project facts (an index stands for its
     current facts). Never raises: the outcome says whether the file was analysed
     (``Ok``), does not parse, stopped early, or hit an engine bug."""
@@ -89,8 +93,8 @@ def _internal_error(where: str, exc: Exception) -> InternalError:
                          "".join(traceback.format_exception(exc)))
 
 
-def project_facts(project: ProjectFacts | ProjectIndex | None,
-                  settings: Settings) -> ProjectFacts | None:
+def project_facts(project: Facts | ProjectIndex | None,
+                  settings: Settings) -> Facts | None:
     """The facts to analyse with: an index's current facts for these settings."""
     from .project import ProjectIndex
 
@@ -100,7 +104,7 @@ def project_facts(project: ProjectFacts | ProjectIndex | None,
 
 
 def _analyze(text: str, path: str, settings: Settings,
-             project: ProjectFacts | ProjectIndex | None) -> AnalysisResult:
+             project: Facts | ProjectIndex | None) -> AnalysisResult:
     tree = parse_python(text, path)
     extra = settings.evaluation_function_names + settings.evaluation_loader_names
     if not _PREFILTER.search(text) and not (extra and _mentions_any(text, extra)):
@@ -118,7 +122,7 @@ def _mentions_any(text: str, patterns: tuple[str, ...]) -> bool:
 
 
 def build(tree: ast.Module, src: SourceText, path: str, settings: Settings,
-          project: ProjectFacts | None) -> FileAnalysis:
+          project: Facts | None) -> FileAnalysis:
     """Facts and dataflow for one parsed file."""
     from .analysis.context import FileAnalysis
     from .analysis.facts import collect

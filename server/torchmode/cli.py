@@ -232,25 +232,37 @@ class _Positions:
 # --- checking one file (runs in worker processes with --jobs) ---------------------------
 
 _PROJECT: Any = None
+_STORE: Any = None
 
 
-def _init_worker(project: Any) -> None:
-    global _PROJECT
+def _init_worker(project: Any, store: Any = None) -> None:
+    global _PROJECT, _STORE
     _PROJECT = project
+    _STORE = store
 
 
 def run_task(task: Task) -> FileReport:
     """Check (and maybe fix) one file; any failure becomes a one-line error, never a traceback."""
     try:
-        if task.path.endswith(".ipynb"):
-            return _without_hints(_check_notebook(task, _PROJECT), task.settings)
-        return _without_hints(_check_python(task, _PROJECT), task.settings)
+        if _STORE is not None and not (task.fix or task.diff):
+            from .resultcache import cached_report
+
+            return cached_report(task, _PROJECT, _STORE,
+                                 lambda project, data: _check(task, project, data))
+        return _check(task, _PROJECT, None)
     except RecursionError:
         return FileReport(task.path, error="too deeply nested to analyse (recursion limit)")
     except MemoryError:
         return FileReport(task.path, error="out of memory while analysing")
     except Exception as exc:  # an engine bug must not hide the other files' results
         return FileReport(task.path, error=f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _check(task: Task, project: Any, data: bytes | None) -> FileReport:
+    """The report of one file (``data``: its bytes, when already read)."""
+    if task.path.endswith(".ipynb"):
+        return _without_hints(_check_notebook(task, project, data), task.settings)
+    return _without_hints(_check_python(task, project, data), task.settings)
 
 
 def _without_hints(report: FileReport, settings: Settings) -> FileReport:
@@ -281,12 +293,12 @@ def _outcome_note(outcome: Outcome) -> str | None:
     return None
 
 
-def _check_python(task: Task, project: Any) -> FileReport:
+def _check_python(task: Task, project: Any, data: bytes | None = None) -> FileReport:
     from .analyzer import analyze
     from .writeback import read_file
 
     try:
-        original = read_file(task.path)
+        original = read_file(task.path) if data is None else read_file(task.path, data)
         text, encoding = decode_python(original.data)
     except OSError as exc:
         return FileReport(task.path, error=f"cannot read: {exc.strerror or exc}")
@@ -330,8 +342,10 @@ def _listed_fixes(task: Task, project: Any, text: str, findings: Sequence[Findin
     if not any(f.fixes for f in findings) or _fix_refusal(text) is not None:
         return {}
     from .fixes import fix_all  # only files with a fixable finding pay for libcst
+    from .resultcache import facts_for_fixes
 
-    outcome = fix_all(text, task.path, task.settings, unsafe=True, project=project)
+    outcome = fix_all(text, task.path, task.settings, unsafe=True,
+                      project=facts_for_fixes(project))
     return {(finding.code, finding.range): (ListedFix(fix.title, fix.kind, fix.safe, fix.kinds),)
             for finding, fix in outcome.applied}
 
@@ -351,8 +365,10 @@ def _fix_python(task: Task, project: Any, original: Any, text: str, encoding: st
     """Fix, then write (``--fix``) or diff (``--diff``); on a refused write the file's
     ``findings`` are reported as they stand."""
     from .fixes import fix_all
+    from .resultcache import facts_for_fixes
     from .writeback import NotWritten, read_file, write_files
 
+    project = facts_for_fixes(project)
     outcome = fix_all(text, task.path, task.settings, unsafe=task.unsafe, project=project)
     before = _Positions(text)
     fixed = [before.report(task.path, f) for f in outcome.fixed]
@@ -400,14 +416,18 @@ def _unified_diff(path: str, old: str, new: str) -> str:
     return diff
 
 
-def _check_notebook(task: Task, project: Any) -> FileReport:
+def _check_notebook(task: Task, project: Any, raw: bytes | None = None) -> FileReport:
     """Code cells in order as one program; notebooks are reported, never rewritten by --fix."""
     from .analyzer import analyze
     from .notebook import NotebookText
+    from .resultcache import notebook_text
 
     try:
-        with open(task.path, encoding="utf-8") as handle:
-            data = handle.read()
+        if raw is not None:
+            data = notebook_text(raw)
+        else:
+            with open(task.path, encoding="utf-8") as handle:
+                data = handle.read()
     except OSError as exc:
         return FileReport(task.path, error=f"cannot read: {exc.strerror or exc}", notebook=True)
     except UnicodeDecodeError as exc:
@@ -430,15 +450,17 @@ def _check_notebook(task: Task, project: Any) -> FileReport:
 # --- running many files ----------------------------------------------------------------
 
 
-def build_project(tasks: Sequence[Task], stderr: TextIO) -> Any:
+def build_project(tasks: Sequence[Task], stderr: TextIO, store: Any = None) -> Any:
     """The project facts of the run's Python files (None when they cannot be built).
     Every worker process gets the same facts; a call record is solved where it is
-    first needed, and is the same value in whichever process solves it."""
+    first needed, and is the same value in whichever process solves it. ``store``:
+    the disk cache their summaries and calls into other files are kept in."""
     from .project import ProjectIndex
 
     settings = {t.path: t.settings for t in tasks if t.path.endswith(".py")}
     try:
         index = ProjectIndex.from_paths(list(settings), settings.__getitem__)
+        index.store = store
         return index.facts()
     except Exception as exc:  # per-file analysis still works without it
         print(f"torchmode: warning: cross-file index unavailable ({type(exc).__name__}: {exc})",
@@ -473,11 +495,11 @@ class _Progress:
 
 
 def run_tasks(tasks: Sequence[Task], jobs: int, project: Any,
-              progress: _Progress) -> list[FileReport]:
+              progress: _Progress, store: Any = None) -> list[FileReport]:
     """Reports in the order of ``tasks`` (so output does not depend on ``--jobs``)."""
     reports: list[FileReport] = []
     if jobs <= 1 or len(tasks) < 2 * jobs:
-        _init_worker(project)
+        _init_worker(project, store)
         for task in tasks:
             reports.append(run_task(task))
             progress.step()
@@ -488,7 +510,7 @@ def run_tasks(tasks: Sequence[Task], jobs: int, project: Any,
     chunk = max(1, min(64, len(tasks) // (jobs * 8)))
     try:
         with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker,
-                                 initargs=(project,)) as pool:
+                                 initargs=(project, store)) as pool:
             for report in pool.map(run_task, tasks, chunksize=chunk):
                 reports.append(report)
                 progress.step()
@@ -535,11 +557,12 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     tasks = [Task(path, replace(settings, show_hints=True) if args.show_hints else settings,
                   fix=args.fix, diff=args.diff, unsafe=args.unsafe_fixes)
              for path, settings in files]
-    project = build_project(tasks, stderr)
+    store = _disk_cache(args)
+    project = build_project(tasks, stderr, store)
     progress = _Progress(len(tasks), stderr,
                          enabled=len(tasks) >= PROGRESS_MIN_FILES and _isatty(stderr))
     try:
-        reports = run_tasks(tasks, _jobs(args.jobs), project, progress)
+        reports = run_tasks(tasks, _jobs(args.jobs), project, progress, store)
     finally:
         progress.close()
     reports = missing + reports
@@ -574,6 +597,21 @@ def cmd_check(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if summary.errors:
         return 2
     return status
+
+
+def _disk_cache(args: argparse.Namespace) -> Any:
+    """The run's disk cache (``--cache-dir``, ``TORCHMODE_CACHE_DIR``, else beside
+    ``pyproject.toml``), or None."""
+    if args.no_cache:
+        return None
+    from .cache import DiskCache, default_cache_dir, engine_tag
+
+    try:
+        engine_tag()
+    except OSError:  # torchmode's own files cannot be read: it cannot tell its entries
+        return None
+    return DiskCache(args.cache_dir or os.environ.get("TORCHMODE_CACHE_DIR")
+                     or default_cache_dir())
 
 
 def _jobs(value: int) -> int:
@@ -667,6 +705,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --fix or --diff, also apply unsafe fixes")
     check.add_argument("--diff", action="store_true",
                        help="print the fixes as a unified diff instead of writing files")
+    check.add_argument("--no-cache", action="store_true",
+                       help="neither read nor write the cache of earlier runs")
+    check.add_argument("--cache-dir", metavar="DIR",
+                       help="where to keep the cache (default: $TORCHMODE_CACHE_DIR, else "
+                       ".torchmode_cache beside the pyproject.toml of the current folder "
+                       "or above, else in the current folder)")
 
     rule = sub.add_parser("rule", help="show a rule's documentation",
                           description="Show a rule's documentation (no argument: list the rules).")

@@ -33,6 +33,7 @@ from .settings import DEFAULT_SETTINGS, Settings
 from .source import SourceSyntaxError, decode_source, parse_python, split_lines
 
 if TYPE_CHECKING:
+    from .cache import DiskCache
     from .solve import ProjectFacts
 
 
@@ -223,6 +224,8 @@ def may_want_callers(text: str, names: Container[str] | None,
 def calls_by_text(text: str, function: str) -> bool:
     """Does ``text`` call ``function`` (``f(``, ``m.f(``, or an ``import f as g`` alias)?
     Only such a file can pass anything to it."""
+    if function not in text:  # each way of calling it names it somewhere
+        return False
     names = [re.escape(function)] + [re.escape(a) for a in re.findall(
         rf"\b{re.escape(function)}[ \t]+as[ \t]+(\w+)", text)]
     return re.search(rf"\b(?:{'|'.join(names)})\s*\(", text) is not None
@@ -237,6 +240,7 @@ class ProjectIndex:
     def __init__(self) -> None:
         self.entries: dict[str, FileInput] = {}
         self._facts: dict[Settings, ProjectFacts] = {}
+        self.store: DiskCache | None = None    # on-disk cache of the facts' parts
 
     @classmethod
     def from_paths(cls, paths: Iterable[str],
@@ -265,7 +269,7 @@ class ProjectIndex:
         return len(self.entries)
 
     def __getstate__(self) -> dict[str, object]:
-        return {"entries": self.entries, "_facts": {}}
+        return {"entries": self.entries, "_facts": {}, "store": self.store}
 
     def facts(self, settings: Settings = DEFAULT_SETTINGS) -> ProjectFacts:
         """The project facts of the current files (``settings`` for files indexed
@@ -274,7 +278,7 @@ class ProjectIndex:
         if found is None:
             from .solve import ProjectFacts
 
-            found = self._facts[settings] = ProjectFacts(self.entries, settings)
+            found = self._facts[settings] = ProjectFacts(self.entries, settings, self.store)
         return found
 
     # lookups of the current facts (for callers that hold the index)

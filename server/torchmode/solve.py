@@ -23,12 +23,15 @@ project gives new facts (``ProjectIndex.facts``).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING, TypeVar
 
 from .analysis.flow import CallRecord, Summary
 from .analysis.layers import ClassSummary, _resolve_relative
+from .cache import content_key
 from .project import (
     FileInput,
     FileSummary,
@@ -37,21 +40,29 @@ from .project import (
     imported_names,
     may_want_callers,
     summarize,
+    summary_settings,
     top_level_functions,
 )
 from .settings import Settings
 from .source import SourceSyntaxError, parse_python, split_lines
 
-Records = Mapping[str, CallRecord]          # function name -> what its callers pass
+if TYPE_CHECKING:
+    from .cache import DiskCache
+
+Records = Mapping[str, CallRecord]
+T = TypeVar("T")          # function name -> what its callers pass
 _MAX_ROUNDS = 6                             # fixed-point rounds inside one cycle of files
 
 
 class ProjectFacts:
     """Immutable answers about a set of files (see the module docstring)."""
 
-    def __init__(self, entries: Mapping[str, FileInput], settings: Settings) -> None:
+    def __init__(self, entries: Mapping[str, FileInput], settings: Settings,
+                 store: DiskCache | None = None) -> None:
         self.entries = dict(entries)
         self.settings = settings
+        # on disk: summaries and calls into other files, by content (``torchmode check``)
+        self.store = store
         self._by_module: dict[str, list[str]] = {}
         for key in sorted(self.entries):
             parts = self.entries[key].module.split(".")
@@ -60,11 +71,17 @@ class ProjectFacts:
             for i in range(len(parts)):
                 self._by_module.setdefault(".".join(parts[i:]), []).append(key)
         self._heads = {name.split(".", 1)[0] for name in self._by_module}
+        self._content: str | None = None
+        self._layout: str | None = None
         self._memo_clear()
 
     def _memo_clear(self) -> None:
         self._summaries: dict[str, FileSummary] = {}
-        self._split_cache: dict[tuple[str, str], tuple[FileSummary, str] | None] = {}
+        # each split with the files whose summaries it looked at
+        self._split_cache: dict[tuple[str, str],
+                                tuple[tuple[FileSummary, str] | None, frozenset[str]]] = {}
+        self._looking: list[set[str]] = []     # files looked at, per open ``looked_at``
+        self._digests: dict[str, str] = {}
         self._importers: tuple[dict[str, set[str]], dict[str, set[str]]] | None = None
         self._callers: dict[str, dict[str, tuple[str, ...]]] = {}
         self._records: dict[str, dict[str, CallRecord]] = {}
@@ -74,6 +91,8 @@ class ProjectFacts:
         state = dict(self.__dict__)
         state["_split_cache"] = {}
         state["_importers"] = None
+        state["_looking"] = []
+        state["_digests"] = {}
         return state
 
     def settings_of(self, key: str) -> Settings:
@@ -90,6 +109,15 @@ class ProjectFacts:
     def __len__(self) -> int:
         return len(self.entries)
 
+    def content_digest(self) -> str:
+        """A digest of every file's path, module, settings and text (read once)."""
+        if self._content is None:
+            total = hashlib.blake2b(digest_size=20)
+            for key in sorted(self.entries):
+                total.update(self.file_digest(key).encode())
+            self._content = total.hexdigest()
+        return self._content
+
     # ---------------------------------------------------------------- summaries
 
     def summary(self, path: str) -> FileSummary | None:
@@ -100,8 +128,20 @@ class ProjectFacts:
         found = self._summaries.get(key)
         if found is None:
             entry = self.entries[key]
-            found = summarize(entry.read(), entry.path, self.settings_of(key), entry.module)
+            text = entry.read()
+            settings = self.settings_of(key)
+            stored = None
+            if self.store is not None and text is not None:
+                stored = content_key(entry.path, entry.module, text,
+                                     summary_settings(settings))
+                found = self.store.get("summary", stored)
+            if found is None:
+                found = summarize(text, entry.path, settings, entry.module)
+                if stored is not None and self.store is not None:
+                    self.store.put("summary", stored, found)
             self._summaries[key] = found
+        if self._looking:
+            self._looking[-1].add(key)
         return found
 
     def _files_for(self, module: str, near: str | None = None) -> list[FileSummary]:
@@ -123,9 +163,47 @@ class ProjectFacts:
         """Split ``pkg.mod.Name`` into the file of ``pkg.mod`` and ``Name``, following
         re-exports (``from .models import Net`` in ``__init__.py``)."""
         key = (qual, os.path.dirname(near) if near else "")
-        if key not in self._split_cache:
-            self._split_cache[key] = self._find_split(qual, near, 1)
-        return self._split_cache[key]
+        found = self._split_cache.get(key)
+        if found is None:
+            self._looking.append(set())
+            try:
+                split = self._find_split(qual, near, 1)
+            finally:
+                looked = frozenset(self._looking.pop())
+            found = self._split_cache[key] = (split, looked)
+        if self._looking:
+            self._looking[-1].update(found[1])
+        return found[0]
+
+    def looked_at(self, ask: Callable[[], T]) -> tuple[T, frozenset[str]]:
+        """``ask()``'s answer and the files whose summaries it was made from (only
+        summaries: what callers pass is not tracked)."""
+        self._looking.append(set())
+        try:
+            answer = ask()
+        finally:
+            looked = frozenset(self._looking.pop())
+        return answer, looked
+
+    def file_digest(self, key: str) -> str:
+        """A digest of what a file's summary is made from: path, module, settings, text."""
+        found = self._digests.get(key)
+        if found is None:
+            from .reads import canonical
+
+            entry = self.entries.get(key)
+            found = content_key(key, entry.module, canonical(self.settings_of(key)),
+                                entry.read() or "") if entry is not None else "absent"
+            self._digests[key] = found
+        return found
+
+    def layout_digest(self) -> str:
+        """A digest of which files the project has and their module names (what a
+        module path resolves to)."""
+        if self._layout is None:
+            self._layout = content_key(*(f"{key}\0{self.entries[key].module}"
+                                         for key in sorted(self.entries)))
+        return self._layout
 
     def _find_split(self, qual: str, near: str | None, depth: int
                     ) -> tuple[FileSummary, str] | None:
@@ -160,8 +238,10 @@ class ProjectFacts:
         found = self._split(qualname, near)
         return found[0].functions.get(found[1]) if found is not None else None
 
-    def summary_lookup(self, path: str) -> Callable[[str], Summary | None]:
-        """The lookup the dataflow uses for calls into other files."""
+    def summary_lookup(self, path: str, looked: set[str] | None = None
+                       ) -> Callable[[str], Summary | None]:
+        """The lookup the dataflow uses for calls into other files; the files whose
+        summaries its answers were made from are added to ``looked``."""
         own = file_key(path)
         module = self.module_name(path)
         cache: dict[str, Summary | None] = {}
@@ -170,7 +250,15 @@ class ProjectFacts:
             if qual in cache:
                 return cache[qual]
             full = _resolve_relative(qual, module) if qual.startswith(".") else qual
-            found = self._split(full, path) if full.split(".", 1)[0] in self._heads else None
+            found = None
+            if full.split(".", 1)[0] in self._heads:
+                if looked is not None:
+                    self._looking.append(looked)
+                try:
+                    found = self._split(full, path)
+                finally:
+                    if looked is not None:
+                        self._looking.pop()
             result = None
             if found is not None and file_key(found[0].path) != own:
                 summary, name = found   # (our own file: the in-file analysis knows better)
@@ -310,30 +398,63 @@ class ProjectFacts:
         from .analysis.flow import Interpreter
         from .analysis.layers import Resolver, file_summaries
         from .analyzer import is_test_path
+        from .reads import RecordingFacts
 
         entry = self.entries[key]
         text = entry.read()
         if text is None:
             return {}
+        settings = self.settings_of(key)
+        records = self._records.get(key, {})
+        stored = self._stored_calls(entry, text, settings, records)
+        if stored is not None:
+            return stored
         try:
             tree = parse_python(text, entry.path)
         except SourceSyntaxError:
             return {}
-        settings = self.settings_of(key)
-        records = self._records.get(key, {})
+        recording = RecordingFacts(self)
         try:
             facts = collect(tree, entry.path)
-            resolver = Resolver(file_summaries(facts, entry.path), facts.imports, self,
+            resolver = Resolver(file_summaries(facts, entry.path), facts.imports, recording,
                                 entry.module)
             interp = Interpreter(tree, facts, resolver, entry.path,
                                  settings.evaluation_function_names,
                                  settings.evaluation_loader_names,
-                                 self.summary_lookup(entry.path), is_test_path(entry.path),
+                                 recording.summary_lookup(entry.path), is_test_path(entry.path),
                                  lambda function: _copy_or_none(records.get(function)))
             interp.run(split_lines(text))
         except (RecursionError, MemoryError):
             return {}
-        return strip_records(interp.external_records, os.path.basename(entry.path))
+        found = strip_records(interp.external_records, os.path.basename(entry.path))
+        if self.store is not None:
+            self.store.put("calls", self._calls_key(entry, text, settings, records),
+                           (recording.reads(), found))
+        return found
+
+    def _calls_key(self, entry: FileInput, text: str, settings: Settings,
+                   records: Records) -> str:
+        from .reads import canonical
+
+        return content_key(entry.path, entry.module, text, canonical(settings),
+                           canonical(records))
+
+    def _stored_calls(self, entry: FileInput, text: str, settings: Settings,
+                      records: Records) -> dict[str, CallRecord] | None:
+        """A caller's calls into other files from the disk cache, if what its analysis
+        read of these facts is unchanged."""
+        from .reads import Reads, Uncanonical
+
+        if self.store is None:
+            return None
+        try:
+            stored = self.store.get("calls", self._calls_key(entry, text, settings, records))
+        except Uncanonical:
+            return None
+        if not (isinstance(stored, tuple) and len(stored) == 2
+                and isinstance(stored[0], Reads) and stored[0].still_hold(self)):
+            return None
+        return stored[1]  # type: ignore[no-any-return]
 
 
 def _components(root: str, callers: Callable[[str], list[str]]) -> Iterator[list[str]]:

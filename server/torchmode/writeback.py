@@ -35,11 +35,13 @@ class ReadFile:
     digest: str
 
 
-def read_file(path: str) -> ReadFile:
-    """Read ``path`` (following symlinks); raises ``OSError``."""
+def read_file(path: str, data: bytes | None = None) -> ReadFile:
+    """Read ``path`` (following symlinks; ``data``: its bytes, read already); raises
+    ``OSError``."""
     target = os.path.realpath(path)
-    with open(target, "rb") as handle:
-        data = handle.read()
+    if data is None:
+        with open(target, "rb") as handle:
+            data = handle.read()
     return ReadFile(path, target, data, _digest(data))
 
 

@@ -133,6 +133,7 @@ def test_bytes_are_written_as_given(tmp_path: Path) -> None:
 DROP_RIGHTS = textwrap.dedent("""\
     import locale, os, sys
     from torchmode import analyzer, cli, config, project  # imported while still readable
+    from torchmode import cache, reads, resultcache
     from torchmode.output import github, json, sarif, text
     cli.main(["check", "--version"])
     os.setgroups([]); os.setgid(65534); os.setuid(65534)

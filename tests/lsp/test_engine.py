@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from torchmode.lsp import engine as engine_module
-from torchmode.lsp.engine import ProcessEngine, worker_command
+from torchmode.lsp.engine import ProcessEngine, ThreadEngine, worker_command
 from torchmode.settings import DEFAULT_SETTINGS
 
 from .sources import TRAIN_EVAL
@@ -48,5 +48,43 @@ def test_the_worker_runs_isolated_from_the_current_folder(
     try:
         result = engine.analyze(TRAIN_EVAL, str(tmp_path / "train.py"), DEFAULT_SETTINGS)
         assert {f.code for f in result.findings} == {"TM001", "TM002"}
+    finally:
+        engine.close()
+
+
+LIB = "import torch\n\n\ndef validate(model, loader):\n    for x in loader:\n        model(x)\n"
+MAIN = ("import torch\nfrom lib import validate\nfrom nets import Net\n\nmodel = Net()\n"
+        "model.eval()\nwith torch.no_grad():\n    validate(model, [])\n")
+NETS = ("import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.drop = nn.Dropout(0.5)\n\n"
+        "    def forward(self, x):\n        return self.drop(x)\n")
+
+
+@pytest.mark.parametrize("kind", ["thread", "process"])
+def test_only_documents_whose_cross_file_facts_changed_are_affected(
+    tmp_path: Path, kind: str
+) -> None:
+    """lib.validate()'s finding depends on what main.py passes and on the class in
+    nets.py; main.py's on nothing lib.py or nets.py says about mode."""
+    engine = ThreadEngine() if kind == "thread" else ProcessEngine()
+    paths = {name: str(tmp_path / name) for name in ("lib.py", "main.py", "nets.py")}
+    texts = {"lib.py": LIB, "main.py": MAIN, "nets.py": NETS}
+    try:
+        for name, text in texts.items():
+            engine.update(paths[name], text)
+        for name in ("lib.py", "main.py"):
+            engine.analyze(texts[name], paths[name], DEFAULT_SETTINGS)
+        opened = [paths["lib.py"], paths["main.py"]]
+        assert engine.affected(opened) == []
+        assert engine.affected([paths["nets.py"]]) == [paths["nets.py"]]  # never analysed
+        engine.update(paths["main.py"], MAIN + "# a comment\n")
+        assert engine.affected(opened) == []
+        engine.update(paths["main.py"], MAIN.replace("model.eval()\n", ""))
+        assert engine.affected(opened) == [paths["lib.py"]]
+        result = engine.analyze(LIB, paths["lib.py"], DEFAULT_SETTINGS)
+        assert [f.code for f in result.findings] == ["TM001"]
+        assert engine.affected(opened) == []
+        engine.update(paths["nets.py"], NETS.replace("nn.Dropout(0.5)", "nn.Linear(2, 2)"))
+        assert engine.affected(opened) == opened  # both build or receive a Net
     finally:
         engine.close()

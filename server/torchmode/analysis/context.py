@@ -159,7 +159,8 @@ class FileAnalysis:
                         (last is None or step.node.lineno <= last) and \
                         not self._rebound_between(ev, step.node.lineno):
                     return None
-        return max(ev.modes, key=lambda m: m.line or 0)
+        ordered = sorted(ev.modes, key=lambda m: (m.where, m.kind, m.how, m.col))
+        return max(ordered, key=lambda m: m.line or 0)
 
     def _training_loop_of(self, ev: ForwardEvent, eval_stmts: tuple[ast.AST, ...],
                           eval_line: int) -> tuple[bool, ast.stmt | None]:

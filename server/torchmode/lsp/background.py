@@ -17,6 +17,7 @@ from lsprotocol import types
 
 from .documents import Snapshot
 from .index import python_files, read_source
+from .session import path_of
 
 if TYPE_CHECKING:
     from .server import TorchmodeServer
@@ -88,7 +89,7 @@ def index_folders(ls: TorchmodeServer, roots: list[str]) -> None:
 def reindex(ls: TorchmodeServer, path: str, text: str) -> None:
     """A saved document: its summary for the other files (executor)."""
     if ls.engine.update(path, text):
-        ls.from_thread(ls.reanalyse_all)
+        refresh_affected(ls)
 
 
 def reindex_files(ls: TorchmodeServer, changes: list[tuple[str, bool]]) -> None:
@@ -98,7 +99,22 @@ def reindex_files(ls: TorchmodeServer, changes: list[tuple[str, bool]]) -> None:
             ls.engine.remove(path)
         else:
             ls.engine.update(path, read_source(path))
-    ls.from_thread(ls.reanalyse_all)
+    refresh_affected(ls)
+
+
+def refresh_affected(ls: TorchmodeServer) -> None:
+    """After an index change (executor): analyse again only the open documents whose
+    last analysis read cross-file facts that changed; all of them when that cannot be
+    told (the worker died meanwhile)."""
+    keys: list[str] = ls.read_on_loop(lambda: list(ls.session.tracked))
+    by_path = {path_of(key): key for key in keys}
+    try:
+        affected = ls.engine.affected(list(by_path))
+    except Exception:
+        log.exception("finding the affected documents failed; analysing all of them")
+        ls.from_thread(ls.reanalyse_all)
+        return
+    ls.from_thread(ls.reanalyse, [by_path[path] for path in affected])
 
 
 def settings_files_changed(ls: TorchmodeServer) -> None:

@@ -35,15 +35,46 @@ class ThreadEngine:
 
     def __init__(self) -> None:
         self.index = WorkspaceIndex()
+        # per analysed document: its settings and what its last analysis read of the
+        # project facts (which documents an index change affects, ``affected``)
+        self.reads: dict[str, tuple[Settings, Any]] = {}
 
     def warm(self) -> None:
         from .. import analyzer, fixes  # noqa: F401
 
     def analyze(self, text: str, path: str, settings: Settings) -> AnalysisResult:
         from ..analyzer import analyze
+        from ..reads import RecordingFacts
 
         with self.index.lock:
-            return analyze(text, path, settings, self.index.project())
+            project = self.index.project()
+            if project is None:
+                return analyze(text, path, settings, None)
+            recording = RecordingFacts(project.facts(settings))
+            result = analyze(text, path, settings, recording)
+            self.reads[path] = (settings, recording.reads())
+            return result
+
+    def affected(self, paths: list[str]) -> list[str]:
+        """The documents among ``paths`` whose last analysis read something of the
+        project facts that is no longer so (or that were never analysed here): after
+        an index change, only these need analysing again."""
+        with self.index.lock:
+            project = self.index.project()
+            if project is None:
+                return list(paths)
+            return [path for path in paths if self._affected(project, path)]
+
+    def _affected(self, project: Any, path: str) -> bool:
+        found = self.reads.get(path)
+        if found is None:
+            return True
+        settings, reads = found
+        try:
+            return not reads.still_hold(project.facts(settings))
+        except Exception:  # when in doubt, analyse again
+            log.exception("checking what %s read failed", path)
+            return True
 
     def offered_fixes(self, text: str, path: str, finding: Finding, settings: Settings) -> Any:
         from ..fixes import offered_fixes
@@ -342,6 +373,10 @@ class ProcessEngine:
     def analyze(self, text: str, path: str, settings: Settings) -> AnalysisResult:
         result: AnalysisResult = self._run("analyze", text, path, settings)
         return result
+
+    def affected(self, paths: list[str]) -> list[str]:
+        found: list[str] = self._run("affected", paths)
+        return found
 
     def offered_fixes(self, text: str, path: str, finding: Finding, settings: Settings) -> Any:
         return self._run("offered_fixes", text, path, finding, settings)

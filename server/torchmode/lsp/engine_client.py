@@ -58,6 +58,10 @@ class EngineClient(Protocol):
     def remove(self, path: str) -> None:
         """A workspace file was deleted."""
 
+    def affected(self, paths: list[str]) -> list[str]:
+        """The documents among ``paths`` whose last analysis read project facts that
+        changed since (or that were never analysed): only these need analysing again."""
+
     def known_classes(self, qualnames: list[str]) -> list[bool]:
         """Which of these ``module.Class`` names the project facts know."""
 

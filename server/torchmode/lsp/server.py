@@ -178,8 +178,14 @@ class TorchmodeServer(LanguageServer):
         """Settings or the project facts changed: analyse every open document again
         (debounced, so a document being typed in is not analysed at an intermediate
         version); a pull client is asked to pull again."""
-        for key in list(self.session.tracked):
-            self.schedule(key)
+        self.reanalyse(list(self.session.tracked))
+
+    def reanalyse(self, keys: list[str]) -> None:
+        """Analyse these open documents again (debounced); a pull client is asked to pull
+        again (event loop)."""
+        for key in keys:
+            if key in self.session.tracked:
+                self.schedule(key)
         client = self.session.client
         if client.pull_diagnostics and client.diagnostic_refresh:
             self.workspace_diagnostic_refresh(None)

@@ -45,11 +45,19 @@ def describe_origin(mode: Mode) -> str:
 
 def worst_mode(modes: set[Mode] | frozenset[Mode], kinds: tuple[str, ...] = (TRAIN, LOADED)
                ) -> Mode | None:
-    """The latest mode of the given kinds (the one a user most likely looks for)."""
-    chosen = [m for m in modes if m.kind in kinds]
+    """The latest mode of the given kinds (the one a user most likely looks for); of
+    modes set on the same line of several callers' files, the first file's by name
+    (never the set's order, which changes from one process to the next)."""
+    chosen = sorted((m for m in modes if m.kind in kinds), key=mode_order)
     if not chosen:
         return None
     return max(chosen, key=lambda m: (m.line if m.line is not None else -1, m.col))
+
+
+def mode_order(mode: Mode) -> tuple[str, str, str, int, int]:
+    """A total order of modes that does not depend on hashing."""
+    return (mode.where, mode.kind, mode.how, mode.line if mode.line is not None else -1,
+            mode.col)
 
 
 def insert_fix(fa: FileAnalysis, kind: str, entity: str, anchor: Anchor, method: str,
