@@ -148,16 +148,18 @@ def is_test_path(path: str) -> bool:
 def report(fa: FileAnalysis) -> AnalysisResult:
     """Run each enabled rule under its own guard: a failing rule costs its own
     findings only, and the outcome names it."""
+    from .analysis.api import Facts
     from .rules import CHECKS
 
     settings = fa.settings
+    facts = Facts(fa)
     findings: list[Finding] = []
     failed: InternalError | None = None
     for code, check in CHECKS.items():
         if not settings.enabled(code):
             continue
         try:
-            found = list(check(fa))
+            found = list(check(facts))
         except Exception as exc:
             failed = failed or _internal_error(f"rule {code}", exc)
             continue

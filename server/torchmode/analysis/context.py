@@ -146,10 +146,10 @@ class FileAnalysis:
             return None
         interp = self.interp
         for mode in ev.modes:
-            info = interp.mode_sets.get(id(mode.node))
-            if info is None or info[2] is not ev.func:
+            switch = interp.mode_sets.get(id(mode.node))
+            if switch is None or switch.func is not ev.func:
                 return None
-            stmts = info[3]
+            stmts = switch.stmts
             if any(isinstance(s, LOOP_TYPES) and id(s) in self.step_ancestors for s in stmts):
                 return None
             line = mode.line or 0

@@ -5,8 +5,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from ..analysis.context import Anchor, FileAnalysis
-from ..analysis.model import LOADED, TRAIN, Mode
+from ..analysis.api import Anchor, Facts, ModeKind, ModeOrigin
 from ..findings import Finding, FixKind, FixSpec, Range, Related, Severity
 
 
@@ -26,15 +25,15 @@ def finding(rule: Rule, message: str, rng: Range, fixes: tuple[FixSpec, ...] = (
                    subject=subject)
 
 
-def describe_origin(mode: Mode) -> str:
+def describe_origin(mode: ModeOrigin) -> str:
     """``constructed at line 12`` / ``set by model.train() at line 30`` (1-based lines)."""
     line = f" at line {mode.line + 1}" if mode.line is not None else ""
     if mode.where:
         line += f" in {mode.where}"
-    how = mode.how or mode.kind
+    how = mode.how or mode.kind.value
     if how == "constructed":
         return f"constructed{line}"
-    if mode.kind == LOADED:
+    if mode.kind is ModeKind.LOADED:
         return f"{how}{line}, which keeps whatever mode it was saved in"
     if how.startswith(("built by", "loaded")):
         return f"{how}{line}"
@@ -43,16 +42,7 @@ def describe_origin(mode: Mode) -> str:
     return f"set by {how}{line}"
 
 
-def worst_mode(modes: set[Mode] | frozenset[Mode], kinds: tuple[str, ...] = (TRAIN, LOADED)
-               ) -> Mode | None:
-    """The latest mode of the given kinds (the one a user most likely looks for)."""
-    chosen = [m for m in modes if m.kind in kinds]
-    if not chosen:
-        return None
-    return max(chosen, key=lambda m: (m.line if m.line is not None else -1, m.col))
-
-
-def insert_fix(fa: FileAnalysis, kind: str, entity: str, anchor: Anchor, method: str,
+def insert_fix(fa: Facts, kind: str, entity: str, anchor: Anchor, method: str,
                what: str) -> FixSpec:
     first, end = fa.stmt_lines(anchor.stmt)
     code = f"{entity}.{method}()"
@@ -63,7 +53,7 @@ def insert_fix(fa: FileAnalysis, kind: str, entity: str, anchor: Anchor, method:
     return FixSpec(kind, title, False, first, end, code, entity, None, True)
 
 
-def wrap_fixes(fa: FileAnalysis, anchor: Anchor) -> tuple[FixSpec, ...]:
+def wrap_fixes(fa: Facts, anchor: Anchor) -> tuple[FixSpec, ...]:
     no_grad, imp = fa.spelling("no_grad")
     inference, imp2 = fa.spelling("inference_mode")
     fixes: list[FixSpec] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from ..analysis.context import EvalRegion, FileAnalysis
+from ..analysis.api import EvalRegion, Facts, Grad
 from ..findings import Finding, Severity
 from .base import Rule, finding, wrap_fixes
 
@@ -13,16 +13,16 @@ RULE = Rule("TM002", "missing-no-grad", Severity.WARNING, "unsafe",
             "Forward pass for results with autograd still recording a graph.")
 
 
-def check(fa: FileAnalysis) -> Iterator[Finding]:
+def check(fa: Facts) -> Iterator[Finding]:
     seen: set[int] = set()
-    events = sorted(fa.interp.forwards.values(), key=lambda e: (e.node.lineno, e.node.col_offset))
-    for ev in events:
-        if fa.grad_disabled(ev.grad) or ev.func.gradient_use or fa.forward_grad_off(ev):
+    for ev in fa.forward_calls:
+        if Grad.OFF in ev.grad or Grad.DYNAMIC in ev.grad or ev.function.gradient_use or \
+                fa.forward_disables_grad(ev):
             continue
-        region = fa.eval_region(ev)
+        region = ev.region
         why: str
         if region is not None and region.kind != "nograd":
-            why = {"loop": "an evaluation loop", "function": f"{ev.func.name}() evaluates",
+            why = {"loop": "an evaluation loop", "function": f"{ev.function.name}() evaluates",
                    "script": "an inference script",
                    "periodic": "a periodic evaluation inside the training loop"}[region.kind]
         else:
@@ -42,6 +42,6 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
             continue
         seen.add(id(key_node))
         no_grad, _ = fa.spelling("no_grad")
-        message = (f"{ev.key} runs here with autograd on ({why}): no {no_grad} around it, "
+        message = (f"{ev.entity} runs here with autograd on ({why}): no {no_grad} around it, "
                    "so every forward pass records a graph it never uses.")
-        yield finding(RULE, message, rng, wrap_fixes(fa, anchor), subject=ev.key)
+        yield finding(RULE, message, rng, wrap_fixes(fa, anchor), subject=ev.entity)

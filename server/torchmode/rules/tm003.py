@@ -5,9 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from ..analysis.context import LOOP_TYPES, FileAnalysis
-from ..analysis.model import EVAL, GRAD_OFF, ForwardEvent, Mode, StepEvent
-from ..analysis.probing import probed_models
+from ..analysis.api import LOOP_TYPES, Facts, ForwardCall, Grad, ModeKind, ModeOrigin, TrainingStep
 from ..findings import Finding, FixKind, FixSpec, Related, Severity
 from .base import Rule, finding
 
@@ -15,28 +13,27 @@ RULE = Rule("TM003", "missing-train", Severity.WARNING, "unsafe",
             "Training step while a trained model may still be in eval mode.")
 
 
-def _same_iteration(fwd: ForwardEvent, step: StepEvent) -> bool:
+def _same_iteration(fwd: ForwardCall, step: TrainingStep) -> bool:
     scope = None
-    for stmt in reversed(step.stmts):
+    for stmt in reversed(step.statements):
         if isinstance(stmt, LOOP_TYPES):
             scope = stmt
             break
     if scope is None:
         return True
-    return any(s is scope for s in fwd.stmts)
+    return any(s is scope for s in fwd.statements)
 
 
-def check(fa: FileAnalysis) -> Iterator[Finding]:
-    interp = fa.interp
-    trained_known = bool(fa.facts.trained)
-    probed = probed_models(fa.tree, fa.facts.imports)
+def check(fa: Facts) -> Iterator[Finding]:
+    trained_known = fa.knows_trained_models
+    probed = fa.probed_models
     reported: set[int] = set()
-    forwards = [*interp.forwards.values(), *interp.arg_uses.values()]
-    for step in sorted(interp.steps.values(), key=lambda s: s.node.lineno):
+    forwards = [*fa.forward_calls, *fa.argument_uses]
+    for step in fa.training_steps:
         for fwd in forwards:
-            if fwd.func is not step.func or fwd.grad == {GRAD_OFF}:
+            if fwd.function is not step.function or fwd.grad == {Grad.OFF}:
                 continue
-            root = fwd.key.split(".", 1)[0]
+            root = fwd.entity.split(".", 1)[0]
             if trained_known and not fwd.trained and not _param_of(root, fwd) or root in probed:
                 continue
             if fwd.node.lineno > step.node.lineno and not _same_iteration(fwd, step):
@@ -44,10 +41,10 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
             if not _same_iteration(fwd, step):
                 continue
             modes = step.modes.get(fwd.canonical, fwd.modes)
-            if any(m.kind == "dynamic" for m in modes):
+            if any(m.kind is ModeKind.DYNAMIC for m in modes):
                 continue
             for mode in sorted(modes, key=lambda m: (m.line or 0)):
-                if mode.kind != EVAL or mode.flagged or mode.node is None or \
+                if mode.kind is not ModeKind.EVAL or mode.flagged or mode.node is None or \
                         _built_in_eval(mode.node):
                     continue
                 if id(mode.node) in reported:
@@ -56,8 +53,8 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
                 yield _finding(fa, fwd, step, mode)
 
 
-def _finding(fa: FileAnalysis, fwd: ForwardEvent, step: StepEvent, mode: Mode) -> Finding:
-    key = fwd.key
+def _finding(fa: Facts, fwd: ForwardCall, step: TrainingStep, mode: ModeOrigin) -> Finding:
+    key = fwd.entity
     step_line = step.node.lineno
     origin = mode.how or f"{key}.eval()"
     message = (f"{key} may still be in eval mode at the training step on line {step_line} "
@@ -76,25 +73,25 @@ def _finding(fa: FileAnalysis, fwd: ForwardEvent, step: StepEvent, mode: Mode) -
                    subject=key)
 
 
-def _target(fa: FileAnalysis, fwd: ForwardEvent, step: StepEvent, mode: Mode) -> ast.stmt | None:
+def _target(fa: Facts, fwd: ForwardCall, step: TrainingStep, mode: ModeOrigin
+            ) -> ast.stmt | None:
     """Where the training part of the iteration starts: the statement, in the block shared
     with the ``eval()`` (or the loop that carries it to the next epoch), holding the step."""
-    interp = fa.interp
-    info = interp.mode_sets.get(id(mode.node))
-    origin_chain: tuple[ast.AST, ...] = info[3] if info is not None else ()
-    origin_ctx = info[2] if info is not None else None
-    step_chain: tuple[ast.AST, ...] = step.stmts
-    fwd_chain: tuple[ast.AST, ...] = fwd.stmts
-    if origin_ctx is not None and origin_ctx is not step.func:
+    switch = mode.switch
+    origin_chain: tuple[ast.AST, ...] = switch.statements if switch is not None else ()
+    origin_function = switch.function if switch is not None else None
+    step_chain: tuple[ast.AST, ...] = step.statements
+    fwd_chain: tuple[ast.AST, ...] = fwd.statements
+    if origin_function is not None and origin_function is not step.function:
         # the eval() happened in a caller: use the caller's call that reaches the step
         best: tuple[ast.AST, ...] | None = None
         best_len = -1
-        for call in interp.call_steps.values():
-            if call.func is not origin_ctx:
+        for call in fa.step_calls:
+            if call.function is not origin_function:
                 continue
-            n = _common(call.stmts, origin_chain)
+            n = _common(call.statements, origin_chain)
             if n > best_len:
-                best, best_len = call.stmts, n
+                best, best_len = call.statements, n
         if best is None:
             return None
         step_chain = best
@@ -128,10 +125,10 @@ def _built_in_eval(node: ast.AST) -> bool:
         isinstance(node.func.value, ast.Call)
 
 
-def _param_of(root: str, fwd: ForwardEvent) -> bool:
+def _param_of(root: str, fwd: ForwardCall) -> bool:
     """``def train_iter(model, optimizer, loader)``: a model handed to the function that runs
     the training step on it is the caller's trained model (RULES §2, TM003 next epoch)."""
-    node = fwd.func.node
+    node = fwd.function.node
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return False
     args = node.args

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..analysis.context import FileAnalysis
-from ..analysis.model import GRAD_OFF
+from ..analysis.api import Facts, Grad
 from ..findings import Finding, Severity
 from .base import Rule, finding
 
@@ -13,9 +12,9 @@ RULE = Rule("TM005", "backward-without-grad", Severity.ERROR, "none",
             "backward() inside a no_grad / inference_mode region.")
 
 
-def check(fa: FileAnalysis) -> Iterator[Finding]:
-    for ev in fa.interp.backwards.values():
-        if ev.lgrad != {GRAD_OFF}:
+def check(fa: Facts) -> Iterator[Finding]:
+    for ev in fa.backward_calls:
+        if ev.grad != {Grad.OFF}:
             continue
         message = ("backward() runs with gradients disabled (inside torch.no_grad(), "
                    "inference_mode() or set_grad_enabled(False)): the loss has no graph, so it "

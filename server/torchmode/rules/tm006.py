@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from ..analysis.context import FileAnalysis
+from ..analysis.api import Facts, MisuseKind
 from ..findings import Finding, FixKind, FixSpec, Severity
 from .base import Rule, finding
 
@@ -13,13 +13,13 @@ RULE = Rule("TM006", "mode-flag-assignment", Severity.WARNING, "unsafe",
             "Setting the training flag directly skips submodules.")
 
 
-def check(fa: FileAnalysis) -> Iterator[Finding]:
-    for ev in fa.interp.flags.values():
-        if ev.code != "TM006":
+def check(fa: Facts) -> Iterator[Finding]:
+    for ev in fa.misuses:
+        if ev.kind not in (MisuseKind.FLAG_ASSIGNED, MisuseKind.MODE_METHOD_REPLACED):
             continue
-        key = ev.key
+        key = ev.entity
         fixes: tuple[FixSpec, ...] = ()
-        if ev.detail == "flag":
+        if ev.kind is MisuseKind.FLAG_ASSIGNED:
             value = ev.value
             literal = value.value if isinstance(value, ast.Constant) else None
             if literal is True or literal is False:
@@ -30,7 +30,7 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
                 code = f"{key}.train({shown})"
             message = (f"{key}.training = {shown} changes the flag of {key} only; its submodules "
                        f"(Dropout, BatchNorm) keep their mode. Use {code}.")
-            first, end = fa.stmt_lines(ev.stmt)
+            first, end = fa.stmt_lines(ev.statement)
             fixes = (FixSpec(FixKind.FLAG_TO_METHOD,
                              f"Replace {key}.training = {shown} with {code}", False, first, end,
                              code, key, None, True),)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..analysis.context import FileAnalysis
-from ..analysis.functional import Effect, IgnoredMode, ignored_mode_calls
+from ..analysis.api import Effect, Facts, IgnoredMode
 from ..findings import Finding, FixKind, FixSpec, Severity
 from .base import Rule, finding
 
@@ -22,8 +21,8 @@ _CONSEQUENCE = {
 }
 
 
-def check(fa: FileAnalysis) -> Iterator[Finding]:
-    for found in ignored_mode_calls(fa.facts, fa.resolver):
+def check(fa: Facts) -> Iterator[Finding]:
+    for found in fa.ignored_mode_calls():
         yield finding(RULE, _message(found), fa.range(found.call.func), (_fix(found),))
 
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from ..analysis.context import FileAnalysis
-from ..analysis.freeze import UndoneFreeze, usable_here
-from ..analysis.overrides import freeze_walker, refreezing_override
+from ..analysis.api import Facts, UndoneFreeze
 from ..findings import Finding, FixKind, FixSpec, Related, Severity
 from .base import Rule, finding
 
@@ -18,12 +16,10 @@ RULE = Rule("TM009", "train-undoes-freeze", Severity.WARNING, "unsafe",
 _AFTER = ("frozen BatchNorm statistics update again and frozen Dropout is back on.")
 
 
-def check(fa: FileAnalysis) -> Iterator[Finding]:
-    walker = freeze_walker(fa)
-    for undone in sorted(walker.undone.values(),
-                         key=lambda u: (u.train_call.lineno, u.train_call.col_offset)):
-        if refreezing_override(fa, undone.caller_entity or undone.entity,
-                               undone.via or undone.train_call):
+def check(fa: Facts) -> Iterator[Finding]:
+    for undone in fa.undone_freezes():
+        if fa.refreezes_in_train(undone.caller_entity or undone.entity,
+                                 undone.via or undone.train_call):
             continue
         yield finding(RULE, _message(undone), fa.range(undone.train_call), _fixes(fa, undone),
                       _related(fa, undone))
@@ -45,7 +41,7 @@ def _message(undone: UndoneFreeze) -> str:
             f"training step on line {step}: {_AFTER}")
 
 
-def _related(fa: FileAnalysis, undone: UndoneFreeze) -> tuple[Related, ...]:
+def _related(fa: Facts, undone: UndoneFreeze) -> tuple[Related, ...]:
     related: tuple[Related, ...] = (
         Related(fa.stmt_range(undone.freeze.stmt), "the freeze undone here", undone.freeze.path),
         Related(fa.range(undone.step), "the training step"))
@@ -54,11 +50,11 @@ def _related(fa: FileAnalysis, undone: UndoneFreeze) -> tuple[Related, ...]:
     return related
 
 
-def _fixes(fa: FileAnalysis, undone: UndoneFreeze) -> tuple[FixSpec, ...]:
+def _fixes(fa: Facts, undone: UndoneFreeze) -> tuple[FixSpec, ...]:
     stmt = undone.train_stmt
     freeze = undone.freeze
     text = freeze.text if undone.via is None else undone.fix_text
-    if freeze.origin is not None and not usable_here(freeze.text, fa.facts, undone.entity):
+    if freeze.origin is not None and not fa.freeze_usable_here(freeze.text, undone.entity):
         text = None  # (the constructor's statement names something this file lacks)
     if stmt is None or text is None or (freeze.path is None and
                                         not _alone_on_its_lines(fa, freeze.stmt)):
@@ -70,9 +66,9 @@ def _fixes(fa: FileAnalysis, undone: UndoneFreeze) -> tuple[FixSpec, ...]:
                     undone.entity, None, True),)
 
 
-def _alone_on_its_lines(fa: FileAnalysis, stmt: ast.stmt) -> bool:
+def _alone_on_its_lines(fa: Facts, stmt: ast.stmt) -> bool:
     """The freeze statement can be copied as whole lines (no ``a; b`` sharing them)."""
     first, end = fa.stmt_lines(stmt)
-    head = fa.src.line_text(first)[:stmt.col_offset]
-    tail = fa.src.line_text(end)[stmt.end_col_offset:] if stmt.end_col_offset is not None else ""
+    head = fa.line_text(first)[:stmt.col_offset]
+    tail = fa.line_text(end)[stmt.end_col_offset:] if stmt.end_col_offset is not None else ""
     return not head.strip() and (not tail.strip() or tail.strip().startswith("#"))
