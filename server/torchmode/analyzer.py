@@ -149,7 +149,7 @@ def report(fa: FileAnalysis) -> AnalysisResult:
     """Run each enabled rule under its own guard: a failing rule costs its own
     findings only, and the outcome names it."""
     from .analysis.api import Facts
-    from .rules import CHECKS
+    from .rules import CHECKS, RULES
 
     settings = fa.settings
     facts = Facts(fa)
@@ -158,8 +158,8 @@ def report(fa: FileAnalysis) -> AnalysisResult:
     for code, check in CHECKS.items():
         if not settings.enabled(code):
             continue
-        try:
-            found = list(check(facts))
+        try:  # a rule sees only the facts it declared (the prefilter is made from them)
+            found = list(check(facts.for_rule(RULES[code].needs)))
         except Exception as exc:
             failed = failed or _internal_error(f"rule {code}", exc)
             continue

@@ -47,7 +47,7 @@ from .probing import probed_models
 __all__ = [
     "Anchor", "BackwardCall", "Effect", "EvalRegion", "Export", "Facts", "ForwardCall",
     "Freeze", "Function", "Grad", "IgnoredMode", "LayerInfo", "Misuse", "MisuseKind",
-    "ModeKind", "ModeOrigin", "ModeSwitch", "StepKind", "TrainingStep", "UndoneFreeze",
+    "ModeKind", "ModeOrigin", "ModeSwitch", "Need", "StepKind", "TrainingStep", "UndoneFreeze",
     "LOOP_TYPES",
 ]
 
@@ -72,6 +72,20 @@ class Grad(Enum):
     OFF = GRAD_OFF
     DYNAMIC = GRAD_DYN     # ``set_grad_enabled(flag)`` with a flag known at run time only
     UNKNOWN = GRAD_UNK     # a function's entry with no visible caller
+
+
+class Need(Enum):
+    """A kind of fact a rule reads; what it declares decides what the engine must find
+    (and which files a text prefilter may skip) before the rule runs."""
+
+    FORWARD_CALLS = "forward calls and their evaluation regions"
+    ARGUMENT_USES = "models handed to calls that run them"
+    TRAINING_STEPS = "training steps"
+    BACKWARD_CALLS = "backward() calls"
+    EXPORTS = "exports and traces"
+    MISUSES = "misused mode and grad APIs"
+    FUNCTIONAL_CALLS = "functional calls with a training argument"
+    FREEZES = "freezes and the train() calls that undo them"
 
 
 class StepKind(Enum):
@@ -190,17 +204,39 @@ class Facts:
 
     Lists are made on first use: a rule that is not selected costs nothing."""
 
-    def __init__(self, fa: FileAnalysis) -> None:
+    def __init__(self, fa: FileAnalysis, allowed: frozenset[Need] | None = None) -> None:
         self._fa = fa
+        self._allowed = allowed
+        self._root = self           # a rule's view shares the facts made by the whole
         self._functions: dict[int, Function] = {}
         self._switches: dict[int, ModeSwitch | None] = {}
         self._forward_events: dict[int, ForwardEvent] = {}
 
+    def for_rule(self, needs: frozenset[Need]) -> Facts:
+        """A view that refuses every fact outside ``needs``: a rule that reads a fact it
+        did not declare fails its tests instead of being skipped by a prefilter made
+        from its declaration."""
+        view = Facts(self._fa, needs)
+        view._root = self._root
+        view._functions = self._root._functions
+        view._switches = self._root._switches
+        view._forward_events = self._root._forward_events
+        return view
+
+    def _require(self, need: Need) -> None:
+        if self._allowed is not None and need not in self._allowed:
+            raise LookupError(f"a rule read {need.name} without declaring it in its needs")
+
     # ------------------------------------------------------------------ facts
 
-    @cached_property
+    @property
     def forward_calls(self) -> tuple[ForwardCall, ...]:
         """Every forward call, in source order."""
+        self._require(Need.FORWARD_CALLS)
+        return self._root._forward_calls
+
+    @cached_property
+    def _forward_calls(self) -> tuple[ForwardCall, ...]:
         fa = self._fa
         events = sorted(fa.interp.forwards.values(),
                         key=lambda e: (e.node.lineno, e.node.col_offset))
@@ -211,60 +247,99 @@ class Facts:
             calls.append(call)
         return tuple(calls)
 
-    @cached_property
+    @property
     def argument_uses(self) -> tuple[ForwardCall, ...]:
         """Models handed to a call that runs them (``compute_loss(model, batch)``)."""
-        return tuple(self._forward(ev, None, True) for ev in self._fa.interp.arg_uses.values())
+        self._require(Need.ARGUMENT_USES)
+        return self._root._argument_uses
 
     @cached_property
+    def _argument_uses(self) -> tuple[ForwardCall, ...]:
+        return tuple(self._forward(ev, None, True) for ev in self._fa.interp.arg_uses.values())
+
+    @property
     def training_steps(self) -> tuple[TrainingStep, ...]:
         """``optimizer.step()`` / ``loss.backward()`` and the like, by line."""
+        self._require(Need.TRAINING_STEPS)
+        return self._root._training_steps
+
+    @cached_property
+    def _training_steps(self) -> tuple[TrainingStep, ...]:
         steps = sorted(self._fa.interp.steps.values(), key=lambda s: s.node.lineno)
         return tuple(self._step(s) for s in steps)
 
-    @cached_property
+    @property
     def step_calls(self) -> tuple[TrainingStep, ...]:
         """Calls of functions that reach a training step (``train_one_epoch(model)``)."""
-        return tuple(self._step(s) for s in self._fa.interp.call_steps.values())
+        self._require(Need.TRAINING_STEPS)
+        return self._root._step_calls
 
     @cached_property
+    def _step_calls(self) -> tuple[TrainingStep, ...]:
+        return tuple(self._step(s) for s in self._fa.interp.call_steps.values())
+
+    @property
     def backward_calls(self) -> tuple[BackwardCall, ...]:
+        self._require(Need.BACKWARD_CALLS)
+        return self._root._backward_calls
+
+    @cached_property
+    def _backward_calls(self) -> tuple[BackwardCall, ...]:
         return tuple(BackwardCall(ev.node, _grads(ev.lgrad))
                      for ev in self._fa.interp.backwards.values())
 
-    @cached_property
+    @property
     def exports(self) -> tuple[Export, ...]:
+        self._require(Need.EXPORTS)
+        return self._root._exports
+
+    @cached_property
+    def _exports(self) -> tuple[Export, ...]:
         out = []
         for ev in self._fa.interp.exports.values():
             modes = self._modes(ev.modes)
             out.append(Export(ev.node, ev.key, modes, ev.stmts, latest_training(modes)))
         return tuple(out)
 
-    @cached_property
+    @property
     def misuses(self) -> tuple[Misuse, ...]:
+        self._require(Need.MISUSES)
+        return self._root._misuses
+
+    @cached_property
+    def _misuses(self) -> tuple[Misuse, ...]:
         return tuple(Misuse(ev.kind, ev.node, ev.stmt, ev.key, ev.name, ev.value)
                      for ev in self._fa.interp.misuses.values())
 
     def ignored_mode_calls(self) -> Iterator[IgnoredMode]:
         """Functional calls in module methods that leave ``training`` at its default."""
+        self._require(Need.FUNCTIONAL_CALLS)
         return ignored_mode_calls(self._fa.facts, self._fa.resolver)
 
     def undone_freezes(self) -> list[UndoneFreeze]:
         """``m.train()`` calls that undo a freeze before a training step, in source order."""
+        self._require(Need.FREEZES)
         undone = freeze_walker(self._fa).undone.values()
         return sorted(undone, key=lambda u: (u.train_call.lineno, u.train_call.col_offset))
 
     def refreezes_in_train(self, entity: str, call: ast.Call) -> bool:
         """The class of ``entity`` overrides ``train()`` and re-applies a freeze there."""
+        self._require(Need.FREEZES)
         return refreezing_override(self._fa, entity, call)
 
     def freeze_usable_here(self, text: str, entity: str) -> bool:
         """Every name the freeze statement ``text`` reads exists in this file."""
+        self._require(Need.FREEZES)
         return usable_here(text, self._fa.facts, entity)
 
-    @cached_property
+    @property
     def probed_models(self) -> frozenset[str]:
         """Root names of the models trained by linear probing (backbone kept in eval)."""
+        self._require(Need.TRAINING_STEPS)
+        return self._root._probed_models
+
+    @cached_property
+    def _probed_models(self) -> frozenset[str]:
         return frozenset(probed_models(self._fa.tree, self._fa.facts.imports))
 
     @property

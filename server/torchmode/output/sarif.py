@@ -55,7 +55,7 @@ def rule_catalog() -> list[RuleInfo]:
         except ValueError:  # a doc missing from a broken installation: keep the summary
             doc = rule.summary
         infos.append(RuleInfo(code, rule.name, _LEVEL.get(rule.severity, "warning"),
-                              rule.summary, doc, rule.fix_safety))
+                              rule.summary, doc, rule.fix_applicability.value))
     return infos
 
 

@@ -1,21 +1,65 @@
-"""Shared pieces of the rules: metadata, message parts, fix specs."""
+"""Shared pieces of the rules: the ``Rule`` class every rule derives from, message
+parts, fix specs."""
 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+import re
+from collections.abc import Iterator
+from enum import Enum
+from typing import ClassVar
 
-from ..analysis.api import Anchor, Facts, ModeKind, ModeOrigin
+from ..analysis.api import Anchor, Facts, ModeKind, ModeOrigin, Need
 from ..findings import Finding, FixKind, FixSpec, Range, Related, Severity
 
+_CODE = re.compile(r"TM\d{3}")
+_NAME = re.compile(r"[a-z]+(?:-[a-z]+)*")
 
-@dataclass(frozen=True)
+
+class FixApplicability(Enum):
+    """What the rule's fix may do to run-time behaviour: ``--fix`` and fix-on-save apply
+    safe fixes only."""
+
+    SAFE = "safe"        # same behaviour the user meant (``m.eval`` -> ``m.eval()``)
+    UNSAFE = "unsafe"    # changes what the program does, on purpose
+    NONE = "none"        # no fix is offered
+
+
 class Rule:
-    code: str
-    name: str
-    severity: Severity
-    fix_safety: str      # "safe" | "unsafe" | "none"
-    summary: str
+    """A rule: its metadata, the facts it reads, examples that run as tests, and
+    ``check``. A subclass in ``tmNNN.py`` is the whole rule; the registry finds it.
+
+    ``VALID`` examples must produce no finding of the rule; every line of an
+    ``INVALID`` example marked ``# TMNNN`` must be reported, and no other line."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    fix_applicability: ClassVar[FixApplicability]
+    summary: ClassVar[str]
+    needs: ClassVar[frozenset[Need]]
+    VALID: ClassVar[tuple[str, ...]]
+    INVALID: ClassVar[tuple[str, ...]]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        missing = [a for a in ("code", "name", "severity", "fix_applicability", "summary",
+                               "needs", "VALID", "INVALID") if not hasattr(cls, a)]
+        if missing:
+            raise TypeError(f"rule {cls.__name__} does not declare {', '.join(missing)}")
+        if not _CODE.fullmatch(cls.code) or not _NAME.fullmatch(cls.name):
+            raise TypeError(f"rule {cls.__name__}: bad code or name {cls.code} {cls.name}")
+        if not cls.needs:
+            raise TypeError(f"{cls.code} declares no facts it needs")
+        if not cls.VALID or not cls.INVALID:
+            raise TypeError(f"{cls.code} needs VALID and INVALID examples")
+
+    def check(self, facts: Facts) -> Iterator[Finding]:
+        """The rule's findings in one file."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<rule {self.code} {self.name}>"
 
 
 def finding(rule: Rule, message: str, rng: Range, fixes: tuple[FixSpec, ...] = (),

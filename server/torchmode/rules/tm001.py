@@ -5,52 +5,80 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from ..analysis.api import Facts, ForwardCall, ModeKind
+from ..analysis.api import Facts, ForwardCall, ModeKind, Need
 from ..findings import Finding, FixKind, Severity
-from .base import Rule, describe_origin, finding, insert_fix
-
-RULE = Rule("TM001", "missing-eval", Severity.WARNING, "unsafe",
-            "Forward pass in an evaluation region while the model may be in training mode.")
+from .base import FixApplicability, Rule, describe_origin, finding, insert_fix
 
 
-def check(fa: Facts) -> Iterator[Finding]:
-    seen: set[tuple[str, int]] = set()
-    for ev in fa.forward_calls:
-        mode = ev.origin
-        if mode is None or any(m.kind is ModeKind.DYNAMIC or m.flagged for m in ev.modes):
-            continue
-        region = ev.region
-        if region is None:
-            continue
-        if region.training_context and (ev.trained or all(
-                m.method_call for m in ev.modes if m.kind is ModeKind.TRAIN)):
-            continue  # the trained model, or a model put in training mode on purpose
-        if region.kind == "nograd" and _deliberate_train(fa, ev, region.node):
-            continue
-        region_id = id(region.node) if region.node is not None else id(ev.function.node)
-        if (ev.canonical, region_id) in seen:
-            continue
-        seen.add((ev.canonical, region_id))
-        anchor = fa.anchor(ev, region)
-        where = {"the loop": "this loop", "the with block": "this block"}.get(
-            anchor.label, f"this call in {anchor.label}" if anchor.at_start else "this call")
-        key = ev.entity
-        state = "may still be in training mode" if mode.kind is ModeKind.TRAIN else \
-            "may be in training mode"
-        message = (f"{key} {state} here ({describe_origin(mode)}; no {key}.eval() before "
-                   f"{where}).")
-        severity = None
-        info = fa.layers_of(ev.class_name)
-        if info is not None and info.dependent is False:
-            severity = Severity.HINT
-            message += (f" {info.class_name} has no mode-dependent layers (no Dropout or "
-                        "BatchNorm), so eval() changes nothing today.")
-        else:
-            message += " Dropout and BatchNorm behave differently in training mode."
-            if info is not None and info.counts:
-                message += f" ({info.class_name}: {info.summary()})"
-        fix = insert_fix(fa, FixKind.INSERT_EVAL, key, anchor, "eval", "")
-        yield finding(RULE, message, fa.range(ev.node), (fix,), severity=severity, subject=key)
+class MissingEval(Rule):
+    code = "TM001"
+    name = "missing-eval"
+    severity = Severity.WARNING
+    fix_applicability = FixApplicability.UNSAFE
+    summary = "Forward pass in an evaluation region while the model may be in training mode."
+    needs = frozenset({Need.FORWARD_CALLS})
+    VALID = (
+        """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 2), nn.Dropout(0.5))
+model.eval()
+with torch.no_grad():
+    for x, y in val_loader:
+        preds = model(x)
+""",
+    )
+    INVALID = (
+        """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 2), nn.Dropout(0.5))
+with torch.no_grad():
+    for x, y in val_loader:
+        preds = model(x)  # TM001
+""",
+    )
+
+    def check(self, fa: Facts) -> Iterator[Finding]:
+        seen: set[tuple[str, int]] = set()
+        for ev in fa.forward_calls:
+            mode = ev.origin
+            if mode is None or any(m.kind is ModeKind.DYNAMIC or m.flagged for m in ev.modes):
+                continue
+            region = ev.region
+            if region is None:
+                continue
+            if region.training_context and (ev.trained or all(
+                    m.method_call for m in ev.modes if m.kind is ModeKind.TRAIN)):
+                continue  # the trained model, or a model put in training mode on purpose
+            if region.kind == "nograd" and _deliberate_train(fa, ev, region.node):
+                continue
+            region_id = id(region.node) if region.node is not None else id(ev.function.node)
+            if (ev.canonical, region_id) in seen:
+                continue
+            seen.add((ev.canonical, region_id))
+            anchor = fa.anchor(ev, region)
+            where = {"the loop": "this loop", "the with block": "this block"}.get(
+                anchor.label, f"this call in {anchor.label}" if anchor.at_start else "this call")
+            key = ev.entity
+            state = "may still be in training mode" if mode.kind is ModeKind.TRAIN else \
+                "may be in training mode"
+            message = (f"{key} {state} here ({describe_origin(mode)}; no {key}.eval() before "
+                       f"{where}).")
+            severity = None
+            info = fa.layers_of(ev.class_name)
+            if info is not None and info.dependent is False:
+                severity = Severity.HINT
+                message += (f" {info.class_name} has no mode-dependent layers (no Dropout or "
+                            "BatchNorm), so eval() changes nothing today.")
+            else:
+                message += " Dropout and BatchNorm behave differently in training mode."
+                if info is not None and info.counts:
+                    message += f" ({info.class_name}: {info.summary()})"
+            fix = insert_fix(fa, FixKind.INSERT_EVAL, key, anchor, "eval", "")
+            yield finding(self, message, fa.range(ev.node), (fix,), severity=severity, subject=key)
 
 
 def _deliberate_train(fa: Facts, ev: ForwardCall, block: ast.AST | None) -> bool:

@@ -5,12 +5,18 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from ..analysis.api import LOOP_TYPES, Facts, ForwardCall, Grad, ModeKind, ModeOrigin, TrainingStep
+from ..analysis.api import (
+    LOOP_TYPES,
+    Facts,
+    ForwardCall,
+    Grad,
+    ModeKind,
+    ModeOrigin,
+    Need,
+    TrainingStep,
+)
 from ..findings import Finding, FixKind, FixSpec, Related, Severity
-from .base import Rule, finding
-
-RULE = Rule("TM003", "missing-train", Severity.WARNING, "unsafe",
-            "Training step while a trained model may still be in eval mode.")
+from .base import FixApplicability, Rule, finding
 
 
 def _same_iteration(fwd: ForwardCall, step: TrainingStep) -> bool:
@@ -24,36 +30,82 @@ def _same_iteration(fwd: ForwardCall, step: TrainingStep) -> bool:
     return any(s is scope for s in fwd.statements)
 
 
-def check(fa: Facts) -> Iterator[Finding]:
-    trained_known = fa.knows_trained_models
-    probed = fa.probed_models
-    reported: set[int] = set()
-    forwards = [*fa.forward_calls, *fa.argument_uses]
-    for step in fa.training_steps:
-        for fwd in forwards:
-            if fwd.function is not step.function or fwd.grad == {Grad.OFF}:
-                continue
-            root = fwd.entity.split(".", 1)[0]
-            if trained_known and not fwd.trained and not _param_of(root, fwd) or root in probed:
-                continue
-            if fwd.node.lineno > step.node.lineno and not _same_iteration(fwd, step):
-                continue
-            if not _same_iteration(fwd, step):
-                continue
-            modes = step.modes.get(fwd.canonical, fwd.modes)
-            if any(m.kind is ModeKind.DYNAMIC for m in modes):
-                continue
-            for mode in sorted(modes, key=lambda m: (m.line or 0)):
-                if mode.kind is not ModeKind.EVAL or mode.flagged or mode.node is None or \
-                        _built_in_eval(mode.node):
+class MissingTrain(Rule):
+    code = "TM003"
+    name = "missing-train"
+    severity = Severity.WARNING
+    fix_applicability = FixApplicability.UNSAFE
+    summary = "Training step while a trained model may still be in eval mode."
+    needs = frozenset({Need.FORWARD_CALLS, Need.ARGUMENT_USES, Need.TRAINING_STEPS})
+    VALID = (
+        """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 2), nn.Dropout(0.5))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(10):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        for x, y in val_loader:
+            model(x)
+""",
+    )
+    INVALID = (
+        """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 2), nn.Dropout(0.5))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(10):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    model.eval()  # TM003
+    with torch.no_grad():
+        for x, y in val_loader:
+            model(x)
+""",
+    )
+
+    def check(self, fa: Facts) -> Iterator[Finding]:
+        trained_known = fa.knows_trained_models
+        probed = fa.probed_models
+        reported: set[int] = set()
+        forwards = [*fa.forward_calls, *fa.argument_uses]
+        for step in fa.training_steps:
+            for fwd in forwards:
+                if fwd.function is not step.function or fwd.grad == {Grad.OFF}:
                     continue
-                if id(mode.node) in reported:
+                root = fwd.entity.split(".", 1)[0]
+                if trained_known and not fwd.trained and not _param_of(root, fwd) or root in probed:
                     continue
-                reported.add(id(mode.node))
-                yield _finding(fa, fwd, step, mode)
+                if fwd.node.lineno > step.node.lineno and not _same_iteration(fwd, step):
+                    continue
+                if not _same_iteration(fwd, step):
+                    continue
+                modes = step.modes.get(fwd.canonical, fwd.modes)
+                if any(m.kind is ModeKind.DYNAMIC for m in modes):
+                    continue
+                for mode in sorted(modes, key=lambda m: (m.line or 0)):
+                    if mode.kind is not ModeKind.EVAL or mode.flagged or mode.node is None or \
+                            _built_in_eval(mode.node):
+                        continue
+                    if id(mode.node) in reported:
+                        continue
+                    reported.add(id(mode.node))
+                    yield _finding(self, fa, fwd, step, mode)
 
 
-def _finding(fa: Facts, fwd: ForwardCall, step: TrainingStep, mode: ModeOrigin) -> Finding:
+def _finding(rule: Rule, fa: Facts, fwd: ForwardCall, step: TrainingStep,
+             mode: ModeOrigin) -> Finding:
     key = fwd.entity
     step_line = step.node.lineno
     origin = mode.how or f"{key}.eval()"
@@ -69,7 +121,7 @@ def _finding(fa: Facts, fwd: ForwardCall, step: TrainingStep, mode: ModeOrigin) 
         code = f"{key}.train()"
         fixes = (FixSpec(FixKind.INSERT_TRAIN, f"Insert {code} before the training step", False,
                          first, end, code, key, None, True),)
-    return finding(RULE, message, fa.range(mode.node), fixes, related,  # type: ignore[arg-type]
+    return finding(rule, message, fa.range(mode.node), fixes, related,  # type: ignore[arg-type]
                    subject=key)
 
 

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..analysis.api import Effect, Facts, IgnoredMode
+from ..analysis.api import Effect, Facts, IgnoredMode, Need
 from ..findings import Finding, FixKind, FixSpec, Severity
-from .base import Rule, finding
-
-RULE = Rule("TM008", "functional-mode-ignored", Severity.WARNING, "unsafe",
-            "A functional dropout/rrelu/batch_norm call that omits training= ignores the "
-            "module's mode.")
+from .base import FixApplicability, Rule, finding
 
 _CONSEQUENCE = {
     Effect.ON_IN_EVAL: "so it stays active after model.eval() and evaluation outputs are random",
@@ -21,9 +17,48 @@ _CONSEQUENCE = {
 }
 
 
-def check(fa: Facts) -> Iterator[Finding]:
-    for found in fa.ignored_mode_calls():
-        yield finding(RULE, _message(found), fa.range(found.call.func), (_fix(found),))
+class FunctionalModeIgnored(Rule):
+    code = "TM008"
+    name = "functional-mode-ignored"
+    severity = Severity.WARNING
+    fix_applicability = FixApplicability.UNSAFE
+    summary = ('A functional dropout/rrelu/batch_norm call that omits training= '
+               "ignores the module's mode.")
+    needs = frozenset({Need.FUNCTIONAL_CALLS})
+    VALID = (
+        """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(784, 256)
+
+    def forward(self, x):
+        return F.dropout(self.hidden(x), 0.5, training=self.training)
+""",
+    )
+    INVALID = (
+        """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(784, 256)
+
+    def forward(self, x):
+        return F.dropout(self.hidden(x), 0.5)  # TM008
+""",
+    )
+
+    def check(self, fa: Facts) -> Iterator[Finding]:
+        for found in fa.ignored_mode_calls():
+            yield finding(self, _message(found), fa.range(found.call.func), (_fix(found),))
 
 
 def _message(found: IgnoredMode) -> str:

@@ -6,23 +6,66 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from ..analysis.api import Facts, UndoneFreeze
+from ..analysis.api import Facts, Need, UndoneFreeze
 from ..findings import Finding, FixKind, FixSpec, Related, Severity
-from .base import Rule, finding
-
-RULE = Rule("TM009", "train-undoes-freeze", Severity.WARNING, "unsafe",
-            "model.train() switches a frozen submodule back to training mode.")
+from .base import FixApplicability, Rule, finding
 
 _AFTER = ("frozen BatchNorm statistics update again and frozen Dropout is back on.")
 
 
-def check(fa: Facts) -> Iterator[Finding]:
-    for undone in fa.undone_freezes():
-        if fa.refreezes_in_train(undone.caller_entity or undone.entity,
-                                 undone.via or undone.train_call):
-            continue
-        yield finding(RULE, _message(undone), fa.range(undone.train_call), _fixes(fa, undone),
-                      _related(fa, undone))
+class TrainUndoesFreeze(Rule):
+    code = "TM009"
+    name = "train-undoes-freeze"
+    severity = Severity.WARNING
+    fix_applicability = FixApplicability.UNSAFE
+    summary = "model.train() switches a frozen submodule back to training mode."
+    needs = frozenset({Need.FREEZES})
+    VALID = (
+        """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Flatten(), nn.LazyLinear(2))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+for epoch in range(10):
+    model.train()
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.eval()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+""",
+    )
+    INVALID = (
+        """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Flatten(), nn.LazyLinear(2))
+for module in model.modules():
+    if isinstance(module, nn.BatchNorm2d):
+        module.eval()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+for epoch in range(10):
+    model.train()  # TM009
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+""",
+    )
+
+    def check(self, fa: Facts) -> Iterator[Finding]:
+        for undone in fa.undone_freezes():
+            if fa.refreezes_in_train(undone.caller_entity or undone.entity,
+                                     undone.via or undone.train_call):
+                continue
+            yield finding(self, _message(undone), fa.range(undone.train_call), _fixes(fa, undone),
+                          _related(fa, undone))
 
 
 def _message(undone: UndoneFreeze) -> str:
