@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from dataclasses import replace
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .findings import INTERNAL_ERROR_PREFIX as INTERNAL_ERROR_PREFIX  # re-exported
@@ -34,17 +35,6 @@ if TYPE_CHECKING:
     from .analysis.context import FileAnalysis
     from .project import ProjectIndex
     from .solve import ProjectFacts
-
-# A file none of these words occur in cannot produce a finding: every rule needs a
-# mode call, a grad context, a training step, an export, a load, or an evaluation
-# loop/function name (``val``/``test``/``eval``/``dev``/``holdout``/``predict``/``infer``),
-# or a functional op with a ``training`` argument (``dropout``, ``rrelu``, ``batch_norm``).
-# (The lookahead holds the alternatives' first characters: same matches, but most
-# positions are skipped without trying each alternative.)
-_PREFILTER = re.compile(
-    r"(?=[etgbslvdhpir])(?:"
-    r"eval|train|grad|backward|step|trace|export|load|val|test|dev|holdout|predict|infer|"
-    r"inference|dropout|rrelu|batch_norm)", re.IGNORECASE)
 
 _MIN_RECURSION = 12000 if sys.version_info >= (3, 11) else 3000
 
@@ -103,10 +93,21 @@ def _analyze(text: str, path: str, settings: Settings,
              project: ProjectFacts | ProjectIndex | None) -> AnalysisResult:
     tree = parse_python(text, path)
     extra = settings.evaluation_function_names + settings.evaluation_loader_names
-    if not _PREFILTER.search(text) and not (extra and _mentions_any(text, extra)):
+    if not _rules_prefilter().search(text) and not (extra and _mentions_any(text, extra)):
         return AnalysisResult()
     fa = build(tree, SourceText(text, path), path, settings, project_facts(project, settings))
     return report(fa)
+
+
+@lru_cache(maxsize=1)
+def _rules_prefilter() -> re.Pattern[str]:
+    """A file this does not match cannot produce a finding: made from the facts every
+    rule declares it needs (all rules, whatever is selected: the file's hover facts
+    do not depend on the selection)."""
+    from .analysis.prefilter import text_prefilter
+    from .rules import RULES
+
+    return text_prefilter(frozenset(need for rule in RULES.values() for need in rule.needs))
 
 
 def _mentions_any(text: str, patterns: tuple[str, ...]) -> bool:

@@ -45,6 +45,7 @@ from .model import (
     StepEvent,
 )
 from .names import (
+    EXPORTERS,
     FACTORY_PREFIXES,
     GRAD_OFF_CTX,
     GRAD_ON_CTX,
@@ -2299,8 +2300,7 @@ class Interpreter:
                 (kw.arg == "dynamo" and _const_truth(kw.value) is False) or kw.arg == "training"
                 for kw in node.keywords):
             return None  # the TorchScript exporter switches to eval itself / mode chosen
-        if qual in ("torch.jit.trace", "torch.export.export", "torch.jit.trace_module",
-                    "torch.export", "torch.onnx.dynamo_export", "torch.onnx.export"):
+        if qual in EXPORTERS:
             if args and isinstance(args[0], Ent) and self.main and self.ctx is not None:
                 modes = self._lookup(state, args[0].canonical) or frozenset()
                 ev = self.exports.get(id(node))
