@@ -5,11 +5,14 @@ description, help text from the rule doc, default level) so that uploads show
 the rule's documentation. Locations are URIs relative to ``%SRCROOT%`` (the
 working folder), regions 1-based with UTF-16 columns (SARIF's default
 ``columnKind``), ``endColumn`` exclusive. Files that could not be analysed are
-``toolExecutionNotifications`` and set ``executionSuccessful`` to false.
+``toolExecutionNotifications`` and set ``executionSuccessful`` to false. Each result
+has a ``partialFingerprints`` entry that stays the same when the finding's line moves,
+so code scanning keeps tracking the same alert across commits.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -23,6 +26,7 @@ from ..settings import ALL_CODES
 from . import FileReport, Location
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+FINGERPRINT_KEY = "torchmodeFinding/v1"
 
 _LEVEL = {
     Severity.ERROR: "error",
@@ -87,6 +91,19 @@ def artifact_uri(path: str, root: str) -> tuple[str, bool]:
     return Path(absolute).as_uri(), False
 
 
+def _fingerprint(path: str, root: str, code: str, subject: str | None,
+                 seen: dict[tuple[str, str], int]) -> str:
+    """What a finding is, whatever line it moved to: the file, the code, the model it is
+    about (``Finding.subject``, not the wording of the message) and which one of the
+    file's findings with that code and subject it is, in order."""
+    key = (code, subject or "")
+    occurrence = seen.get(key, 0)
+    seen[key] = occurrence + 1
+    uri = artifact_uri(path, root)[0]
+    text = "\0".join((uri, code, subject or "", str(occurrence)))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
 def _region(loc: Location) -> dict[str, int]:
     return {
         "startLine": loc.line,
@@ -113,6 +130,7 @@ def build_sarif(reports: Sequence[FileReport], root: str | None = None) -> dict[
     index = {rule.code: i for i, rule in enumerate(rules)}
     results = []
     for report in reports:
+        seen: dict[tuple[str, str], int] = {}
         for item in report.findings:
             f = item.finding
             location = _physical(report.path, item.location, root)
@@ -123,6 +141,8 @@ def build_sarif(reports: Sequence[FileReport], root: str | None = None) -> dict[
                 "level": _LEVEL.get(f.severity, "warning"),
                 "message": {"text": f.message},
                 "locations": [location],
+                "partialFingerprints": {
+                    FINGERPRINT_KEY: _fingerprint(report.path, root, f.code, f.subject, seen)},
             }
             if f.code in index:
                 result["ruleIndex"] = index[f.code]

@@ -94,7 +94,8 @@ def insert_fix(fa: Facts, kind: str, entity: str, anchor: Anchor, method: str,
         title = f"Insert {code} at the start of {anchor.label}"
     else:
         title = f"Insert {code} before {what or anchor.label}"
-    return FixSpec(kind, title, False, first, end, code, entity, None, True)
+    return FixSpec(kind=kind, title=title, safe=False, target_line=first, target_end_line=end,
+                   code=code, entity=entity, import_line=None, preferred=True)
 
 
 def wrap_fixes(fa: Facts, anchor: Anchor) -> tuple[FixSpec, ...]:
@@ -103,15 +104,20 @@ def wrap_fixes(fa: Facts, anchor: Anchor) -> tuple[FixSpec, ...]:
     fixes: list[FixSpec] = []
     first, end = fa.stmt_lines(anchor.stmt)
     what = anchor.label if anchor.label.startswith("the ") else "the statement"
-    fixes.append(FixSpec(FixKind.WRAP_NO_GRAD, f"Wrap {what} in with {no_grad}:", False, first,
-                         end, no_grad, None, imp, True))
-    fixes.append(FixSpec(FixKind.WRAP_INFERENCE_MODE, f"Wrap {what} in with {inference}:", False,
-                         first, end, inference, None, imp2, False))
+    fixes.append(FixSpec(kind=FixKind.WRAP_NO_GRAD, title=f"Wrap {what} in with {no_grad}:",
+                         safe=False, target_line=first, target_end_line=end, code=no_grad,
+                         entity=None, import_line=imp, preferred=True))
+    fixes.append(FixSpec(kind=FixKind.WRAP_INFERENCE_MODE,
+                         title=f"Wrap {what} in with {inference}:", safe=False, target_line=first,
+                         target_end_line=end, code=inference, entity=None, import_line=imp2,
+                         preferred=False))
     if anchor.whole_function is not None:
         fn = anchor.whole_function
         dfirst, dend = fa.stmt_lines(fn)
-        fixes.append(FixSpec(FixKind.DECORATE_NO_GRAD, f"Decorate {fn.name}() with @{no_grad}",
-                             False, dfirst, dend, no_grad, None, imp, False))
+        fixes.append(FixSpec(kind=FixKind.DECORATE_NO_GRAD,
+                             title=f"Decorate {fn.name}() with @{no_grad}", safe=False,
+                             target_line=dfirst, target_end_line=dend, code=no_grad, entity=None,
+                             import_line=imp, preferred=False))
     return tuple(fixes)
 
 

@@ -119,8 +119,10 @@ def _finding(rule: Rule, fa: Facts, fwd: ForwardCall, step: TrainingStep,
     if target is not None:
         first, end = fa.stmt_lines(target)
         code = f"{key}.train()"
-        fixes = (FixSpec(FixKind.INSERT_TRAIN, f"Insert {code} before the training step", False,
-                         first, end, code, key, None, True),)
+        fixes = (FixSpec(kind=FixKind.INSERT_TRAIN,
+                         title=f"Insert {code} before the training step", safe=False,
+                         target_line=first, target_end_line=end, code=code, entity=key,
+                         import_line=None, preferred=True),)
     return finding(rule, message, fa.range(mode.node), fixes, related,  # type: ignore[arg-type]
                    subject=key)
 

@@ -55,6 +55,7 @@ with torch.no_grad:  # TM004
                            f"raises at run time. Write with {text}():.")
             first, end = fa.stmt_lines(ev.node)
             subject = ev.entity if model else None
-            fix = FixSpec(FixKind.ADD_CALL_PARENS, f"Add () to call {text}", True, first, end,
-                          f"{text}()", subject, None, True)
+            fix = FixSpec(kind=FixKind.ADD_CALL_PARENS, title=f"Add () to call {text}", safe=True,
+                          target_line=first, target_end_line=end, code=f"{text}()", entity=subject,
+                          import_line=None, preferred=True)
             yield finding(self, message, fa.range(ev.node), (fix,), subject=subject)

@@ -58,9 +58,10 @@ with torch.no_grad():
                 message = (f"{key}.training = {shown} changes the flag of {key} only; its "
                            f"submodules (Dropout, BatchNorm) keep their mode. Use {code}.")
                 first, end = fa.stmt_lines(ev.statement)
-                fixes = (FixSpec(FixKind.FLAG_TO_METHOD,
-                                 f"Replace {key}.training = {shown} with {code}", False, first, end,
-                                 code, key, None, True),)
+                fixes = (FixSpec(kind=FixKind.FLAG_TO_METHOD,
+                                 title=f"Replace {key}.training = {shown} with {code}", safe=False,
+                                 target_line=first, target_end_line=end, code=code, entity=key,
+                                 import_line=None, preferred=True),)
             else:
                 attr = ev.node.attr if isinstance(ev.node, ast.Attribute) else "eval"
                 message = (f"Assigning to {key}.{attr} replaces the method: {key}.{attr}() no "

@@ -58,6 +58,8 @@ traced = torch.jit.trace(model, torch.randn(1, 8))  # TM007
             if stmts:
                 first, end = fa.stmt_lines(stmts[-1])
                 code = f"{ev.entity}.eval()"
-                fixes = (FixSpec(FixKind.INSERT_EVAL, f"Insert {code} before the export", False,
-                                 first, end, code, ev.entity, None, True),)
+                fixes = (FixSpec(kind=FixKind.INSERT_EVAL,
+                                 title=f"Insert {code} before the export", safe=False,
+                                 target_line=first, target_end_line=end, code=code,
+                                 entity=ev.entity, import_line=None, preferred=True),)
             yield finding(self, message, fa.range(ev.node), fixes, subject=ev.entity)

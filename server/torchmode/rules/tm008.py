@@ -73,5 +73,6 @@ def _fix(found: IgnoredMode) -> FixSpec:
     call = found.call
     code = f"training={found.self_name}.training"
     end = (call.end_lineno or call.lineno) - 1
-    return FixSpec(FixKind.ADD_TRAINING_ARG, f"Pass {code} to {found.spelled}()", False,
-                   call.lineno - 1, end, code, found.spelled, None, True)
+    return FixSpec(kind=FixKind.ADD_TRAINING_ARG, title=f"Pass {code} to {found.spelled}()",
+                   safe=False, target_line=call.lineno - 1, target_end_line=end, code=code,
+                   entity=found.spelled, import_line=None, preferred=True)

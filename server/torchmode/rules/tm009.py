@@ -105,8 +105,9 @@ def _fixes(fa: Facts, undone: UndoneFreeze) -> tuple[FixSpec, ...]:
     first, end = fa.stmt_lines(stmt)
     headline = text.splitlines()[0].rstrip(":") + (": ..." if "\n" in text else "")
     title = f"Re-apply {headline} after {undone.entity}.train()"
-    return (FixSpec(FixKind.REAPPLY_FREEZE, title, False, first, end, text,
-                    undone.entity, None, True),)
+    return (FixSpec(kind=FixKind.REAPPLY_FREEZE, title=title, safe=False, target_line=first,
+                    target_end_line=end, code=text, entity=undone.entity, import_line=None,
+                    preferred=True),)
 
 
 def _alone_on_its_lines(fa: Facts, stmt: ast.stmt) -> bool:
