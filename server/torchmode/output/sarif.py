@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from ..findings import Severity
 from ..settings import ALL_CODES
-from . import FileReport, Location
+from . import FileReport, Location, Reported
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "torchmodeFinding/v1"
@@ -121,6 +121,32 @@ def _physical(path: str, loc: Location, root: str) -> dict[str, Any]:
     return {"physicalLocation": {"artifactLocation": artifact, "region": _region(loc)}}
 
 
+def _result(item: Reported, path: str, root: str, seen: dict[tuple[str, str], int]
+            ) -> dict[str, Any]:
+    """One finding as a SARIF result (without its index in the rule list)."""
+    f = item.finding
+    location = _physical(path, item.location, root)
+    if item.location.cell is not None:
+        location["message"] = {"text": f"cell {item.location.cell}"}
+    result: dict[str, Any] = {
+        "ruleId": f.code,
+        "level": _LEVEL.get(f.severity, "warning"),
+        "message": {"text": f.message},
+        "locations": [location],
+        "partialFingerprints": {
+            FINGERPRINT_KEY: _fingerprint(path, root, f.code, f.subject, seen)},
+    }
+    if item.related:
+        result["relatedLocations"] = [
+            {"id": i, **_physical(rel.path, rel.location, root),
+             "message": {"text": rel.message}}
+            for i, rel in enumerate(item.related)
+        ]
+    if item.location.cell is not None:
+        result["properties"] = {"cell": item.location.cell}
+    return result
+
+
 def build_sarif(reports: Sequence[FileReport], root: str | None = None) -> dict[str, Any]:
     """The SARIF log as a dict (``write_sarif`` prints it)."""
     from .. import __version__
@@ -132,28 +158,9 @@ def build_sarif(reports: Sequence[FileReport], root: str | None = None) -> dict[
     for report in reports:
         seen: dict[tuple[str, str], int] = {}
         for item in report.findings:
-            f = item.finding
-            location = _physical(report.path, item.location, root)
-            if item.location.cell is not None:
-                location["message"] = {"text": f"cell {item.location.cell}"}
-            result: dict[str, Any] = {
-                "ruleId": f.code,
-                "level": _LEVEL.get(f.severity, "warning"),
-                "message": {"text": f.message},
-                "locations": [location],
-                "partialFingerprints": {
-                    FINGERPRINT_KEY: _fingerprint(report.path, root, f.code, f.subject, seen)},
-            }
-            if f.code in index:
-                result["ruleIndex"] = index[f.code]
-            if item.related:
-                result["relatedLocations"] = [
-                    {"id": i, **_physical(rel.path, rel.location, root),
-                     "message": {"text": rel.message}}
-                    for i, rel in enumerate(item.related)
-                ]
-            if item.location.cell is not None:
-                result["properties"] = {"cell": item.location.cell}
+            result = _result(item, report.path, root, seen)
+            if item.finding.code in index:
+                result["ruleIndex"] = index[item.finding.code]
             results.append(result)
     notifications = [
         {
