@@ -86,9 +86,9 @@ def describe_origin(mode: ModeOrigin) -> str:
     return f"set by {how}{line}"
 
 
-def insert_fix(fa: Facts, kind: str, entity: str, anchor: Anchor, method: str,
+def insert_fix(facts: Facts, kind: str, entity: str, anchor: Anchor, method: str,
                what: str) -> FixSpec:
-    first, end = fa.stmt_lines(anchor.stmt)
+    first, end = facts.stmt_lines(anchor.stmt)
     code = f"{entity}.{method}()"
     if anchor.at_start:
         title = f"Insert {code} at the start of {anchor.label}"
@@ -98,11 +98,11 @@ def insert_fix(fa: Facts, kind: str, entity: str, anchor: Anchor, method: str,
                    code=code, entity=entity, import_line=None, preferred=True)
 
 
-def wrap_fixes(fa: Facts, anchor: Anchor) -> tuple[FixSpec, ...]:
-    no_grad, imp = fa.spelling("no_grad")
-    inference, imp2 = fa.spelling("inference_mode")
+def wrap_fixes(facts: Facts, anchor: Anchor) -> tuple[FixSpec, ...]:
+    no_grad, imp = facts.spelling("no_grad")
+    inference, imp2 = facts.spelling("inference_mode")
     fixes: list[FixSpec] = []
-    first, end = fa.stmt_lines(anchor.stmt)
+    first, end = facts.stmt_lines(anchor.stmt)
     what = anchor.label if anchor.label.startswith("the ") else "the statement"
     fixes.append(FixSpec(kind=FixKind.WRAP_NO_GRAD, title=f"Wrap {what} in with {no_grad}:",
                          safe=False, target_line=first, target_end_line=end, code=no_grad,
@@ -113,7 +113,7 @@ def wrap_fixes(fa: Facts, anchor: Anchor) -> tuple[FixSpec, ...]:
                          preferred=False))
     if anchor.whole_function is not None:
         fn = anchor.whole_function
-        dfirst, dend = fa.stmt_lines(fn)
+        dfirst, dend = facts.stmt_lines(fn)
         fixes.append(FixSpec(kind=FixKind.DECORATE_NO_GRAD,
                              title=f"Decorate {fn.name}() with @{no_grad}", safe=False,
                              target_line=dfirst, target_end_line=dend, code=no_grad, entity=None,

@@ -41,9 +41,9 @@ with torch.no_grad():
 """,
     )
 
-    def check(self, fa: Facts) -> Iterator[Finding]:
+    def check(self, facts: Facts) -> Iterator[Finding]:
         seen: set[tuple[str, int]] = set()
-        for ev in fa.forward_calls:
+        for ev in facts.forward_calls:
             mode = ev.origin
             if mode is None or any(m.kind is ModeKind.DYNAMIC or m.flagged for m in ev.modes):
                 continue
@@ -53,13 +53,13 @@ with torch.no_grad():
             if region.training_context and (ev.trained or all(
                     m.method_call for m in ev.modes if m.kind is ModeKind.TRAIN)):
                 continue  # the trained model, or a model put in training mode on purpose
-            if region.kind == "nograd" and _deliberate_train(fa, ev, region.node):
+            if region.kind == "nograd" and _deliberate_train(facts, ev, region.node):
                 continue
             region_id = id(region.node) if region.node is not None else id(ev.function.node)
             if (ev.canonical, region_id) in seen:
                 continue
             seen.add((ev.canonical, region_id))
-            anchor = fa.anchor(ev, region)
+            anchor = facts.anchor(ev, region)
             where = {"the loop": "this loop", "the with block": "this block"}.get(
                 anchor.label, f"this call in {anchor.label}" if anchor.at_start else "this call")
             key = ev.entity
@@ -68,7 +68,7 @@ with torch.no_grad():
             message = (f"{key} {state} here ({describe_origin(mode)}; no {key}.eval() before "
                        f"{where}).")
             severity = None
-            info = fa.layers_of(ev.class_name)
+            info = facts.layers_of(ev.class_name)
             if info is not None and info.dependent is False:
                 severity = Severity.HINT
                 message += (f" {info.class_name} has no mode-dependent layers (no Dropout or "
@@ -77,15 +77,16 @@ with torch.no_grad():
                 message += " Dropout and BatchNorm behave differently in training mode."
                 if info is not None and info.counts:
                     message += f" ({info.class_name}: {info.summary()})"
-            fix = insert_fix(fa, FixKind.INSERT_EVAL, key, anchor, "eval", "")
-            yield finding(self, message, fa.range(ev.node), (fix,), severity=severity, subject=key)
+            fix = insert_fix(facts, FixKind.INSERT_EVAL, key, anchor, "eval", "")
+            yield finding(self, message, facts.range(ev.node), (fix,), severity=severity,
+                          subject=key)
 
 
-def _deliberate_train(fa: Facts, ev: ForwardCall, block: ast.AST | None) -> bool:
+def _deliberate_train(facts: Facts, ev: ForwardCall, block: ast.AST | None) -> bool:
     """``model.train()`` immediately followed by a no_grad block whose loop is not an
     evaluation loop, in the same function: BatchNorm recalibration (AdaBN), on purpose."""
     if block is None or ev.function.evaluation_named or any(
-            fa.is_evaluation_loop(s) for s in ev.statements):
+            facts.is_evaluation_loop(s) for s in ev.statements):
         return False
     trains = [m for m in ev.modes if m.kind is ModeKind.TRAIN]
     if len(trains) != 1 or any(m.kind is ModeKind.LOADED for m in ev.modes):
@@ -102,5 +103,5 @@ def _deliberate_train(fa: Facts, ev: ForwardCall, block: ast.AST | None) -> bool
     start = block.lineno - 1  # type: ignore[attr-defined]
     if start < end or getattr(block, "col_offset", -1) != train_stmt.col_offset:
         return False
-    between = [fa.line_text(i).strip() for i in range(end, start)]
+    between = [facts.line_text(i).strip() for i in range(end, start)]
     return all(not text or text.startswith("#") for text in between)

@@ -41,11 +41,11 @@ for x, y in val_loader:  # TM002
 """,
     )
 
-    def check(self, fa: Facts) -> Iterator[Finding]:
+    def check(self, facts: Facts) -> Iterator[Finding]:
         seen: set[int] = set()
-        for ev in fa.forward_calls:
+        for ev in facts.forward_calls:
             if Grad.OFF in ev.grad or Grad.DYNAMIC in ev.grad or ev.function.gradient_use or \
-                    fa.forward_disables_grad(ev):
+                    facts.forward_disables_grad(ev):
                 continue
             region = ev.region
             why: str
@@ -54,23 +54,23 @@ for x, y in val_loader:  # TM002
                        "script": "an inference script",
                        "periodic": "a periodic evaluation inside the training loop"}[region.kind]
             else:
-                mode = fa.after_eval(ev)
+                mode = facts.after_eval(ev)
                 if mode is None:
                     continue
                 region = EvalRegion("after-eval", None)
                 why = (f"after {mode.how} at line {(mode.line or 0) + 1} with no training step "
                        "after it")
-            anchor = fa.wrap_anchor(ev, region)
+            anchor = facts.wrap_anchor(ev, region)
             if isinstance(anchor.stmt, (ast.For, ast.AsyncFor, ast.While)):
                 key_node: ast.AST = anchor.stmt
-                rng = fa.header_range(anchor.stmt)
+                rng = facts.header_range(anchor.stmt)
             else:
                 key_node = anchor.stmt
-                rng = fa.range(ev.node)
+                rng = facts.range(ev.node)
             if id(key_node) in seen:
                 continue
             seen.add(id(key_node))
-            no_grad, _ = fa.spelling("no_grad")
+            no_grad, _ = facts.spelling("no_grad")
             message = (f"{ev.entity} runs here with autograd on ({why}): no {no_grad} around it, "
                        "so every forward pass records a graph it never uses.")
-            yield finding(self, message, rng, wrap_fixes(fa, anchor), subject=ev.entity)
+            yield finding(self, message, rng, wrap_fixes(facts, anchor), subject=ev.entity)

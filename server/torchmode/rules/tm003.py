@@ -75,12 +75,12 @@ for epoch in range(10):
 """,
     )
 
-    def check(self, fa: Facts) -> Iterator[Finding]:
-        trained_known = fa.knows_trained_models
-        probed = fa.probed_models
+    def check(self, facts: Facts) -> Iterator[Finding]:
+        trained_known = facts.knows_trained_models
+        probed = facts.probed_models
         reported: set[int] = set()
-        forwards = [*fa.forward_calls, *fa.argument_uses]
-        for step in fa.training_steps:
+        forwards = [*facts.forward_calls, *facts.argument_uses]
+        for step in facts.training_steps:
             for fwd in forwards:
                 if fwd.function is not step.function or fwd.grad == {Grad.OFF}:
                     continue
@@ -101,10 +101,10 @@ for epoch in range(10):
                     if id(mode.node) in reported:
                         continue
                     reported.add(id(mode.node))
-                    yield _finding(self, fa, fwd, step, mode)
+                    yield _finding(self, facts, fwd, step, mode)
 
 
-def _finding(rule: Rule, fa: Facts, fwd: ForwardCall, step: TrainingStep,
+def _finding(rule: Rule, facts: Facts, fwd: ForwardCall, step: TrainingStep,
              mode: ModeOrigin) -> Finding:
     key = fwd.entity
     step_line = step.node.lineno
@@ -113,21 +113,21 @@ def _finding(rule: Rule, fa: Facts, fwd: ForwardCall, step: TrainingStep,
                f"({origin} at line {(mode.line or 0) + 1} leaves it in eval mode and no "
                f"{key}.train() follows before the step). Dropout and BatchNorm keep their "
                "evaluation behaviour while training.")
-    related = (Related(fa.range(step.node), "training step reached in eval mode"),)
-    target = _target(fa, fwd, step, mode)
+    related = (Related(facts.range(step.node), "training step reached in eval mode"),)
+    target = _target(facts, fwd, step, mode)
     fixes: tuple[FixSpec, ...] = ()
     if target is not None:
-        first, end = fa.stmt_lines(target)
+        first, end = facts.stmt_lines(target)
         code = f"{key}.train()"
         fixes = (FixSpec(kind=FixKind.INSERT_TRAIN,
                          title=f"Insert {code} before the training step", safe=False,
                          target_line=first, target_end_line=end, code=code, entity=key,
                          import_line=None, preferred=True),)
-    return finding(rule, message, fa.range(mode.node), fixes, related,  # type: ignore[arg-type]
+    return finding(rule, message, facts.range(mode.node), fixes, related,  # type: ignore[arg-type]
                    subject=key)
 
 
-def _target(fa: Facts, fwd: ForwardCall, step: TrainingStep, mode: ModeOrigin
+def _target(facts: Facts, fwd: ForwardCall, step: TrainingStep, mode: ModeOrigin
             ) -> ast.stmt | None:
     """Where the training part of the iteration starts: the statement, in the block shared
     with the ``eval()`` (or the loop that carries it to the next epoch), holding the step."""
@@ -140,7 +140,7 @@ def _target(fa: Facts, fwd: ForwardCall, step: TrainingStep, mode: ModeOrigin
         # the eval() happened in a caller: use the caller's call that reaches the step
         best: tuple[ast.AST, ...] | None = None
         best_len = -1
-        for call in fa.step_calls:
+        for call in facts.step_calls:
             if call.function is not origin_function:
                 continue
             n = _common(call.statements, origin_chain)

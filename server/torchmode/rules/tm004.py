@@ -41,8 +41,8 @@ with torch.no_grad:  # TM004
 """,
     )
 
-    def check(self, fa: Facts) -> Iterator[Finding]:
-        for ev in fa.misuses:
+    def check(self, facts: Facts) -> Iterator[Finding]:
+        for ev in facts.misuses:
             if ev.kind not in _REPORTED:
                 continue
             model = ev.kind is MisuseKind.MODE_NOT_CALLED
@@ -53,9 +53,9 @@ with torch.no_grad:  # TM004
             else:
                 message = (f"with {text}: uses the class, not a context manager instance, and "
                            f"raises at run time. Write with {text}():.")
-            first, end = fa.stmt_lines(ev.node)
+            first, end = facts.stmt_lines(ev.node)
             subject = ev.entity if model else None
             fix = FixSpec(kind=FixKind.ADD_CALL_PARENS, title=f"Add () to call {text}", safe=True,
                           target_line=first, target_end_line=end, code=f"{text}()", entity=subject,
                           import_line=None, preferred=True)
-            yield finding(self, message, fa.range(ev.node), (fix,), subject=subject)
+            yield finding(self, message, facts.range(ev.node), (fix,), subject=subject)

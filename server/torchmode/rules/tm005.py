@@ -40,12 +40,12 @@ with torch.no_grad():
 """,
     )
 
-    def check(self, fa: Facts) -> Iterator[Finding]:
-        for ev in fa.backward_calls:
+    def check(self, facts: Facts) -> Iterator[Finding]:
+        for ev in facts.backward_calls:
             if ev.grad != {Grad.OFF}:
                 continue
             message = ("backward() runs with gradients disabled (inside torch.no_grad(), "
                        "inference_mode() or set_grad_enabled(False)): the loss has no graph, so it "
                        "raises at run time. Move it out of the block or wrap it in "
                        "torch.enable_grad().")
-            yield finding(self, message, fa.range(ev.node), subject=None)
+            yield finding(self, message, facts.range(ev.node), subject=None)

@@ -40,8 +40,8 @@ with torch.no_grad():
 """,
     )
 
-    def check(self, fa: Facts) -> Iterator[Finding]:
-        for ev in fa.misuses:
+    def check(self, facts: Facts) -> Iterator[Finding]:
+        for ev in facts.misuses:
             if ev.kind not in (MisuseKind.FLAG_ASSIGNED, MisuseKind.MODE_METHOD_REPLACED):
                 continue
             key = ev.entity
@@ -57,7 +57,7 @@ with torch.no_grad():
                     code = f"{key}.train({shown})"
                 message = (f"{key}.training = {shown} changes the flag of {key} only; its "
                            f"submodules (Dropout, BatchNorm) keep their mode. Use {code}.")
-                first, end = fa.stmt_lines(ev.statement)
+                first, end = facts.stmt_lines(ev.statement)
                 fixes = (FixSpec(kind=FixKind.FLAG_TO_METHOD,
                                  title=f"Replace {key}.training = {shown} with {code}", safe=False,
                                  target_line=first, target_end_line=end, code=code, entity=key,
@@ -66,4 +66,4 @@ with torch.no_grad():
                 attr = ev.node.attr if isinstance(ev.node, ast.Attribute) else "eval"
                 message = (f"Assigning to {key}.{attr} replaces the method: {key}.{attr}() no "
                            f"longer switches the mode of {key} and its submodules.")
-            yield finding(self, message, fa.range(ev.node), fixes, subject=key)
+            yield finding(self, message, facts.range(ev.node), fixes, subject=key)

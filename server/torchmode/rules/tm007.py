@@ -39,8 +39,8 @@ traced = torch.jit.trace(model, torch.randn(1, 8))  # TM007
 """,
     )
 
-    def check(self, fa: Facts) -> Iterator[Finding]:
-        for ev in fa.exports:
+    def check(self, facts: Facts) -> Iterator[Finding]:
+        for ev in facts.exports:
             if any(m.kind is ModeKind.DYNAMIC or m.flagged for m in ev.modes):
                 continue
             mode = ev.origin
@@ -56,10 +56,10 @@ traced = torch.jit.trace(model, torch.randn(1, 8))  # TM007
             stmts = [s for s in ev.statements if isinstance(s, ast.stmt)]
             fixes: tuple[FixSpec, ...] = ()
             if stmts:
-                first, end = fa.stmt_lines(stmts[-1])
+                first, end = facts.stmt_lines(stmts[-1])
                 code = f"{ev.entity}.eval()"
                 fixes = (FixSpec(kind=FixKind.INSERT_EVAL,
                                  title=f"Insert {code} before the export", safe=False,
                                  target_line=first, target_end_line=end, code=code,
                                  entity=ev.entity, import_line=None, preferred=True),)
-            yield finding(self, message, fa.range(ev.node), fixes, subject=ev.entity)
+            yield finding(self, message, facts.range(ev.node), fixes, subject=ev.entity)

@@ -56,9 +56,9 @@ class Classifier(nn.Module):
 """,
     )
 
-    def check(self, fa: Facts) -> Iterator[Finding]:
-        for found in fa.ignored_mode_calls():
-            yield finding(self, _message(found), fa.range(found.call.func), (_fix(found),))
+    def check(self, facts: Facts) -> Iterator[Finding]:
+        for found in facts.ignored_mode_calls():
+            yield finding(self, _message(found), facts.range(found.call.func), (_fix(found),))
 
 
 def _message(found: IgnoredMode) -> str:

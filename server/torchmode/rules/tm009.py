@@ -59,13 +59,13 @@ for epoch in range(10):
 """,
     )
 
-    def check(self, fa: Facts) -> Iterator[Finding]:
-        for undone in fa.undone_freezes():
-            if fa.refreezes_in_train(undone.caller_entity or undone.entity,
-                                     undone.via or undone.train_call):
+    def check(self, facts: Facts) -> Iterator[Finding]:
+        for undone in facts.undone_freezes():
+            if facts.refreezes_in_train(undone.caller_entity or undone.entity,
+                                        undone.via or undone.train_call):
                 continue
-            yield finding(self, _message(undone), fa.range(undone.train_call), _fixes(fa, undone),
-                          _related(fa, undone))
+            yield finding(self, _message(undone), facts.range(undone.train_call),
+                          _fixes(facts, undone), _related(facts, undone))
 
 
 def _message(undone: UndoneFreeze) -> str:
@@ -84,25 +84,25 @@ def _message(undone: UndoneFreeze) -> str:
             f"training step on line {step}: {_AFTER}")
 
 
-def _related(fa: Facts, undone: UndoneFreeze) -> tuple[Related, ...]:
+def _related(facts: Facts, undone: UndoneFreeze) -> tuple[Related, ...]:
     related: tuple[Related, ...] = (
-        Related(fa.stmt_range(undone.freeze.stmt), "the freeze undone here", undone.freeze.path),
-        Related(fa.range(undone.step), "the training step"))
+        Related(facts.stmt_range(undone.freeze.stmt), "the freeze undone here", undone.freeze.path),
+        Related(facts.range(undone.step), "the training step"))
     if undone.via is not None:
-        related += (Related(fa.range(undone.via), "the call with the frozen model"),)
+        related += (Related(facts.range(undone.via), "the call with the frozen model"),)
     return related
 
 
-def _fixes(fa: Facts, undone: UndoneFreeze) -> tuple[FixSpec, ...]:
+def _fixes(facts: Facts, undone: UndoneFreeze) -> tuple[FixSpec, ...]:
     stmt = undone.train_stmt
     freeze = undone.freeze
     text = freeze.text if undone.via is None else undone.fix_text
-    if freeze.origin is not None and not fa.freeze_usable_here(freeze.text, undone.entity):
+    if freeze.origin is not None and not facts.freeze_usable_here(freeze.text, undone.entity):
         text = None  # (the constructor's statement names something this file lacks)
     if stmt is None or text is None or (freeze.path is None and
-                                        not _alone_on_its_lines(fa, freeze.stmt)):
+                                        not _alone_on_its_lines(facts, freeze.stmt)):
         return ()
-    first, end = fa.stmt_lines(stmt)
+    first, end = facts.stmt_lines(stmt)
     headline = text.splitlines()[0].rstrip(":") + (": ..." if "\n" in text else "")
     title = f"Re-apply {headline} after {undone.entity}.train()"
     return (FixSpec(kind=FixKind.REAPPLY_FREEZE, title=title, safe=False, target_line=first,
@@ -110,9 +110,9 @@ def _fixes(fa: Facts, undone: UndoneFreeze) -> tuple[FixSpec, ...]:
                     preferred=True),)
 
 
-def _alone_on_its_lines(fa: Facts, stmt: ast.stmt) -> bool:
+def _alone_on_its_lines(facts: Facts, stmt: ast.stmt) -> bool:
     """The freeze statement can be copied as whole lines (no ``a; b`` sharing them)."""
-    first, end = fa.stmt_lines(stmt)
-    head = fa.line_text(first)[:stmt.col_offset]
-    tail = fa.line_text(end)[stmt.end_col_offset:] if stmt.end_col_offset is not None else ""
+    first, end = facts.stmt_lines(stmt)
+    head = facts.line_text(first)[:stmt.col_offset]
+    tail = facts.line_text(end)[stmt.end_col_offset:] if stmt.end_col_offset is not None else ""
     return not head.strip() and (not tail.strip() or tail.strip().startswith("#"))
