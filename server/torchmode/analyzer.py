@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 import sys
 from dataclasses import replace
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from .analysis.prefilter import file_prefilter
 from .findings import INTERNAL_ERROR_PREFIX as INTERNAL_ERROR_PREFIX  # re-exported
 from .findings import (
     OK,
@@ -93,21 +92,10 @@ def _analyze(text: str, path: str, settings: Settings,
              project: ProjectFacts | ProjectIndex | None) -> AnalysisResult:
     tree = parse_python(text, path)
     extra = settings.evaluation_function_names + settings.evaluation_loader_names
-    if not _rules_prefilter().search(text) and not (extra and _mentions_any(text, extra)):
+    if not file_prefilter().search(text) and not (extra and _mentions_any(text, extra)):
         return AnalysisResult()
     fa = build(tree, SourceText(text, path), path, settings, project_facts(project, settings))
     return report(fa)
-
-
-@lru_cache(maxsize=1)
-def _rules_prefilter() -> re.Pattern[str]:
-    """A file this does not match cannot produce a finding: made from the facts every
-    rule declares it needs (all rules, whatever is selected: the file's hover facts
-    do not depend on the selection)."""
-    from .analysis.prefilter import text_prefilter
-    from .rules import RULES
-
-    return text_prefilter(frozenset(need for rule in RULES.values() for need in rule.needs))
 
 
 def _mentions_any(text: str, patterns: tuple[str, ...]) -> bool:

@@ -18,7 +18,13 @@ from torchmode.analysis.names import (
     LOADERS,
     SET_GRAD,
 )
-from torchmode.analysis.prefilter import NEED_WORDS, minimal_words, text_prefilter, words_pattern
+from torchmode.analysis.prefilter import (
+    NEED_WORDS,
+    file_prefilter,
+    minimal_words,
+    text_prefilter,
+    words_pattern,
+)
 from torchmode.analyzer import analyze
 from torchmode.rules import RULES
 
@@ -44,12 +50,15 @@ def test_a_rule_is_never_skipped_by_the_filter_made_from_its_own_needs(code: str
     assert texts
     for text in texts:
         assert pattern.search(text), f"{code}: its own prefilter skips\n{text}"
+        assert file_prefilter().search(text), f"{code}: the file prefilter skips\n{text}"
 
 
 def test_every_need_has_words_and_every_rule_needs_something() -> None:
     assert set(NEED_WORDS) == set(Need)
     assert all(NEED_WORDS[need] for need in Need)
     assert all(rule.needs for rule in RULES.values())
+    words = {w for need in Need for w in NEED_WORDS[need]}
+    assert file_prefilter().pattern == words_pattern(words).pattern
 
 
 def test_words_come_from_the_tables() -> None:

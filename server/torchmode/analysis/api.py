@@ -41,6 +41,7 @@ from .model import (
     StepEvent,
 )
 from .model import MisuseKind as MisuseKind
+from .needs import Need as Need
 from .overrides import freeze_walker, refreezing_override
 from .probing import probed_models
 
@@ -72,20 +73,6 @@ class Grad(Enum):
     OFF = GRAD_OFF
     DYNAMIC = GRAD_DYN     # ``set_grad_enabled(flag)`` with a flag known at run time only
     UNKNOWN = GRAD_UNK     # a function's entry with no visible caller
-
-
-class Need(Enum):
-    """A kind of fact a rule reads; what it declares decides what the engine must find
-    (and which files a text prefilter may skip) before the rule runs."""
-
-    FORWARD_CALLS = "forward calls and their evaluation regions"
-    ARGUMENT_USES = "models handed to calls that run them"
-    TRAINING_STEPS = "training steps"
-    BACKWARD_CALLS = "backward() calls"
-    EXPORTS = "exports and traces"
-    MISUSES = "misused mode and grad APIs"
-    FUNCTIONAL_CALLS = "functional calls with a training argument"
-    FREEZES = "freezes and the train() calls that undo them"
 
 
 class StepKind(Enum):

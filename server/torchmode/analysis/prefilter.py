@@ -4,9 +4,9 @@ Most files of a real project hold no model code at all; a regular expression ove
 text tells, much faster than a parse, that a file cannot produce a finding. Such a
 filter is only right while it knows every word some rule depends on, so none is
 written by hand: each kind of fact (``Need``) says which names of the tables it cannot
-exist without, and the filter for a run is the union over the rules' declared needs.
-A rule that reads a fact it did not declare fails (``Facts.for_rule``), so a rule
-cannot be skipped by a word nobody added.
+exist without. A rule reads only the kinds it declares (``Facts.for_rule`` refuses the
+others), so the filter of its declared needs, and the file filter made of every kind,
+cannot skip a file the rule would report on because of a word nobody added.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from .api import Need
 from .functional import MODE_FUNCTIONS
 from .names import (
     BACKWARD_METHODS,
@@ -27,6 +26,7 @@ from .names import (
     MODE_METHODS,
     STEP_METHODS,
 )
+from .needs import Need
 
 
 def _last_parts(names: Iterable[str]) -> set[str]:
@@ -92,3 +92,10 @@ def text_prefilter(needs: frozenset[Need]) -> re.Pattern[str]:
     """The filter for rules that need ``needs``: a text it does not match holds none of
     those facts."""
     return words_pattern(w for need in needs for w in NEED_WORDS[need])
+
+
+def file_prefilter() -> re.Pattern[str]:
+    """A file this does not match cannot produce a finding of any rule: the filter of
+    every kind of fact, since a rule reads only facts of the kinds it declares (and
+    the rules need not be imported to know it)."""
+    return text_prefilter(frozenset(Need))
