@@ -108,19 +108,22 @@ def synthetic_specs(text: str) -> list[FixSpec]:
     if loops:
         loop = max(loops, key=lambda n: (n.end_lineno or n.lineno) - n.lineno)
         first, last = loop.lineno - 1, (loop.end_lineno or loop.lineno) - 1
-        specs.append(FixSpec(FixKind.INSERT_EVAL, "bench", False, first, last, "model.eval()",
-                             "model"))
-        specs.append(FixSpec(FixKind.WRAP_NO_GRAD, "bench", False, first, last,
-                             "torch.no_grad()"))
+        specs.append(FixSpec(kind=FixKind.INSERT_EVAL, title="bench", safe=False,
+                             target_line=first, target_end_line=last, code="model.eval()",
+                             entity="model"))
+        specs.append(FixSpec(kind=FixKind.WRAP_NO_GRAD, title="bench", safe=False,
+                             target_line=first, target_end_line=last, code="torch.no_grad()"))
     if funcs:
         func = max(funcs, key=lambda n: (n.end_lineno or n.lineno) - n.lineno)
         first, last = func.lineno - 1, (func.end_lineno or func.lineno) - 1
-        specs.append(FixSpec(FixKind.INSERT_EVAL, "bench (function top)", False, first, last,
-                             "model.eval()", "model"))
-        specs.append(FixSpec(FixKind.DECORATE_NO_GRAD, "bench", False, first, last,
-                             "torch.no_grad()"))
-        specs.append(FixSpec(FixKind.WRAP_NO_GRAD, "bench (whole body)", False,
-                             func.body[0].lineno - 1, last, "torch.no_grad()"))
+        specs.append(FixSpec(kind=FixKind.INSERT_EVAL, title="bench (function top)", safe=False,
+                             target_line=first, target_end_line=last, code="model.eval()",
+                             entity="model"))
+        specs.append(FixSpec(kind=FixKind.DECORATE_NO_GRAD, title="bench", safe=False,
+                             target_line=first, target_end_line=last, code="torch.no_grad()"))
+        specs.append(FixSpec(kind=FixKind.WRAP_NO_GRAD, title="bench (whole body)", safe=False,
+                             target_line=func.body[0].lineno - 1, target_end_line=last,
+                             code="torch.no_grad()"))
     return specs
 
 
@@ -413,10 +416,13 @@ def stress(limit: int, per_file: int = 6, seed: int = 0) -> dict[str, object]:
             first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
             kind = rng.choice([FixKind.INSERT_EVAL, FixKind.WRAP_NO_GRAD])
             code = "model.eval()" if kind == FixKind.INSERT_EVAL else "torch.no_grad()"
-            picks.append(FixSpec(kind, "stress", False, first, last, code, "model"))
+            picks.append(FixSpec(kind=kind, title="stress", safe=False, target_line=first,
+                                 target_end_line=last, code=code, entity="model"))
         for node in rng.sample(functions, min(2, len(functions))):
-            picks.append(FixSpec(FixKind.DECORATE_NO_GRAD, "stress", False, node.lineno - 1,
-                                 (node.end_lineno or node.lineno) - 1, "torch.no_grad()"))
+            picks.append(FixSpec(kind=FixKind.DECORATE_NO_GRAD, title="stress", safe=False,
+                                 target_line=node.lineno - 1,
+                                 target_end_line=(node.end_lineno or node.lineno) - 1,
+                                 code="torch.no_grad()"))
         for spec in picks:
             counts[f"{spec.kind} tried"] += 1
             edits = edits_for_fix(text, spec)

@@ -98,7 +98,8 @@ def test_doc_agrees_with_the_rule_registry(code: str) -> None:
     rule = RULES[code]
     assert rule_title(code) == f"{code} {rule.name}"
     safety = rule_section(code, "Fix safety").lower()
-    expected = {"safe": "**safe**", "unsafe": "**unsafe**", "none": "no fix"}[rule.fix_safety]
+    expected = {"safe": "**safe**", "unsafe": "**unsafe**",
+                "none": "no fix"}[rule.fix_applicability.value]
     assert expected in safety
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import ast
 import os
-import re
 import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from .analysis.prefilter import file_prefilter
 from .findings import INTERNAL_ERROR_PREFIX as INTERNAL_ERROR_PREFIX  # re-exported
 from .findings import (
     OK,
@@ -35,17 +35,6 @@ if TYPE_CHECKING:
     from .project import ProjectIndex
     from .reads import RecordingFacts
     from .solve import ProjectFacts
-
-# A file none of these words occur in cannot produce a finding: every rule needs a
-# mode call, a grad context, a training step, an export, a load, or an evaluation
-# loop/function name (``val``/``test``/``eval``/``dev``/``holdout``/``predict``/``infer``),
-# or a functional op with a ``training`` argument (``dropout``, ``rrelu``, ``batch_norm``).
-# (The lookahead holds the alternatives' first characters: same matches, but most
-# positions are skipped without trying each alternative.)
-_PREFILTER = re.compile(
-    r"(?=[etgbslvdhpir])(?:"
-    r"eval|train|grad|backward|step|trace|export|load|val|test|dev|holdout|predict|infer|"
-    r"inference|dropout|rrelu|batch_norm)", re.IGNORECASE)
 
 # the facts, or the facts with what the analysis reads recorded
 Facts: TypeAlias = "ProjectFacts | RecordingFacts"
@@ -107,7 +96,7 @@ def _analyze(text: str, path: str, settings: Settings,
              project: Facts | ProjectIndex | None) -> AnalysisResult:
     tree = parse_python(text, path)
     extra = settings.evaluation_function_names + settings.evaluation_loader_names
-    if not _PREFILTER.search(text) and not (extra and _mentions_any(text, extra)):
+    if not file_prefilter().search(text) and not (extra and _mentions_any(text, extra)):
         return AnalysisResult()
     fa = build(tree, SourceText(text, path), path, settings, project_facts(project, settings))
     return report(fa)
@@ -152,16 +141,18 @@ def is_test_path(path: str) -> bool:
 def report(fa: FileAnalysis) -> AnalysisResult:
     """Run each enabled rule under its own guard: a failing rule costs its own
     findings only, and the outcome names it."""
-    from .rules import CHECKS
+    from .analysis.api import Facts
+    from .rules import CHECKS, RULES
 
     settings = fa.settings
+    facts = Facts(fa)
     findings: list[Finding] = []
     failed: InternalError | None = None
     for code, check in CHECKS.items():
         if not settings.enabled(code):
             continue
-        try:
-            found = list(check(fa))
+        try:  # a rule sees only the facts it declared (the prefilter is made from them)
+            found = list(check(facts.for_rule(RULES[code].needs)))
         except Exception as exc:
             failed = failed or _internal_error(f"rule {code}", exc)
             continue

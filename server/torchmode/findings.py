@@ -82,9 +82,11 @@ class FixKind:
     REAPPLY_FREEZE = "reapply-freeze"    # the freeze statement again after `m.train()`
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FixSpec:
-    """A fix decided at analysis time; travels in ``Diagnostic.data``.
+    """A fix decided at analysis time; travels in ``Diagnostic.data``. Keyword
+    arguments only: nine fields of which five are numbers or flags read wrongly by
+    position.
 
     ``target_line``/``target_end_line`` (0-based, inclusive) delimit the statement
     the fix acts on: the loop/with/def to insert before or wrap, the bare

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from .analysis.flow import _EVAL_LOOP_TEXT, Summary
 from .analysis.layers import ClassSummary
 from .analysis.names import is_eval_function_name
+from .analysis.prefilter import CALLER_WORTHY_WORDS, words_pattern
 from .settings import DEFAULT_SETTINGS, Settings
 from .source import SourceSyntaxError, decode_source, parse_python, split_lines
 
@@ -199,8 +200,7 @@ _NEXT_TOP_LEVEL = re.compile(r"^(?:@|(?:async[ \t]+)?def\b|class\b)", re.MULTILI
 # Words one of which a function's text (decorators included) holds when it could want
 # its callers: a mode call, a grad context, a training step, an export (see
 # Interpreter._wants_callers; an evaluation name or loop is tested apart).
-_CALLER_WORTHY_TEXT = re.compile(r"grad|inference_mode|eval|train|step|backward|trace|export",
-                                 re.IGNORECASE)
+_CALLER_WORTHY_TEXT = words_pattern(CALLER_WORTHY_WORDS)
 
 
 def may_want_callers(text: str, names: Container[str] | None,

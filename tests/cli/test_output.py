@@ -20,7 +20,7 @@ from torchmode.output import (
     write_report,
 )
 from torchmode.output.github import escape_data, escape_property
-from torchmode.output.sarif import build_sarif
+from torchmode.output.sarif import FINGERPRINT_KEY, build_sarif
 
 from .conftest import BARE_EVAL, MISSING_EVAL, VAL_COL, VAL_LINE, Run, notebook, write
 
@@ -150,7 +150,8 @@ def _sample_reports(root: Path) -> list[FileReport]:
         "TM003", "missing-train", "model stays in eval mode: 100% of steps, a,b:c\nnext line",
         Severity.WARNING, Range.of(4, 8, 4, 20),
         related=(Related(Range.of(9, 4, 9, 20), "the training step"),),
-        fixes=(FixSpec("insert-train", "Insert model.train()", False, 4, 4, "model.train()"),),
+        fixes=(FixSpec(kind="insert-train", title="Insert model.train()", safe=False,
+                       target_line=4, target_end_line=4, code="model.train()"),),
     )
     item = Reported(finding, _location(5, 9, 21),
                     (RelatedReport("pkg/train loop.py", Range.of(9, 4, 9, 20),
@@ -275,3 +276,26 @@ def test_text_formatter_colors() -> None:
     assert "\x1b" not in plain.getvalue()
     assert "nb.ipynb:cell 3:1:1: TM004 [mode-not-called] add ()" in plain.getvalue()
     assert "    pkg/train loop.py:10:5: the training step" in plain.getvalue()
+
+
+def _fingerprints(text: str, tmp_path: Path, run_cli: RunCli) -> list[tuple[str, int, str]]:
+    write(tmp_path / "train.py", text)
+    run = run_cli("check", "--format", "sarif", ".")
+    log = json.loads(run.out)
+    validate_sarif(log)
+    return [(r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"],
+             r["partialFingerprints"][FINGERPRINT_KEY]) for r in log["runs"][0]["results"]]
+
+
+def test_sarif_fingerprint_follows_the_finding_not_its_line(tmp_path: Path,
+                                                              run_cli: RunCli) -> None:
+    """A finding keeps its fingerprint when lines are added above it and when the message
+    changes wording; findings about two models differ."""
+    body = ("model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))\n"
+            "other = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))\n"
+            "model.eval\nother.eval\n")
+    before = _fingerprints("import torch.nn as nn\n" + body, tmp_path, run_cli)
+    after = _fingerprints("import torch.nn as nn\n\n# moved down\n" + body, tmp_path, run_cli)
+    assert [(code, line + 2) for code, line, _ in before] == [(c, ln) for c, ln, _ in after]
+    assert [f for *_, f in before] == [f for *_, f in after]
+    assert len({f for *_, f in before}) == len(before) == 2

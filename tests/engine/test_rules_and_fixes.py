@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from torchmode.findings import FixKind, Severity
-from torchmode.rules import RULES
+from torchmode.rules import RULES, FixApplicability
 from torchmode.settings import Settings
 
 from .helpers import codes, run
@@ -13,10 +13,10 @@ MODEL = "model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))\n"
 
 def test_registry_has_every_rule_with_fix_safety() -> None:
     assert sorted(RULES) == [f"TM00{i}" for i in range(1, 10)]
-    assert RULES["TM004"].fix_safety == "safe"
-    assert RULES["TM005"].fix_safety == "none"
-    assert {RULES[c].fix_safety for c in ("TM001", "TM002", "TM003", "TM006", "TM007", "TM008",
-                                          "TM009")} == {"unsafe"}
+    assert RULES["TM004"].fix_applicability is FixApplicability.SAFE
+    assert RULES["TM005"].fix_applicability is FixApplicability.NONE
+    assert {RULES[c].fix_applicability for c in ("TM001", "TM002", "TM003", "TM006", "TM007",
+                                                 "TM008", "TM009")} == {FixApplicability.UNSAFE}
 
 
 def test_tm001_message_names_model_and_line() -> None:

@@ -310,13 +310,15 @@ def test_fix_all_nested_regions_and_inserts_inside_a_wrap(monkeypatch: pytest.Mo
         found = []
         if "no_grad" not in text:
             for first, label in ((0, "outer"), (inner, "inner")):
-                spec = FixSpec(FixKind.WRAP_NO_GRAD, label, False, first, inner + 1,
-                               "torch.no_grad()", preferred=True)
+                spec = FixSpec(kind=FixKind.WRAP_NO_GRAD, title=label, safe=False,
+                               target_line=first, target_end_line=inner + 1,
+                               code="torch.no_grad()", preferred=True)
                 found.append(Finding("TM002", "missing-no-grad", f"{label} loop", Severity.WARNING,
                                      Range.of(first, 0, first, 3), fixes=(spec,)))
         if "model.eval()" not in text:
-            spec = FixSpec(FixKind.INSERT_EVAL, "eval", False, inner, inner + 1, "model.eval()",
-                           "model", preferred=True)
+            spec = FixSpec(kind=FixKind.INSERT_EVAL, title="eval", safe=False, target_line=inner,
+                           target_end_line=inner + 1, code="model.eval()", entity="model",
+                           preferred=True)
             column = len(lines[inner + 1]) - len(lines[inner + 1].lstrip())
             found.append(Finding("TM001", "missing-eval", "model", Severity.WARNING,
                                  Range.of(inner + 1, column, inner + 1, column + 8),
@@ -339,7 +341,8 @@ def test_fix_all_nested_regions_and_inserts_inside_a_wrap(monkeypatch: pytest.Mo
 def test_a_finding_reworded_after_the_fix_is_still_there(monkeypatch: pytest.MonkeyPatch) -> None:
     from torchmode.findings import AnalysisResult, Finding, FixSpec, Range, Severity
 
-    spec = FixSpec(FixKind.INSERT_EVAL, "eval", False, 0, 1, "model.eval()", "model")
+    spec = FixSpec(kind=FixKind.INSERT_EVAL, title="eval", safe=False, target_line=0,
+                   target_end_line=1, code="model.eval()", entity="model")
 
     def fake(text: str, path: str, settings: object, project: object) -> AnalysisResult:
         line = text.splitlines().index("    model(x)")

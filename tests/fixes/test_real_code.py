@@ -46,13 +46,16 @@ def test_fixes_on_real_statements_are_exact(path: Path) -> None:
     specs: list[tuple[FixSpec, ast.stmt]] = []
     for node in rng.sample(statements, min(4, len(statements))):
         first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
-        specs.append((FixSpec(FixKind.INSERT_EVAL, "t", False, first, last, "model.eval()"),
+        specs.append((FixSpec(kind=FixKind.INSERT_EVAL, title="t", safe=False, target_line=first,
+                              target_end_line=last, code="model.eval()"),
                       node))
-        specs.append((FixSpec(FixKind.WRAP_NO_GRAD, "t", False, first, last,
-                              "torch.no_grad()"), node))
+        specs.append((FixSpec(kind=FixKind.WRAP_NO_GRAD, title="t", safe=False, target_line=first,
+                              target_end_line=last, code="torch.no_grad()"), node))
     for node in rng.sample(functions, min(2, len(functions))):
-        specs.append((FixSpec(FixKind.DECORATE_NO_GRAD, "t", False, node.lineno - 1,
-                              (node.end_lineno or node.lineno) - 1, "torch.no_grad()"), node))
+        specs.append((FixSpec(kind=FixKind.DECORATE_NO_GRAD, title="t", safe=False,
+                              target_line=node.lineno - 1,
+                              target_end_line=(node.end_lineno or node.lineno) - 1,
+                              code="torch.no_grad()"), node))
     for spec, node in specs:
         edits = edits_for_fix(text, spec)
         line = lines[spec.target_line].strip()

@@ -146,11 +146,11 @@ class FileAnalysis:
             return None
         interp = self.interp
         for mode in ev.modes:
-            info = interp.mode_sets.get(id(mode.node))
-            if info is None or info[2] is not ev.func:
+            switch = interp.mode_sets.get(id(mode.node))
+            if switch is None or switch.func is not ev.func:
                 return None
             line = mode.line or 0
-            counts, loop = self._training_loop_of(ev, info[3], line)
+            counts, loop = self._training_loop_of(ev, switch.stmts, line)
             if not counts:
                 return None
             last = (loop.end_lineno or loop.lineno) if loop is not None else None

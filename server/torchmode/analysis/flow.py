@@ -37,13 +37,16 @@ from .model import (
     TRAIN,
     UNKNOWN,
     ExportEvent,
-    FlagEvent,
     ForwardEvent,
     FuncCtx,
+    MisuseEvent,
+    MisuseKind,
     Mode,
+    ModeSwitchEvent,
     StepEvent,
 )
 from .names import (
+    EXPORTERS,
     FACTORY_PREFIXES,
     GRAD_OFF_CTX,
     GRAD_ON_CTX,
@@ -355,8 +358,8 @@ class Interpreter:
         self.call_steps: dict[int, StepEvent] = {}
         self.backwards: dict[int, StepEvent] = {}
         self.exports: dict[int, ExportEvent] = {}
-        self.flags: dict[int, FlagEvent] = {}
-        self.mode_sets: dict[int, tuple[str, str, FuncCtx, tuple[ast.AST, ...]]] = {}
+        self.misuses: dict[int, MisuseEvent] = {}
+        self.mode_sets: dict[int, ModeSwitchEvent] = {}
         self.nograd_withs: set[int] = set()
         self.eval_loops: set[int] = set()
         self.classes_of: dict[str, str] = {}
@@ -1217,7 +1220,8 @@ class Interpreter:
             if key is not None:
                 # TM004: bare m.eval / m.train; track the intended mode
                 if self.main:
-                    self.flags[id(value)] = FlagEvent("TM004", value, stmt, key, value.attr)
+                    self.misuses[id(value)] = MisuseEvent(MisuseKind.MODE_NOT_CALLED, value,
+                                                          stmt, key, value.attr)
                 canonical = self._canonical(key)
                 self._set_mode(canonical, EVAL if value.attr == "eval" else TRAIN, stmt,
                                f"{key}.{value.attr}", flagged=True)
@@ -1488,8 +1492,8 @@ class Interpreter:
         qual = self._qual(node)
         if qual in ("torch.no_grad", "torch.inference_mode", "torch.enable_grad"):
             if self.main:
-                self.flags[id(node)] = FlagEvent("TM004", node, stmt, dotted(node) or "",
-                                                 qual.rsplit(".", 1)[-1])
+                self.misuses[id(node)] = MisuseEvent(MisuseKind.CONTEXT_NOT_CALLED, node, stmt,
+                                                     dotted(node) or "", qual.rsplit(".", 1)[-1])
             return GRAD_ON if qual == "torch.enable_grad" else GRAD_OFF
         return None
 
@@ -1575,9 +1579,9 @@ class Interpreter:
                 return  # Lightning/HF trainers keep their own `training` flag: not modules
             if key is not None and self._is_entity_key(key, assigning=True):
                 if self.main:
-                    self.flags[id(target)] = FlagEvent(
-                        "TM006", target, stmt, key,
-                        "flag" if target.attr == "training" else "assign",
+                    self.misuses[id(target)] = MisuseEvent(
+                        MisuseKind.FLAG_ASSIGNED if target.attr == "training" else
+                        MisuseKind.MODE_METHOD_REPLACED, target, stmt, key, target.attr,
                         getattr(stmt, "value", None))
                 if target.attr == "training":
                     truth = _const_truth(getattr(stmt, "value", None))
@@ -1665,7 +1669,7 @@ class Interpreter:
 
     def _set_mode(self, canonical: str, kind: str, node: ast.AST, how: str,
                   flagged: bool = False, children: bool = True,
-                  param_flag: str | None = None) -> None:
+                  param_flag: str | None = None, method_call: bool = False) -> None:
         state = self.state
         if state is None:
             return
@@ -1676,7 +1680,7 @@ class Interpreter:
             guard = (self._guard_text(raw[0]), raw[1], raw[2])
             self.guard_used = True
         mode = Mode(kind, line, node.col_offset, how, flagged, node,  # type: ignore[attr-defined]
-                    guard, "", param_flag)
+                    guard, "", param_flag, method_call)
         state.set(canonical, frozenset({mode}))
         if children:
             state.drop_children(canonical)
@@ -1690,7 +1694,9 @@ class Interpreter:
                 state.set(sub, frozenset({mode}))
                 todo.extend(self.contains.get(sub, ()))
         if self.main and kind in (EVAL, TRAIN) and not flagged:
-            self.mode_sets[id(node)] = (kind, canonical, self.ctx, tuple(self.stmts))  # type: ignore[assignment]
+            assert self.ctx is not None
+            self.mode_sets[id(node)] = ModeSwitchEvent(kind, canonical, self.ctx,
+                                                       tuple(self.stmts))
 
     def _is_static_entity(self, key: str) -> bool:
         return key in self.facts.module_used or key in self.facts.trained
@@ -2151,8 +2157,8 @@ class Interpreter:
         if isinstance(value, New):
             line = node.lineno - 1
             how = f"{key}.{method}()"
-            return New(frozenset({Mode(kind, line, node.col_offset, how, False, node)}), value.cls,
-                       value.loaded)
+            return New(frozenset({Mode(kind, line, node.col_offset, how, False, node,
+                                       method_call=True)}), value.cls, value.loaded)
         state = self.state
         assert state is not None
         canonical = value.canonical
@@ -2168,7 +2174,8 @@ class Interpreter:
         if kind == DYNAMIC and not self.main and self.fn is not None and \
                 isinstance(flag_node, ast.Name) and flag_node.id in self.fn.params:
             param_flag = flag_node.id
-        self._set_mode(canonical, kind, node, how, param_flag=param_flag)
+        self._set_mode(canonical, kind, node, how, param_flag=param_flag,
+                       method_call=flag_node is None)
         self._apply_override(node, method, canonical, kind)
         return value
 
@@ -2374,8 +2381,7 @@ class Interpreter:
                 (kw.arg == "dynamo" and _const_truth(kw.value) is False) or kw.arg == "training"
                 for kw in node.keywords):
             return None  # the TorchScript exporter switches to eval itself / mode chosen
-        if qual in ("torch.jit.trace", "torch.export.export", "torch.jit.trace_module",
-                    "torch.export", "torch.onnx.dynamo_export", "torch.onnx.export"):
+        if qual in EXPORTERS:
             if args and isinstance(args[0], Ent) and self.main and self.ctx is not None:
                 modes = self._lookup(state, args[0].canonical) or frozenset()
                 ev = self.exports.get(id(node))
@@ -2726,9 +2732,10 @@ class Interpreter:
                 new.add(Mode(kind, line, node.col_offset, how, mode.flagged, node))
             state.set(target, frozenset(new))
             state.drop_children(target)
-            if self.main and any(m.kind == EVAL for m in effect) and \
+            if self.main and self.ctx is not None and any(m.kind == EVAL for m in effect) and \
                     not any(m.kind == ENTRY for m in effect):
-                self.mode_sets[id(node)] = (EVAL, target, self.ctx, tuple(self.stmts))  # type: ignore[assignment]
+                self.mode_sets[id(node)] = ModeSwitchEvent(EVAL, target, self.ctx,
+                                                           tuple(self.stmts))
         returns = summary.returns
         if isinstance(returns, New):
             return New(frozenset(Mode(m.kind, line, node.col_offset,
@@ -2867,7 +2874,8 @@ def _children(args: list[Value]) -> tuple[str, ...]:
 
 
 def _strip_mode(mode: Mode) -> Mode:
-    return Mode(mode.kind, mode.line, mode.col, mode.how, mode.flagged, None)
+    return Mode(mode.kind, mode.line, mode.col, mode.how, mode.flagged, None,
+                method_call=mode.method_call)
 
 
 def _returns_value(node: ast.AST) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from enum import Enum
 
 from ..findings import Range
 
@@ -45,6 +46,9 @@ class Mode:
     guard: tuple[str, bool, frozenset[str]] | None = None
     where: str = ""           # another file's name when a caller there set it
     param_flag: str | None = None   # summary: train(<this parameter>), resolved per call
+    # set by the entity's own ``.train()`` / ``.eval()`` call (not a constructor, a loader,
+    # a helper, a flag assignment or ``train(flag)``)
+    method_call: bool = False
 
     @property
     def public_kind(self) -> str:
@@ -100,16 +104,35 @@ class ExportEvent:
     stmts: tuple[ast.AST, ...]
 
 
-@dataclass
-class FlagEvent:
-    """TM004 / TM006 statements."""
+class MisuseKind(Enum):
+    """A statement that misuses a mode or grad API, whatever rule reports it."""
 
-    code: str
-    node: ast.AST             # the attribute to report
+    MODE_NOT_CALLED = "mode-not-called"            # ``m.eval`` / ``m.train`` as a statement
+    CONTEXT_NOT_CALLED = "context-not-called"      # ``with torch.no_grad:``
+    FLAG_ASSIGNED = "flag-assigned"                # ``m.training = False``
+    MODE_METHOD_REPLACED = "mode-method-replaced"  # ``m.eval = ...``
+
+
+@dataclass
+class MisuseEvent:
+    """A misuse statement as the interpreter met it."""
+
+    kind: MisuseKind
+    node: ast.AST             # the attribute (or context expression) to report
     stmt: ast.stmt
-    key: str
-    detail: str               # "eval" | "train" | "no_grad" | "inference_mode" | "flag" | "assign"
-    value: ast.expr | None = None
+    key: str                  # the entity (or the context as written: ``torch.no_grad``)
+    name: str                 # "eval" | "train" | "no_grad" | "inference_mode" | "training" ...
+    value: ast.expr | None = None   # the assigned value
+
+
+@dataclass
+class ModeSwitchEvent:
+    """``m.eval()`` / ``m.train()`` (or a helper that evaluates ``m``) in the main run."""
+
+    kind: str                 # EVAL | TRAIN
+    canonical: str
+    func: FuncCtx
+    stmts: tuple[ast.AST, ...]
 
 
 @dataclass

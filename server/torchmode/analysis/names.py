@@ -51,15 +51,30 @@ GRAD_ON_CTX = ("torch.enable_grad", "torch.autograd.enable_grad",
 SET_GRAD = ("torch.set_grad_enabled", "torch.autograd.set_grad_enabled",
             "torch.autograd.grad_mode.set_grad_enabled")
 
+# The model's own mode switches, training-step and backward methods, and the calls that
+# record a model (export): what the interpreter recognises by name.
+MODE_METHODS = ("eval", "train")
+STEP_METHODS = ("step",)            # optimizer.step(), scaler.step(optimizer)
+BACKWARD_METHODS = ("backward",)    # loss.backward(), accelerator.backward(loss)
+EXPORTERS = ("torch.jit.trace", "torch.export.export", "torch.jit.trace_module",
+             "torch.export", "torch.onnx.dynamo_export", "torch.onnx.export")
+# Every grad context above holds one of these, and so does the name a project gives its
+# own wrapper (``nograd``, ``smart_inference_mode``): the words text prefilters look for.
+GRAD_CONTEXT_STEMS = ("grad", "inference")
+
 EVAL_WORDS = frozenset({"val", "valid", "validation", "test", "testing", "eval", "evaluation",
                         "dev", "holdout", "validate"})
 _LOADER_SUFFIXES = ("loader", "loaders", "dl", "data", "dataset", "datasets", "set", "ds",
                     "iter", "iterator", "batches", "batch", "samples", "images", "imgs", "gen",
                     "queue", "split")
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+# What a function's name starts with when it evaluates (RULES §2): ``eval_`` needs the
+# underscore; ``evaluate*`` any; ``valid*`` includes validate.
+EVAL_FUNCTION_PREFIXES = (
+    "evaluate", "eval_", "valid", "validation", "test", "predict", "infer", "inference",
+    "generate", "sample", "translate", "decode", "beam_search", "greedy", "caption")
 EVAL_FUNC_RE = re.compile(
-    r"^_*(evaluate|eval_|valid|validation|test|predict|infer|inference|generate|sample|"
-    r"translate|decode|beam_search|greedy|caption)", re.IGNORECASE)
+    r"^_*(" + "|".join(map(re.escape, EVAL_FUNCTION_PREFIXES)) + ")", re.IGNORECASE)
 HOOK_RE = re.compile(
     r"^(training_step|validation_step|test_step|predict_step|.*_step_end|on_.*|.*_epoch_end|"
     r"forward|configure_.*|setup|teardown|__call__|compute_loss|prediction_step|evaluation_loop|"

@@ -68,9 +68,8 @@ def partner_of(finding: Finding, spec: FixSpec, findings: list[Finding]
     the wrap's block lies within the statement the ``eval()`` goes before (or the
     function it goes at the top of)."""
     out = []
-    subject = finding.message.split(" ", 1)[0]
     for other in findings:
-        if other.code == finding.code or other.message.split(" ", 1)[0] != subject:
+        if other.code == finding.code or other.subject != finding.subject:
             continue
         for other_spec in other.fixes:
             pair = (spec, other_spec) if spec.kind == FixKind.INSERT_EVAL else (other_spec, spec)

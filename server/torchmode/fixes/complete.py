@@ -337,8 +337,9 @@ def _insert_train(doc: Doc, before: ast.stmt, entity: str,
     code = f"{entity}.train()"
     first = _start(before) - 1
     last = (before.end_lineno or before.lineno) - 1
-    edits = edits_for_fix(doc.text, FixSpec(FixKind.INSERT_TRAIN, "", False, first, last, code,
-                                            entity), doc)
+    edits = edits_for_fix(doc.text, FixSpec(kind=FixKind.INSERT_TRAIN, title="", safe=False,
+                                            target_line=first, target_end_line=last, code=code,
+                                            entity=entity), doc)
     if not edits:
         return None
     line = edits[0].range.start.line + 1

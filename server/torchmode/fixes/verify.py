@@ -88,18 +88,11 @@ def _masked(message: str) -> str:
     return _DIGITS.sub("#", message)
 
 
-def _subject(message: str) -> str:
-    """What a finding is about: messages start with it (``model may still be...``,
-    ``decoder runs here...``); the rest may change wording after a fix."""
-    return message.split(" ", 1)[0]
-
-
 def _still_reported(finding: Finding, after: Sequence[Finding], moved: PositionMap) -> bool:
     """The same finding is in ``after``: same code at the mapped place, about the same
     model (two models reported at one loop header are two findings)."""
     where = moved.map(finding.range.start)
-    subject = _subject(finding.message)
-    return any(g.code == finding.code and g.range.start == where and _subject(g.message) == subject
+    return any(g.code == finding.code and g.range.start == where and g.subject == finding.subject
                for g in after)
 
 

@@ -5,11 +5,14 @@ description, help text from the rule doc, default level) so that uploads show
 the rule's documentation. Locations are URIs relative to ``%SRCROOT%`` (the
 working folder), regions 1-based with UTF-16 columns (SARIF's default
 ``columnKind``), ``endColumn`` exclusive. Files that could not be analysed are
-``toolExecutionNotifications`` and set ``executionSuccessful`` to false.
+``toolExecutionNotifications`` and set ``executionSuccessful`` to false. Each result
+has a ``partialFingerprints`` entry that stays the same when the finding's line moves,
+so code scanning keeps tracking the same alert across commits.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -20,9 +23,10 @@ from urllib.parse import quote
 
 from ..findings import Severity
 from ..settings import ALL_CODES
-from . import FileReport, Location
+from . import FileReport, Location, Reported
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+FINGERPRINT_KEY = "torchmodeFinding/v1"
 
 _LEVEL = {
     Severity.ERROR: "error",
@@ -55,7 +59,7 @@ def rule_catalog() -> list[RuleInfo]:
         except ValueError:  # a doc missing from a broken installation: keep the summary
             doc = rule.summary
         infos.append(RuleInfo(code, rule.name, _LEVEL.get(rule.severity, "warning"),
-                              rule.summary, doc, rule.fix_safety))
+                              rule.summary, doc, rule.fix_applicability.value))
     return infos
 
 
@@ -87,6 +91,19 @@ def artifact_uri(path: str, root: str) -> tuple[str, bool]:
     return Path(absolute).as_uri(), False
 
 
+def _fingerprint(path: str, root: str, code: str, subject: str | None,
+                 seen: dict[tuple[str, str], int]) -> str:
+    """What a finding is, whatever line it moved to: the file, the code, the model it is
+    about (``Finding.subject``, not the wording of the message) and which one of the
+    file's findings with that code and subject it is, in order."""
+    key = (code, subject or "")
+    occurrence = seen.get(key, 0)
+    seen[key] = occurrence + 1
+    uri = artifact_uri(path, root)[0]
+    text = "\0".join((uri, code, subject or "", str(occurrence)))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
 def _region(loc: Location) -> dict[str, int]:
     return {
         "startLine": loc.line,
@@ -104,6 +121,32 @@ def _physical(path: str, loc: Location, root: str) -> dict[str, Any]:
     return {"physicalLocation": {"artifactLocation": artifact, "region": _region(loc)}}
 
 
+def _result(item: Reported, path: str, root: str, seen: dict[tuple[str, str], int]
+            ) -> dict[str, Any]:
+    """One finding as a SARIF result (without its index in the rule list)."""
+    f = item.finding
+    location = _physical(path, item.location, root)
+    if item.location.cell is not None:
+        location["message"] = {"text": f"cell {item.location.cell}"}
+    result: dict[str, Any] = {
+        "ruleId": f.code,
+        "level": _LEVEL.get(f.severity, "warning"),
+        "message": {"text": f.message},
+        "locations": [location],
+        "partialFingerprints": {
+            FINGERPRINT_KEY: _fingerprint(path, root, f.code, f.subject, seen)},
+    }
+    if item.related:
+        result["relatedLocations"] = [
+            {"id": i, **_physical(rel.path, rel.location, root),
+             "message": {"text": rel.message}}
+            for i, rel in enumerate(item.related)
+        ]
+    if item.location.cell is not None:
+        result["properties"] = {"cell": item.location.cell}
+    return result
+
+
 def build_sarif(reports: Sequence[FileReport], root: str | None = None) -> dict[str, Any]:
     """The SARIF log as a dict (``write_sarif`` prints it)."""
     from .. import __version__
@@ -113,27 +156,11 @@ def build_sarif(reports: Sequence[FileReport], root: str | None = None) -> dict[
     index = {rule.code: i for i, rule in enumerate(rules)}
     results = []
     for report in reports:
+        seen: dict[tuple[str, str], int] = {}
         for item in report.findings:
-            f = item.finding
-            location = _physical(report.path, item.location, root)
-            if item.location.cell is not None:
-                location["message"] = {"text": f"cell {item.location.cell}"}
-            result: dict[str, Any] = {
-                "ruleId": f.code,
-                "level": _LEVEL.get(f.severity, "warning"),
-                "message": {"text": f.message},
-                "locations": [location],
-            }
-            if f.code in index:
-                result["ruleIndex"] = index[f.code]
-            if item.related:
-                result["relatedLocations"] = [
-                    {"id": i, **_physical(rel.path, rel.location, root),
-                     "message": {"text": rel.message}}
-                    for i, rel in enumerate(item.related)
-                ]
-            if item.location.cell is not None:
-                result["properties"] = {"cell": item.location.cell}
+            result = _result(item, report.path, root, seen)
+            if item.finding.code in index:
+                result["ruleIndex"] = index[item.finding.code]
             results.append(result)
     notifications = [
         {

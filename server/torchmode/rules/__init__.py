@@ -1,19 +1,23 @@
-"""Rule registry, discovered: every module ``tmNNN.py`` of this package is a rule with
-its ``RULE`` metadata and its ``check`` that turns facts into findings. Adding a rule
-is adding its module (and its doc and fixtures); nothing here lists the rules."""
+"""Rule registry, discovered: every module ``tmNNN.py`` of this package defines one
+``Rule`` subclass (its code, name, severity, fix applicability, the facts it needs,
+VALID/INVALID examples and ``check``). Adding a rule is adding its module (and its doc
+and fixtures); nothing here lists the rules."""
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 import re
 from collections.abc import Callable, Iterable
 from types import ModuleType
 
+from ..analysis.api import Facts
 from ..findings import Finding
-from .base import Rule
+from .base import FixApplicability, Rule
 
-__all__ = ["RULES", "Rule", "CHECKS", "rule", "rule_module_names"]
+__all__ = ["RULES", "Rule", "CHECKS", "FixApplicability", "rule", "rule_module_names",
+           "rule_class"]
 
 _RULE_MODULE = re.compile(r"tm\d{3}")
 
@@ -24,21 +28,27 @@ def rule_module_names(path: Iterable[str]) -> list[str]:
                   if _RULE_MODULE.fullmatch(m.name))
 
 
-def _discover() -> list[ModuleType]:
-    modules = [importlib.import_module(f"{__name__}.{name}")
-               for name in rule_module_names(__path__)]
-    for module in modules:
-        code = module.__name__.rsplit(".", 1)[-1].upper()
-        if module.RULE.code != code:
-            raise ValueError(f"{module.__name__} defines {module.RULE.code}, not {code}")
-    return modules
+def rule_class(module: ModuleType) -> type[Rule]:
+    """The one ``Rule`` subclass a rule module defines, checked against its file name."""
+    found = [obj for _, obj in inspect.getmembers(module, inspect.isclass)
+             if issubclass(obj, Rule) and obj is not Rule and obj.__module__ == module.__name__]
+    if len(found) != 1:
+        raise ValueError(f"{module.__name__} defines {len(found)} rule classes, not one")
+    code = module.__name__.rsplit(".", 1)[-1].upper()
+    if found[0].code != code:
+        raise ValueError(f"{module.__name__} defines {found[0].code}, not {code}")
+    return found[0]
 
 
-_MODULES = _discover()
+def _discover() -> list[Rule]:
+    return [rule_class(importlib.import_module(f"{__name__}.{name}"))()
+            for name in rule_module_names(__path__)]
 
-RULES: dict[str, Rule] = {m.RULE.code: m.RULE for m in _MODULES}
 
-CHECKS: dict[str, Callable[..., Iterable[Finding]]] = {m.RULE.code: m.check for m in _MODULES}
+RULES: dict[str, Rule] = {r.code: r for r in _discover()}
+
+CHECKS: dict[str, Callable[[Facts], Iterable[Finding]]] = {
+    code: r.check for code, r in RULES.items()}
 
 
 def rule(code: str) -> Rule:

@@ -5,43 +5,72 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from ..analysis.context import EvalRegion, FileAnalysis
+from ..analysis.api import EvalRegion, Facts, Grad, Need
 from ..findings import Finding, Severity
-from .base import Rule, finding, wrap_fixes
-
-RULE = Rule("TM002", "missing-no-grad", Severity.WARNING, "unsafe",
-            "Forward pass for results with autograd still recording a graph.")
+from .base import FixApplicability, Rule, finding, wrap_fixes
 
 
-def check(fa: FileAnalysis) -> Iterator[Finding]:
-    seen: set[int] = set()
-    events = sorted(fa.interp.forwards.values(), key=lambda e: (e.node.lineno, e.node.col_offset))
-    for ev in events:
-        if fa.grad_disabled(ev.grad) or ev.func.gradient_use or fa.forward_grad_off(ev):
-            continue
-        region = fa.eval_region(ev)
-        why: str
-        if region is not None and region.kind != "nograd":
-            why = {"loop": "an evaluation loop", "function": f"{ev.func.name}() evaluates",
-                   "script": "an inference script",
-                   "periodic": "a periodic evaluation inside the training loop"}[region.kind]
-        else:
-            mode = fa.after_eval(ev)
-            if mode is None:
+class MissingNoGrad(Rule):
+    code = "TM002"
+    name = "missing-no-grad"
+    severity = Severity.WARNING
+    fix_applicability = FixApplicability.UNSAFE
+    summary = "Forward pass for results with autograd still recording a graph."
+    needs = frozenset({Need.FORWARD_CALLS})
+    VALID = (
+        """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 2), nn.Dropout(0.5))
+model.eval()
+with torch.no_grad():
+    for x, y in val_loader:
+        preds = model(x)
+""",
+    )
+    INVALID = (
+        """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 2), nn.Dropout(0.5))
+model.eval()
+for x, y in val_loader:  # TM002
+    preds = model(x)
+""",
+    )
+
+    def check(self, facts: Facts) -> Iterator[Finding]:
+        seen: set[int] = set()
+        for ev in facts.forward_calls:
+            if Grad.OFF in ev.grad or Grad.DYNAMIC in ev.grad or ev.function.gradient_use or \
+                    facts.forward_disables_grad(ev):
                 continue
-            region = EvalRegion("after-eval", None)
-            why = f"after {mode.how} at line {(mode.line or 0) + 1} with no training step after it"
-        anchor = fa.wrap_anchor(ev, region)
-        if isinstance(anchor.stmt, (ast.For, ast.AsyncFor, ast.While)):
-            key_node: ast.AST = anchor.stmt
-            rng = fa.header_range(anchor.stmt)
-        else:
-            key_node = anchor.stmt
-            rng = fa.range(ev.node)
-        if id(key_node) in seen:
-            continue
-        seen.add(id(key_node))
-        no_grad, _ = fa.spelling("no_grad")
-        message = (f"{ev.key} runs here with autograd on ({why}): no {no_grad} around it, "
-                   "so every forward pass records a graph it never uses.")
-        yield finding(RULE, message, rng, wrap_fixes(fa, anchor), subject=ev.key)
+            region = ev.region
+            why: str
+            if region is not None and region.kind != "nograd":
+                why = {"loop": "an evaluation loop", "function": f"{ev.function.name}() evaluates",
+                       "script": "an inference script",
+                       "periodic": "a periodic evaluation inside the training loop"}[region.kind]
+            else:
+                mode = facts.after_eval(ev)
+                if mode is None:
+                    continue
+                region = EvalRegion("after-eval", None)
+                why = (f"after {mode.how} at line {(mode.line or 0) + 1} with no training step "
+                       "after it")
+            anchor = facts.wrap_anchor(ev, region)
+            if isinstance(anchor.stmt, (ast.For, ast.AsyncFor, ast.While)):
+                key_node: ast.AST = anchor.stmt
+                rng = facts.header_range(anchor.stmt)
+            else:
+                key_node = anchor.stmt
+                rng = facts.range(ev.node)
+            if id(key_node) in seen:
+                continue
+            seen.add(id(key_node))
+            no_grad, _ = facts.spelling("no_grad")
+            message = (f"{ev.entity} runs here with autograd on ({why}): no {no_grad} around it, "
+                       "so every forward pass records a graph it never uses.")
+            yield finding(self, message, rng, wrap_fixes(facts, anchor), subject=ev.entity)

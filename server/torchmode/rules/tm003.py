@@ -5,118 +5,168 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from ..analysis.context import LOOP_TYPES, FileAnalysis
-from ..analysis.model import EVAL, GRAD_OFF, ForwardEvent, Mode, StepEvent
-from ..analysis.probing import probed_models
+from ..analysis.api import (
+    LOOP_TYPES,
+    Facts,
+    ForwardCall,
+    Grad,
+    ModeKind,
+    ModeOrigin,
+    Need,
+    TrainingStep,
+)
 from ..findings import Finding, FixKind, FixSpec, Related, Severity
-from .base import Rule, finding
-
-RULE = Rule("TM003", "missing-train", Severity.WARNING, "unsafe",
-            "Training step while a trained model may still be in eval mode.")
+from .base import FixApplicability, Rule, finding
 
 
-def _same_iteration(fwd: ForwardEvent, step: StepEvent) -> bool:
+def _same_iteration(fwd: ForwardCall, step: TrainingStep) -> bool:
     scope = None
-    for stmt in reversed(step.stmts):
+    for stmt in reversed(step.statements):
         if isinstance(stmt, LOOP_TYPES):
             scope = stmt
             break
     if scope is None:
         return True
-    return any(s is scope for s in fwd.stmts)
+    return any(s is scope for s in fwd.statements)
 
 
-def check(fa: FileAnalysis) -> Iterator[Finding]:
-    interp = fa.interp
-    trained_known = bool(fa.facts.trained)
-    probed = probed_models(fa.tree, fa.facts.imports)
-    reported: set[int] = set()
-    forwards = [*interp.forwards.values(), *interp.arg_uses.values()]
-    for step in sorted(interp.steps.values(), key=lambda s: s.node.lineno):
-        for fwd in forwards:
-            if fwd.func is not step.func or fwd.grad == {GRAD_OFF}:
-                continue
-            root = fwd.key.split(".", 1)[0]
-            if trained_known and not fwd.trained and not _param_of(root, fwd) or root in probed:
-                continue
-            if fwd.node.lineno > step.node.lineno and not _same_iteration(fwd, step):
-                continue
-            if not _same_iteration(fwd, step):
-                continue
-            modes = step.modes.get(fwd.canonical, fwd.modes)
-            if any(m.kind == "dynamic" for m in modes):
-                continue
-            for mode in sorted(modes, key=lambda m: (m.line or 0)):
-                if mode.kind != EVAL or mode.flagged or mode.node is None or \
-                        _built_in_eval(mode.node):
+class MissingTrain(Rule):
+    code = "TM003"
+    name = "missing-train"
+    severity = Severity.WARNING
+    fix_applicability = FixApplicability.UNSAFE
+    summary = "Training step while a trained model may still be in eval mode."
+    needs = frozenset({Need.FORWARD_CALLS, Need.ARGUMENT_USES, Need.TRAINING_STEPS})
+    VALID = (
+        """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 2), nn.Dropout(0.5))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(10):
+    model.train()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        for x, y in val_loader:
+            model(x)
+""",
+    )
+    INVALID = (
+        """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 2), nn.Dropout(0.5))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(10):
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    model.eval()  # TM003
+    with torch.no_grad():
+        for x, y in val_loader:
+            model(x)
+""",
+    )
+
+    def check(self, facts: Facts) -> Iterator[Finding]:
+        trained_known = facts.knows_trained_models
+        probed = facts.probed_models
+        reported: set[int] = set()
+        forwards = [*facts.forward_calls, *facts.argument_uses]
+        for step in facts.training_steps:
+            for fwd in forwards:
+                if fwd.function is not step.function or fwd.grad == {Grad.OFF}:
                     continue
-                if id(mode.node) in reported:
+                root = fwd.entity.split(".", 1)[0]
+                if trained_known and not fwd.trained and not _param_of(root, fwd) or root in probed:
                     continue
-                reported.add(id(mode.node))
-                yield _finding(fa, fwd, step, mode)
+                if fwd.node.lineno > step.node.lineno and not _same_iteration(fwd, step):
+                    continue
+                if not _same_iteration(fwd, step):
+                    continue
+                modes = step.modes.get(fwd.canonical, fwd.modes)
+                if any(m.kind is ModeKind.DYNAMIC for m in modes):
+                    continue
+                for mode in sorted(modes, key=lambda m: (m.line or 0)):
+                    if mode.kind is not ModeKind.EVAL or mode.flagged or mode.node is None or \
+                            _built_in_eval(mode.node):
+                        continue
+                    if id(mode.node) in reported:
+                        continue
+                    reported.add(id(mode.node))
+                    yield _finding(self, facts, fwd, step, mode)
 
 
-def _finding(fa: FileAnalysis, fwd: ForwardEvent, step: StepEvent, mode: Mode) -> Finding:
-    key = fwd.key
+def _finding(rule: Rule, facts: Facts, fwd: ForwardCall, step: TrainingStep,
+             mode: ModeOrigin) -> Finding:
+    key = fwd.entity
     step_line = step.node.lineno
     origin = mode.how or f"{key}.eval()"
     message = (f"{key} may still be in eval mode at the training step on line {step_line} "
                f"({origin} at line {(mode.line or 0) + 1} leaves it in eval mode and no "
                f"{key}.train() follows before the step). Dropout and BatchNorm keep their "
                "evaluation behaviour while training.")
-    related = (Related(fa.range(step.node), "training step reached in eval mode"),)
+    related = (Related(facts.range(step.node), "training step reached in eval mode"),)
     code = f"{key}.train()"
     title = f"Insert {code} before the training step"
-    target = _entry_target(fa, fwd, step, mode)
+    target = _entry_target(fwd, step, mode)
     if target is not None:
-        title = f"Insert {code} where training starts in {step.func.name}()"
+        title = f"Insert {code} where training starts in {step.function.name}()"
     else:
-        target = _target(fa, fwd, step, mode)
+        target = _target(facts, fwd, step, mode)
     fixes: tuple[FixSpec, ...] = ()
     if target is not None:
-        first, end = fa.stmt_lines(target)
-        fixes = (FixSpec(FixKind.INSERT_TRAIN, title, False, first, end, code, key, None, True),)
-    return finding(RULE, message, fa.range(mode.node), fixes, related,  # type: ignore[arg-type]
+        first, end = facts.stmt_lines(target)
+        fixes = (FixSpec(kind=FixKind.INSERT_TRAIN, title=title, safe=False,
+                         target_line=first, target_end_line=end, code=code, entity=key,
+                         import_line=None, preferred=True),)
+    return finding(rule, message, facts.range(mode.node), fixes, related,  # type: ignore[arg-type]
                    subject=key)
 
 
-def _entry_target(fa: FileAnalysis, fwd: ForwardEvent, step: StepEvent, mode: Mode
-                  ) -> ast.stmt | None:
+def _entry_target(fwd: ForwardCall, step: TrainingStep, mode: ModeOrigin) -> ast.stmt | None:
     """``for epoch ...: train_iter(net, ...)`` where ``train_iter(model, ...)`` ends in an
     evaluation helper: the eval reaches the step through the parameter ``model``, a name
     the caller does not have. The training part starts inside the function: before the
     first statement of its body that holds the step or the model's forward call
     (RULES §4), the spelling a PyTorch user writes (``def train(model, ...): model.train()``)."""
-    info = fa.interp.mode_sets.get(id(mode.node))
-    if info is None or info[2] is step.func or fwd.func is not step.func:
+    switch = mode.switch
+    if switch is None or switch.function is step.function or fwd.function is not step.function:
         return None
-    root = fwd.key.split(".", 1)[0]
-    if not _param_of(root, fwd) or info[1].split(".", 1)[0] == root:
+    root = fwd.entity.split(".", 1)[0]
+    if not _param_of(root, fwd) or switch.entity.split(".", 1)[0] == root:
         return None
-    firsts = [chain[0] for chain in (step.stmts, fwd.stmts)
+    firsts = [chain[0] for chain in (step.statements, fwd.statements)
               if chain and isinstance(chain[0], ast.stmt)]
     return min(firsts, key=lambda s: (s.lineno, s.col_offset)) if firsts else None
 
 
-def _target(fa: FileAnalysis, fwd: ForwardEvent, step: StepEvent, mode: Mode) -> ast.stmt | None:
+def _target(facts: Facts, fwd: ForwardCall, step: TrainingStep, mode: ModeOrigin
+            ) -> ast.stmt | None:
     """Where the training part of the iteration starts: the statement, in the block shared
     with the ``eval()`` (or the loop that carries it to the next epoch), holding the step."""
-    interp = fa.interp
-    info = interp.mode_sets.get(id(mode.node))
-    origin_chain: tuple[ast.AST, ...] = info[3] if info is not None else ()
-    origin_ctx = info[2] if info is not None else None
-    step_chain: tuple[ast.AST, ...] = step.stmts
-    fwd_chain: tuple[ast.AST, ...] = fwd.stmts
-    if origin_ctx is not None and origin_ctx is not step.func:
+    switch = mode.switch
+    origin_chain: tuple[ast.AST, ...] = switch.statements if switch is not None else ()
+    origin_function = switch.function if switch is not None else None
+    step_chain: tuple[ast.AST, ...] = step.statements
+    fwd_chain: tuple[ast.AST, ...] = fwd.statements
+    if origin_function is not None and origin_function is not step.function:
         # the eval() happened in a caller: use the caller's call that reaches the step
         best: tuple[ast.AST, ...] | None = None
         best_len = -1
-        for call in interp.call_steps.values():
-            if call.func is not origin_ctx:
+        for call in facts.step_calls:
+            if call.function is not origin_function:
                 continue
-            n = _common(call.stmts, origin_chain)
+            n = _common(call.statements, origin_chain)
             if n > best_len:
-                best, best_len = call.stmts, n
+                best, best_len = call.statements, n
         if best is None:
             return None
         step_chain = best
@@ -150,10 +200,10 @@ def _built_in_eval(node: ast.AST) -> bool:
         isinstance(node.func.value, ast.Call)
 
 
-def _param_of(root: str, fwd: ForwardEvent) -> bool:
+def _param_of(root: str, fwd: ForwardCall) -> bool:
     """``def train_iter(model, optimizer, loader)``: a model handed to the function that runs
     the training step on it is the caller's trained model (RULES §2, TM003 next epoch)."""
-    node = fwd.func.node
+    node = fwd.function.node
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return False
     args = node.args

@@ -5,35 +5,61 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from ..analysis.context import FileAnalysis
-from ..analysis.model import DYNAMIC, LOADED, TRAIN
+from ..analysis.api import Facts, ModeKind, Need
 from ..findings import Finding, FixKind, FixSpec, Severity
-from .base import Rule, call_name, describe_origin, finding, worst_mode
-
-RULE = Rule("TM007", "export-in-train-mode", Severity.WARNING, "unsafe",
-            "torch.jit.trace / torch.export of a model that may be in training mode.")
+from .base import FixApplicability, Rule, call_name, describe_origin, finding
 
 
-def check(fa: FileAnalysis) -> Iterator[Finding]:
-    for ev in fa.interp.exports.values():
-        kinds = {m.kind for m in ev.modes}
-        if DYNAMIC in kinds or any(m.flagged for m in ev.modes):
-            continue
-        mode = worst_mode(ev.modes, (TRAIN, LOADED))
-        if mode is None:
-            continue
-        if all(m.guard is not None for m in ev.modes if m.kind == TRAIN) and \
-                not any(m.kind == LOADED for m in ev.modes):
-            continue  # train() chosen under a condition (export in training mode on purpose)
-        fn = call_name(ev.node)
-        message = (f"{ev.key} may be in training mode when {fn}() records it "
-                   f"({describe_origin(mode)}; no {ev.key}.eval() before): the exported graph "
-                   "keeps training-mode Dropout and BatchNorm.")
-        stmts = [s for s in ev.stmts if isinstance(s, ast.stmt)]
-        fixes: tuple[FixSpec, ...] = ()
-        if stmts:
-            first, end = fa.stmt_lines(stmts[-1])
-            code = f"{ev.key}.eval()"
-            fixes = (FixSpec(FixKind.INSERT_EVAL, f"Insert {code} before the export", False,
-                             first, end, code, ev.key, None, True),)
-        yield finding(RULE, message, fa.range(ev.node), fixes, subject=ev.key)
+class ExportInTrainMode(Rule):
+    code = "TM007"
+    name = "export-in-train-mode"
+    severity = Severity.WARNING
+    fix_applicability = FixApplicability.UNSAFE
+    summary = "torch.jit.trace / torch.export of a model that may be in training mode."
+    needs = frozenset({Need.EXPORTS})
+    VALID = (
+        """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 2), nn.Dropout(0.5))
+model.load_state_dict(torch.load("weights.pt"))
+model.eval()
+traced = torch.jit.trace(model, torch.randn(1, 8))
+""",
+    )
+    INVALID = (
+        """\
+import torch
+import torch.nn as nn
+
+model = nn.Sequential(nn.Linear(8, 2), nn.Dropout(0.5))
+model.load_state_dict(torch.load("weights.pt"))
+traced = torch.jit.trace(model, torch.randn(1, 8))  # TM007
+""",
+    )
+
+    def check(self, facts: Facts) -> Iterator[Finding]:
+        for ev in facts.exports:
+            if any(m.kind is ModeKind.DYNAMIC or m.flagged for m in ev.modes):
+                continue
+            mode = ev.origin
+            if mode is None:
+                continue
+            if all(m.conditional for m in ev.modes if m.kind is ModeKind.TRAIN) and \
+                    not any(m.kind is ModeKind.LOADED for m in ev.modes):
+                continue  # train() chosen under a condition (export in training mode on purpose)
+            fn = call_name(ev.node)
+            message = (f"{ev.entity} may be in training mode when {fn}() records it "
+                       f"({describe_origin(mode)}; no {ev.entity}.eval() before): the exported "
+                       "graph keeps training-mode Dropout and BatchNorm.")
+            stmts = [s for s in ev.statements if isinstance(s, ast.stmt)]
+            fixes: tuple[FixSpec, ...] = ()
+            if stmts:
+                first, end = facts.stmt_lines(stmts[-1])
+                code = f"{ev.entity}.eval()"
+                fixes = (FixSpec(kind=FixKind.INSERT_EVAL,
+                                 title=f"Insert {code} before the export", safe=False,
+                                 target_line=first, target_end_line=end, code=code,
+                                 entity=ev.entity, import_line=None, preferred=True),)
+            yield finding(self, message, facts.range(ev.node), fixes, subject=ev.entity)

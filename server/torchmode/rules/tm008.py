@@ -5,14 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..analysis.context import FileAnalysis
-from ..analysis.functional import Effect, IgnoredMode, ignored_mode_calls
+from ..analysis.api import Effect, Facts, IgnoredMode, Need
 from ..findings import Finding, FixKind, FixSpec, Severity
-from .base import Rule, finding
-
-RULE = Rule("TM008", "functional-mode-ignored", Severity.WARNING, "unsafe",
-            "A functional dropout/rrelu/batch_norm call that omits training= ignores the "
-            "module's mode.")
+from .base import FixApplicability, Rule, finding
 
 _CONSEQUENCE = {
     Effect.ON_IN_EVAL: "so it stays active after model.eval() and evaluation outputs are random",
@@ -22,9 +17,48 @@ _CONSEQUENCE = {
 }
 
 
-def check(fa: FileAnalysis) -> Iterator[Finding]:
-    for found in ignored_mode_calls(fa.facts, fa.resolver):
-        yield finding(RULE, _message(found), fa.range(found.call.func), (_fix(found),))
+class FunctionalModeIgnored(Rule):
+    code = "TM008"
+    name = "functional-mode-ignored"
+    severity = Severity.WARNING
+    fix_applicability = FixApplicability.UNSAFE
+    summary = ('A functional dropout/rrelu/batch_norm call that omits training= '
+               "ignores the module's mode.")
+    needs = frozenset({Need.FUNCTIONAL_CALLS})
+    VALID = (
+        """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(784, 256)
+
+    def forward(self, x):
+        return F.dropout(self.hidden(x), 0.5, training=self.training)
+""",
+    )
+    INVALID = (
+        """\
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(784, 256)
+
+    def forward(self, x):
+        return F.dropout(self.hidden(x), 0.5)  # TM008
+""",
+    )
+
+    def check(self, facts: Facts) -> Iterator[Finding]:
+        for found in facts.ignored_mode_calls():
+            yield finding(self, _message(found), facts.range(found.call.func), (_fix(found),))
 
 
 def _message(found: IgnoredMode) -> str:
@@ -39,5 +73,6 @@ def _fix(found: IgnoredMode) -> FixSpec:
     call = found.call
     code = f"training={found.self_name}.training"
     end = (call.end_lineno or call.lineno) - 1
-    return FixSpec(FixKind.ADD_TRAINING_ARG, f"Pass {code} to {found.spelled}()", False,
-                   call.lineno - 1, end, code, found.spelled, None, True)
+    return FixSpec(kind=FixKind.ADD_TRAINING_ARG, title=f"Pass {code} to {found.spelled}()",
+                   safe=False, target_line=call.lineno - 1, target_end_line=end, code=code,
+                   entity=found.spelled, import_line=None, preferred=True)

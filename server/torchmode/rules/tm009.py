@@ -6,27 +6,66 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from ..analysis.context import FileAnalysis
-from ..analysis.freeze import UndoneFreeze, usable_here
-from ..analysis.overrides import freeze_walker, refreezing_override
+from ..analysis.api import Facts, Need, UndoneFreeze
 from ..findings import Finding, FixKind, FixSpec, Related, Severity
-from .base import Rule, finding
-
-RULE = Rule("TM009", "train-undoes-freeze", Severity.WARNING, "unsafe",
-            "model.train() switches a frozen submodule back to training mode.")
+from .base import FixApplicability, Rule, finding
 
 _AFTER = ("frozen BatchNorm statistics update again and frozen Dropout is back on.")
 
 
-def check(fa: FileAnalysis) -> Iterator[Finding]:
-    walker = freeze_walker(fa)
-    for undone in sorted(walker.undone.values(),
-                         key=lambda u: (u.train_call.lineno, u.train_call.col_offset)):
-        if refreezing_override(fa, undone.caller_entity or undone.entity,
-                               undone.via or undone.train_call):
-            continue
-        yield finding(RULE, _message(undone), fa.range(undone.train_call), _fixes(fa, undone),
-                      _related(fa, undone))
+class TrainUndoesFreeze(Rule):
+    code = "TM009"
+    name = "train-undoes-freeze"
+    severity = Severity.WARNING
+    fix_applicability = FixApplicability.UNSAFE
+    summary = "model.train() switches a frozen submodule back to training mode."
+    needs = frozenset({Need.FREEZES})
+    VALID = (
+        """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Flatten(), nn.LazyLinear(2))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+for epoch in range(10):
+    model.train()
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.eval()
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+""",
+    )
+    INVALID = (
+        """\
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Flatten(), nn.LazyLinear(2))
+for module in model.modules():
+    if isinstance(module, nn.BatchNorm2d):
+        module.eval()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+for epoch in range(10):
+    model.train()  # TM009
+    for x, y in train_loader:
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+""",
+    )
+
+    def check(self, facts: Facts) -> Iterator[Finding]:
+        for undone in facts.undone_freezes():
+            if facts.refreezes_in_train(undone.caller_entity or undone.entity,
+                                        undone.via or undone.train_call):
+                continue
+            yield finding(self, _message(undone), facts.range(undone.train_call),
+                          _fixes(facts, undone), _related(facts, undone))
 
 
 def _message(undone: UndoneFreeze) -> str:
@@ -45,34 +84,35 @@ def _message(undone: UndoneFreeze) -> str:
             f"training step on line {step}: {_AFTER}")
 
 
-def _related(fa: FileAnalysis, undone: UndoneFreeze) -> tuple[Related, ...]:
+def _related(facts: Facts, undone: UndoneFreeze) -> tuple[Related, ...]:
     related: tuple[Related, ...] = (
-        Related(fa.stmt_range(undone.freeze.stmt), "the freeze undone here", undone.freeze.path),
-        Related(fa.range(undone.step), "the training step"))
+        Related(facts.stmt_range(undone.freeze.stmt), "the freeze undone here", undone.freeze.path),
+        Related(facts.range(undone.step), "the training step"))
     if undone.via is not None:
-        related += (Related(fa.range(undone.via), "the call with the frozen model"),)
+        related += (Related(facts.range(undone.via), "the call with the frozen model"),)
     return related
 
 
-def _fixes(fa: FileAnalysis, undone: UndoneFreeze) -> tuple[FixSpec, ...]:
+def _fixes(facts: Facts, undone: UndoneFreeze) -> tuple[FixSpec, ...]:
     stmt = undone.train_stmt
     freeze = undone.freeze
     text = freeze.text if undone.via is None else undone.fix_text
-    if freeze.origin is not None and not usable_here(freeze.text, fa.facts, undone.entity):
+    if freeze.origin is not None and not facts.freeze_usable_here(freeze.text, undone.entity):
         text = None  # (the constructor's statement names something this file lacks)
     if stmt is None or text is None or (freeze.path is None and
-                                        not _alone_on_its_lines(fa, freeze.stmt)):
+                                        not _alone_on_its_lines(facts, freeze.stmt)):
         return ()
-    first, end = fa.stmt_lines(stmt)
+    first, end = facts.stmt_lines(stmt)
     headline = text.splitlines()[0].rstrip(":") + (": ..." if "\n" in text else "")
     title = f"Re-apply {headline} after {undone.entity}.train()"
-    return (FixSpec(FixKind.REAPPLY_FREEZE, title, False, first, end, text,
-                    undone.entity, None, True),)
+    return (FixSpec(kind=FixKind.REAPPLY_FREEZE, title=title, safe=False, target_line=first,
+                    target_end_line=end, code=text, entity=undone.entity, import_line=None,
+                    preferred=True),)
 
 
-def _alone_on_its_lines(fa: FileAnalysis, stmt: ast.stmt) -> bool:
+def _alone_on_its_lines(facts: Facts, stmt: ast.stmt) -> bool:
     """The freeze statement can be copied as whole lines (no ``a; b`` sharing them)."""
-    first, end = fa.stmt_lines(stmt)
-    head = fa.src.line_text(first)[:stmt.col_offset]
-    tail = fa.src.line_text(end)[stmt.end_col_offset:] if stmt.end_col_offset is not None else ""
+    first, end = facts.stmt_lines(stmt)
+    head = facts.line_text(first)[:stmt.col_offset]
+    tail = facts.line_text(end)[stmt.end_col_offset:] if stmt.end_col_offset is not None else ""
     return not head.strip() and (not tail.strip() or tail.strip().startswith("#"))
