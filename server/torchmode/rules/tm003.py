@@ -29,7 +29,7 @@ def _same_iteration(fwd: ForwardEvent, step: StepEvent) -> bool:
 def check(fa: FileAnalysis) -> Iterator[Finding]:
     interp = fa.interp
     trained_known = bool(fa.facts.trained)
-    probed = probed_models(fa.tree, fa.facts.imports)
+    probed = _Probed(fa)
     reported: set[int] = set()
     forwards = [*interp.forwards.values(), *interp.arg_uses.values()]
     for step in sorted(interp.steps.values(), key=lambda s: s.node.lineno):
@@ -37,23 +37,38 @@ def check(fa: FileAnalysis) -> Iterator[Finding]:
             if fwd.func is not step.func or fwd.grad == {GRAD_OFF}:
                 continue
             root = fwd.key.split(".", 1)[0]
-            if trained_known and not fwd.trained and not _param_of(root, fwd) or root in probed:
-                continue
-            if fwd.node.lineno > step.node.lineno and not _same_iteration(fwd, step):
+            if trained_known and not fwd.trained and not _param_of(root, fwd):
                 continue
             if not _same_iteration(fwd, step):
                 continue
             modes = step.modes.get(fwd.canonical, fwd.modes)
             if any(m.kind == "dynamic" for m in modes):
                 continue
-            for mode in sorted(modes, key=lambda m: (m.line or 0)):
-                if mode.kind != EVAL or mode.flagged or mode.node is None or \
-                        _built_in_eval(mode.node):
-                    continue
+            left_in_eval = [mode for mode in sorted(modes, key=lambda m: (m.line or 0))
+                            if mode.kind == EVAL and not mode.flagged and
+                            mode.node is not None and not _built_in_eval(mode.node)]
+            if not left_in_eval or probed.contains(root):
+                continue
+            for mode in left_in_eval:
+                assert mode.node is not None
                 if id(mode.node) in reported:
                     continue
                 reported.add(id(mode.node))
                 yield _finding(fa, fwd, step, mode)
+
+
+class _Probed:
+    """The models trained by linear probing, found on first use: that walk of the
+    whole tree is needed only for a forward that would otherwise be reported."""
+
+    def __init__(self, fa: FileAnalysis) -> None:
+        self._fa = fa
+        self._roots: set[str] | None = None
+
+    def contains(self, root: str) -> bool:
+        if self._roots is None:
+            self._roots = probed_models(self._fa.tree, self._fa.facts.imports)
+        return root in self._roots
 
 
 def _finding(fa: FileAnalysis, fwd: ForwardEvent, step: StepEvent, mode: Mode) -> Finding:
