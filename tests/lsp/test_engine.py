@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,28 @@ def test_only_documents_whose_cross_file_facts_changed_are_affected(
         assert engine.affected(opened) == opened  # both build or receive a Net
     finally:
         engine.close()
+
+
+def test_server_process_leaves_libcst_to_the_worker(tmp_path: Path) -> None:
+    """The server makes "ignore this line" edits itself but never builds a fix: after
+    warming the worker engine and making such an edit, libcst (about 8 MB) is not
+    loaded in the server process; asking for a fix in process still works."""
+    code = (
+        "import sys\n"
+        "from torchmode.lsp.engine import ProcessEngine\n"
+        "from torchmode.analyzer import analyze\n"
+        "engine = ProcessEngine()\n"
+        "engine.warm()\n"
+        "from torchmode.fixes import apply_edits, noqa_edit\n"
+        f"text = {TRAIN_EVAL!r}\n"
+        "finding = analyze(text).findings[0]\n"
+        "fixed = apply_edits(text, [noqa_edit(text, finding)])\n"
+        "engine.close()\n"
+        "print('LIBCST', 'libcst' in sys.modules, 'noqa' in fixed)\n"
+        "from torchmode.fixes import offered_fixes\n"
+        "print('LATER', 'libcst' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert "LIBCST False True" in proc.stdout, proc.stdout + proc.stderr
+    assert "LATER True" in proc.stdout, proc.stdout + proc.stderr

@@ -159,6 +159,7 @@ class FreezeWalker:
         self._stack: list[ast.stmt] = []
         self._depth = 0
         self._trainers: dict[int, TrainHelper | None] = {}
+        self._call_lists: dict[int, list[ast.Call]] = {}  # by id of a node of self.tree
 
     def run(self) -> None:
         if not _mentions_freeze(self.lines) and self.class_freezes is None:
@@ -240,9 +241,7 @@ class FreezeWalker:
     # ------------------------------------------------------------------ calls
 
     def _calls(self, node: ast.AST, stmt: ast.stmt, state: _State) -> None:
-        calls = [n for n in _walk_no_defs(node) if isinstance(n, ast.Call)]
-        calls.sort(key=lambda c: (c.end_lineno or 0, c.end_col_offset or 0))
-        for call in calls:
+        for call in self._calls_in(node):
             if state.active:
                 self.held.setdefault(call.lineno - 1, {}).update(state.active)
             freeze = self._call_freeze(call, stmt)
@@ -254,6 +253,16 @@ class FreezeWalker:
                 self._step(call, state)
             else:
                 self._mode_call(call, stmt, state)
+
+    def _calls_in(self, node: ast.AST) -> list[ast.Call]:
+        """The calls of ``node`` in the order they finish, listed once per node (a loop
+        body is walked twice)."""
+        found = self._call_lists.get(id(node))
+        if found is None:
+            found = [n for n in _walk_no_defs(node) if isinstance(n, ast.Call)]
+            found.sort(key=lambda c: (c.end_lineno or 0, c.end_col_offset or 0))
+            self._call_lists[id(node)] = found
+        return found
 
     def _helper_undoes(self, call: ast.Call, state: _State) -> bool:
         """``train_one_epoch(model, ...)`` whose body calls ``model.train()`` and trains:
@@ -675,16 +684,27 @@ def train_override_refreezes(method: ast.FunctionDef | ast.AsyncFunctionDef,
     return False
 
 
+_NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
 def _walk_no_defs(node: ast.AST) -> Iterator[ast.AST]:
-    """``ast.walk`` without descending into nested functions, lambdas and classes."""
+    """``ast.walk`` without descending into nested functions, lambdas and classes.
+    (The children are read from ``_fields`` directly, in ``ast.iter_child_nodes``'s
+    order: the walk runs over every statement of a file, and the two generators of
+    ``iter_child_nodes`` cost more than the walk itself.)"""
     todo = [node]
+    node_type = ast.AST
     while todo:
         current = todo.pop()
         yield current
-        for child in ast.iter_child_nodes(current):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
-                                      ast.Lambda)):
-                todo.append(child)
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if isinstance(value, node_type):
+                if not isinstance(value, _NESTED_SCOPES):
+                    todo.append(value)
+            elif isinstance(value, list):
+                todo.extend(item for item in value if isinstance(item, node_type)
+                            and not isinstance(item, _NESTED_SCOPES))
 
 
 def source_text(stmt: ast.stmt, lines: list[str]) -> str:

@@ -19,7 +19,7 @@ from functools import cached_property
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from .textedit import LineIndex
+from .textedit import Doc
 
 _WHITESPACE = " \t\f"
 # libcst's native parser recurses on the C stack and crashes the process (SIGSEGV,
@@ -62,33 +62,6 @@ def is_blank(line: str) -> bool:
 
 def is_comment_line(line: str) -> bool:
     return line.lstrip(_WHITESPACE).startswith("#")
-
-
-class Doc:
-    """A file's text, its lines and its line ending; cheap (no parsing)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.index = LineIndex(text)
-        self.lines = self.index.lines
-
-    @cached_property
-    def eol(self) -> str:
-        """The file's line ending: the first one it uses, ``\\n`` when it has none."""
-        for line in self.lines:
-            if line.endswith("\r\n"):
-                return "\r\n"
-            if line.endswith("\n"):
-                return "\n"
-            if line.endswith("\r"):
-                return "\r"
-        return "\n"
-
-    def content(self, line: int) -> str:
-        return self.index.line_text(line)
-
-    def has_eol(self, line: int) -> bool:
-        return 0 <= line < len(self.lines) and self.lines[line] != self.content(line)
 
 
 @dataclass

@@ -15,8 +15,7 @@ import tokenize
 from .. import noqa
 from ..findings import Finding, Position, Range
 from ..source import utf16_len
-from .layout import Doc
-from .textedit import TextEdit, apply_edits
+from .textedit import Doc, TextEdit, apply_edits
 
 
 def noqa_edit(text: str, finding: Finding) -> TextEdit:

@@ -12,6 +12,7 @@ import difflib
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ..findings import Position, Range
@@ -180,3 +181,30 @@ def diff_edits(old: str, new: str) -> list[TextEdit]:
         end = index.position(index.starts[head + i2])
         edits.append(TextEdit(Range(start, end), "".join(new_mid[j1:j2])))
     return edits
+
+
+class Doc:
+    """A file's text, its lines and its line ending; cheap (no parsing)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.index = LineIndex(text)
+        self.lines = self.index.lines
+
+    @cached_property
+    def eol(self) -> str:
+        """The file's line ending: the first one it uses, ``\\n`` when it has none."""
+        for line in self.lines:
+            if line.endswith("\r\n"):
+                return "\r\n"
+            if line.endswith("\n"):
+                return "\n"
+            if line.endswith("\r"):
+                return "\r"
+        return "\n"
+
+    def content(self, line: int) -> str:
+        return self.index.line_text(line)
+
+    def has_eol(self, line: int) -> bool:
+        return 0 <= line < len(self.lines) and self.lines[line] != self.content(line)

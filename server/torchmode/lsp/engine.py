@@ -40,7 +40,8 @@ class ThreadEngine:
         self.reads: dict[str, tuple[Settings, Any]] = {}
 
     def warm(self) -> None:
-        from .. import analyzer, fixes  # noqa: F401
+        from .. import analyzer  # noqa: F401
+        from ..fixes import verify  # noqa: F401  (libcst and the fix machinery)
 
     def analyze(self, text: str, path: str, settings: Settings) -> AnalysisResult:
         from ..analyzer import analyze
@@ -368,7 +369,9 @@ class ProcessEngine:
 
     def warm(self) -> None:
         self._run("warm")
-        from .. import fixes  # noqa: F401  ("ignore this line" edits are made here)
+        # "ignore this line" edits are made here; the rest of the fixes (and libcst)
+        # are loaded in this process only if the worker sends a fix back
+        from ..fixes import suppress  # noqa: F401
 
     def analyze(self, text: str, path: str, settings: Settings) -> AnalysisResult:
         result: AnalysisResult = self._run("analyze", text, path, settings)

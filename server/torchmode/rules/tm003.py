@@ -77,7 +77,6 @@ for epoch in range(10):
 
     def check(self, facts: Facts) -> Iterator[Finding]:
         trained_known = facts.knows_trained_models
-        probed = facts.probed_models
         reported: set[int] = set()
         forwards = [*facts.forward_calls, *facts.argument_uses]
         for step in facts.training_steps:
@@ -85,19 +84,21 @@ for epoch in range(10):
                 if fwd.function is not step.function or fwd.grad == {Grad.OFF}:
                     continue
                 root = fwd.entity.split(".", 1)[0]
-                if trained_known and not fwd.trained and not _param_of(root, fwd) or root in probed:
-                    continue
-                if fwd.node.lineno > step.node.lineno and not _same_iteration(fwd, step):
+                if trained_known and not fwd.trained and not _param_of(root, fwd):
                     continue
                 if not _same_iteration(fwd, step):
                     continue
                 modes = step.modes.get(fwd.canonical, fwd.modes)
                 if any(m.kind is ModeKind.DYNAMIC for m in modes):
                     continue
-                for mode in sorted(modes, key=lambda m: (m.line or 0)):
-                    if mode.kind is not ModeKind.EVAL or mode.flagged or mode.node is None or \
-                            _built_in_eval(mode.node):
-                        continue
+                left_in_eval = [mode for mode in sorted(modes, key=lambda m: (m.line or 0))
+                                if mode.kind is ModeKind.EVAL and not mode.flagged and
+                                mode.node is not None and not _built_in_eval(mode.node)]
+                # the linear-probing walk of the whole tree, only for a forward that
+                # would otherwise be reported
+                if not left_in_eval or root in facts.probed_models:
+                    continue
+                for mode in left_in_eval:
                     if id(mode.node) in reported:
                         continue
                     reported.add(id(mode.node))
