@@ -203,7 +203,7 @@ class Facts:
     def __init__(self, fa: FileAnalysis, allowed: frozenset[Need] | None = None) -> None:
         self._fa = fa
         self._allowed = allowed
-        self._root = self           # a rule's view shares the facts made by the whole
+        self._parent: Facts | None = None   # a rule's view shares the facts of the whole
         self._functions: dict[int, Function] = {}
         self._switches: dict[int, ModeSwitch | None] = {}
         self._forward_events: dict[int, ForwardEvent] = {}
@@ -213,11 +213,17 @@ class Facts:
         did not declare fails its tests instead of being skipped by a prefilter made
         from its declaration."""
         view = Facts(self._fa, needs)
-        view._root = self._root
+        view._parent = self._root
         view._functions = self._root._functions
         view._switches = self._root._switches
         view._forward_events = self._root._forward_events
         return view
+
+    @property
+    def _root(self) -> Facts:
+        """The facts of the whole file (a view's parent; no reference to itself, so an
+        analysis is freed by reference counting, see tests/engine/test_memory.py)."""
+        return self._parent if self._parent is not None else self
 
     def _require(self, need: Need) -> None:
         if self._allowed is not None and need not in self._allowed:
