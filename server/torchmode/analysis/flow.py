@@ -16,13 +16,35 @@ record events for the rules.
 from __future__ import annotations
 
 import ast
-import re
-from collections.abc import Callable, Iterable, Mapping
-from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from .callbacks import builds_trainer, handed_callbacks, registering_receiver
 from .decorators import returns_grad_off
+from .domain import (
+    ENTRY_MODES,
+    KEEP,
+    MAX_LOOP_ITERATIONS,
+    UNKNOWN_PARAM,
+    Budget,
+    CallRecord,
+    Ent,
+    Flag,
+    GradCtx,
+    LoopCtx,
+    Modes,
+    New,
+    State,
+    Summary,
+    Tup,
+    Value,
+    entity_children,
+    key_splits,
+    record_lookup,
+    resolve_alias,
+    self_keys,
+    strip_nodes,
+)
 from .facts import FileFacts, FuncInfo, is_optimizer_name
 from .layers import NEUTRAL_BUILTINS, ClassSummary, Resolver
 from .model import (
@@ -66,258 +88,17 @@ from .names import (
     is_eval_loader_name,
     looks_like_model_name,
 )
-
-Modes = frozenset[Mode]
-MAX_LOOP_ITERATIONS = 6
-_EVAL_LOOP_TEXT = re.compile(
-    r"\bfor\b[^\n]*\bin\b[^\n]*(?<![A-Za-z])(?:val|valid|test|eval|dev|holdout)", re.IGNORECASE)
-# Calls that never switch a module's mode, though a module is passed to them.
-HARMLESS_CALLS = frozenset({
-    "print", "len", "str", "repr", "isinstance", "issubclass", "hasattr", "id", "type",
-    "sum", "min", "max", "sorted", "list", "tuple", "dict", "set", "enumerate", "zip", "iter",
-    "next", "callable", "vars", "dir", "format", "super", "save", "info", "debug", "warning",
-    "error", "log", "append", "add", "extend", "insert", "watch", "summary", "count_parameters",
-    "parameters_to_vector", "clip_grad_norm_", "clip_grad_value_", "numel", "write", "add_graph",
-    "named_parameters", "state_dict", "get_model_complexity_info", "profile", "assert_close",
-    "allclose", "equal", "manual_seed", "seed_everything", "update", "zero_grad",
-})
-# Loss modules are criteria, not models (RULES §2), also a project's own ``Tacotron2Loss``.
-_LOSS_CLASS = re.compile(r"Loss(?:\d[dD])?$")
-# ``x.log_model(...)``: a method named for what it does to a model, not a model.
-_VERB_PREFIX = re.compile(
-    r"^(?:log|save|load|build|get|create|make|init|update|set|export|print|register|wrap|"
-    r"compile|freeze|unfreeze|fuse|prepare|setup|upload|download|push|watch)_")
-# Tensor methods that keep a tensor made on the spot one (``torch.from_numpy(a).float()``).
-_TENSOR_CASTS = frozenset({"float", "double", "long", "int", "half", "to", "cuda", "cpu", "type",
-                           "unsqueeze", "view", "reshape"})
-# nn.Module methods that keep the mode (anything else on a module of an unseen class may not).
-TORCH_MODULE_API = frozenset({
-    "parameters", "named_parameters", "buffers", "named_buffers", "children", "named_children",
-    "modules", "named_modules", "state_dict", "load_state_dict", "zero_grad", "register_buffer",
-    "register_parameter", "register_forward_hook", "register_forward_pre_hook",
-    "register_full_backward_hook", "register_backward_hook", "register_module", "add_module",
-    "get_submodule", "get_parameter", "get_buffer", "extra_repr", "numel", "num_parameters",
-    "requires_grad_", "share_memory", "to", "cuda", "cpu", "half", "float", "double",
-    "bfloat16", "type", "to_empty", "apply", "save_pretrained", "get_input_embeddings",
-    "get_output_embeddings", "resize_token_embeddings", "tie_weights",
-    "gradient_checkpointing_enable",
-    "print_trainable_parameters", "compile", "xpu", "ipu", "mps", "__call__", "forward",
-    "generate", "encode", "decode", "predict", "embed", "features", "forward_features",
-    "config", "get_extended_attention_mask", "num_params",
-})
-# What a function's text must contain to hold a finding or a forward call worth a fact
-# in an evaluation region (see Interpreter.run).
-# The leading lookahead lists the first characters of the alternatives: it changes
-# nothing about what matches, but lets the engine skip most positions without trying
-# each alternative (with IGNORECASE, the engine does not make that first-character
-# check itself).
-_RELEVANT_TEXT = re.compile(
-    r"(?=[.nigebtlovdh])(?:"
-    r"\.eval\b|\.train\b|no_grad|inference_mode|grad_enabled|enable_grad|backward|\.step\(|"
-    r"trace|export|load|\.training\s*=|\.module\b|optim|\.forward\(|\.generate\(|"
-    r"(?<![A-Za-z])(?:val|valid|test|eval|dev|holdout)(?:idation|ing|uation)?"
-    r"(?:[^a-z]|loader|set|data|dl|ds|iter|batch|split|images|imgs))", re.IGNORECASE)
-
-UNKNOWN_PARAM = Mode(UNKNOWN, None, 0, "a parameter with no visible caller")
-ENTRY_MODES: frozenset[Mode] = frozenset({Mode(ENTRY)})   # immutable: shared, not rebuilt
-
-
-# ----------------------------------------------------------------------------- values
-
-
-@dataclass(frozen=True)
-class Ent:
-    """An existing entity."""
-
-    canonical: str
-    key: str
-
-
-@dataclass(frozen=True)
-class New:
-    """A freshly made module (constructor, factory, load)."""
-
-    modes: Modes
-    cls: str | None = None
-    loaded: bool = False
-    children: tuple[str, ...] = ()   # entities passed in: submodules (mode follows ours)
-
-
-@dataclass(frozen=True)
-class Flag:
-    """The value of ``m.training``: a snapshot to restore later."""
-
-    canonical: str
-    snapshot: Modes | None
-
-
-@dataclass(frozen=True)
-class Tup:
-    items: tuple[Value, ...]
-
-
-@dataclass(frozen=True)
-class GradCtx:
-    """A grad context manager held in a variable (``ctx = torch.no_grad()``); ``KEEP``
-    among the values: on some path it is a context that leaves grad mode alone."""
-
-    values: frozenset[str]
-
-
-KEEP = "keep"
-Value = Ent | New | Flag | Tup | GradCtx | None
-
-
-# ----------------------------------------------------------------------------- state
-
-
-class State:
-    """One program point. Dicts are copied on first write (branches share until then);
-    dotted keys (``model.backbone``) are indexed so dropping children is cheap."""
-
-    __slots__ = ("modes", "alias", "grad", "lgrad", "saved", "dotted", "adotted", "_own")
-
-    def __init__(self, modes: dict[str, Modes], alias: dict[str, str], grad: frozenset[str],
-                 lgrad: frozenset[str], saved: dict[str, Flag | GradCtx],
-                 dotted: set[str] | None = None, adotted: set[str] | None = None) -> None:
-        self.modes = modes
-        self.alias = alias
-        self.grad = grad
-        self.lgrad = lgrad
-        self.saved = saved
-        self.dotted = dotted if dotted is not None else {k for k in modes if "." in k}
-        self.adotted = adotted if adotted is not None else {k for k in alias if "." in k}
-        self._own = True
-
-    def copy(self) -> State:
-        twin = State(self.modes, self.alias, self.grad, self.lgrad, self.saved, self.dotted,
-                     self.adotted)
-        twin._own = False
-        self._own = False
-        return twin
-
-    def _write(self) -> None:
-        if not self._own:
-            self.modes = dict(self.modes)
-            self.alias = dict(self.alias)
-            self.saved = dict(self.saved)
-            self.dotted = set(self.dotted)
-            self.adotted = set(self.adotted)
-            self._own = True
-
-    def set(self, key: str, modes: Modes) -> None:
-        self._write()
-        self.modes[key] = modes
-        if "." in key:
-            self.dotted.add(key)
-
-    def drop_children(self, key: str) -> None:
-        if not self.dotted:
-            return
-        prefix = key + "."
-        doomed = [k for k in self.dotted if k.startswith(prefix)]
-        if doomed:
-            self._write()
-            for k in doomed:
-                del self.modes[k]
-                self.dotted.discard(k)
-
-    def set_alias(self, key: str, canonical: str) -> None:
-        self._write()
-        self.alias[key] = canonical
-        if "." in key:
-            self.adotted.add(key)
-
-    def drop_alias(self, key: str) -> None:
-        prefix = key + "."
-        doomed = [k for k in self.adotted if k.startswith(prefix)] if self.adotted else []
-        if key in self.alias or doomed:
-            self._write()
-            self.alias.pop(key, None)
-            for k in doomed:
-                del self.alias[k]
-                self.adotted.discard(k)
-
-    def save(self, key: str, value: Flag | GradCtx | None) -> None:
-        if value is None:
-            if key in self.saved:
-                self._write()
-                del self.saved[key]
-            return
-        self._write()
-        self.saved[key] = value
-
-    def same(self, other: State) -> bool:
-        return (self.grad == other.grad and self.lgrad == other.lgrad
-                and (self.modes is other.modes or self.modes == other.modes)
-                and (self.alias is other.alias or self.alias == other.alias)
-                and (self.saved is other.saved or self.saved == other.saved))
-
-
-_SPLITS: dict[str, tuple[tuple[str, str], ...]] = {}
-
-
-def _splits(key: str) -> tuple[tuple[str, str], ...]:
-    """``(prefix, rest)`` pairs of a dotted key, longest prefix first:
-    ``a.b.c`` -> ``(("a.b", "c"), ("a", "b.c"))``. Memoised: the same keys are looked
-    up at every statement that mentions them."""
-    found = _SPLITS.get(key)
-    if found is None:
-        parts = key.split(".")
-        found = tuple((".".join(parts[:i]), ".".join(parts[i:]))
-                      for i in range(len(parts) - 1, 0, -1))
-        if len(_SPLITS) > 100_000:
-            _SPLITS.clear()
-        _SPLITS[key] = found
-    return found
-
-
-def resolve_alias(alias: dict[str, str], key: str) -> str:
-    if key in alias:
-        return alias[key]
-    if "." not in key:
-        return key
-    for prefix, rest in _splits(key):
-        if prefix in alias:
-            return alias[prefix] + "." + rest
-    return key
-
-
-@dataclass
-class LoopCtx:
-    breaks: list[State] = field(default_factory=list)
-    continues: list[State] = field(default_factory=list)
-
-
-@dataclass
-class Summary:
-    """Effect of calling a function, in its own names (param names, ``self.x``, globals)."""
-
-    effects: dict[str, Modes] = field(default_factory=dict)
-    reaches_step: bool = False
-    returns: Value = None
-    params: list[str] = field(default_factory=list)
-    name: str = ""
-    line: int = 0
-    # @contextmanager functions: the effect when the ``with`` body starts (at ``yield``)
-    enter_effects: dict[str, Modes] | None = None
-    # every class the returned model may be built from (``_create()`` returning an
-    # ``AutoShape`` or a ``DetectMultiBackend``), sorted: whether its forward runs without
-    # grad (Interpreter.may_run_grad_off)
-    return_classes: tuple[str, ...] = ()
-
-
-@dataclass
-class CallRecord:
-    modes: dict[str, set[Mode]] = field(default_factory=dict)
-    classes: dict[str, str] = field(default_factory=dict)
-    grad: set[str] = field(default_factory=set)
-    count: int = 0
-
-
-class Budget(Exception):
-    """Raised when the statement budget is spent (absurd inputs); loops then stop iterating."""
-
+from .torch_api import (
+    EVAL_LOOP_TEXT,
+    HARMLESS_CALLS,
+    LOSS_CLASS,
+    PURE_TESTS,
+    RELEVANT_TEXT,
+    TENSOR_CASTS,
+    TORCH_MODULE_API,
+    TRAIN_FLAGS,
+    VERB_PREFIX,
+)
 
 # ----------------------------------------------------------------------------- interpreter
 
@@ -402,7 +183,7 @@ class Interpreter:
         self._unknown_memo: dict[int, bool] = {}
         # class -> (size of class_mutated[class], its keys, their dotted prefixes)
         self._mutated_index: dict[str, tuple[int, set[str], set[str]]] = {}
-        # condition -> _guard_names(condition) / its text: the same ``if`` runs many times
+        # condition -> guard_names(condition) / its text: the same ``if`` runs many times
         # (summary run, main run, each loop iteration)
         self._guard_cache: dict[int, frozenset[str] | None] = {}
         self._guard_texts: dict[int, str] = {}
@@ -494,7 +275,7 @@ class Interpreter:
             return True
         node = fn.node
         text = "".join(lines[node.lineno - 1:node.end_lineno or node.lineno])
-        if _RELEVANT_TEXT.search(text):
+        if RELEVANT_TEXT.search(text):
             return True
         if self.external is not None:
             for name in fn.calls:
@@ -523,7 +304,7 @@ class Interpreter:
             if fn.parent is not None:
                 continue
             summary = self.summaries.get(id(fn.node))
-            if summary is None and fn.class_name is None and _returns_value(fn.node):
+            if summary is None and fn.class_name is None and returns_value(fn.node):
                 summary = self._summary(fn)   # a factory: the classes it may return
             if summary is None:
                 summary = Summary(reaches_step=self._reaches_step(fn), params=fn.params,
@@ -531,7 +312,7 @@ class Interpreter:
             if summary.returns is None and fn.class_name is None and \
                     returns_grad_off(fn.node, self.imports):
                 summary = replace(summary, returns=GradCtx(frozenset({GRAD_OFF})))
-            out[fn.qualname] = _strip_nodes(summary)
+            out[fn.qualname] = strip_nodes(summary)
         return out
 
     def _reaches_step(self, fn: FuncInfo, seen: set[int] | None = None) -> bool:
@@ -817,7 +598,7 @@ class Interpreter:
             if qual in GRAD_ON_CTX:
                 return GRAD_ON
             if qual in SET_GRAD and isinstance(dec, ast.Call):
-                return _grad_of_flag(dec)
+                return grad_of_flag(dec)
             if isinstance(dec, ast.Call) and self._project_grad_off(target, qual):
                 return GRAD_OFF
         return None
@@ -865,8 +646,8 @@ class Interpreter:
         elif fn.name == "__init__" and fn.class_name is not None:
             self.init_state[fn.class_name] = {
                 k: self._lookup(final, resolve_alias(final.alias, k)) or frozenset()
-                for k in _self_keys(final)}
-            for k in _self_keys(final):
+                for k in self_keys(final)}
+            for k in self_keys(final):
                 cls = self.classes_of.get(resolve_alias(final.alias, k))
                 if cls:
                     self.init_classes.setdefault(fn.class_name, {})[k] = cls
@@ -990,7 +771,7 @@ class Interpreter:
             return True
         node = fn.node
         text = "".join(self.lines[node.lineno - 1:node.end_lineno or node.lineno])
-        return bool(_EVAL_LOOP_TEXT.search(text))
+        return bool(EVAL_LOOP_TEXT.search(text))
 
     def _unknown_callers(self, fn: FuncInfo) -> bool:
         """Could ``fn`` be called from somewhere we do not see? (Memoised: a function of
@@ -1034,12 +815,12 @@ class Interpreter:
             unknown_callers = self._unknown_callers(fn)
             found: set[Mode] | None = None
             if record is not None:
-                found = _record_lookup(record.modes, canonical)
+                found = record_lookup(record.modes, canonical)
             cls = self._class_of(fn)
             if found is None and root == "self" and cls is not None and fn.name != "__init__":
                 init = self.init_state.get(cls, {})
                 if not self._touches_mutated(cls, canonical):
-                    init_modes = _record_lookup(init, canonical)
+                    init_modes = record_lookup(init, canonical)
                     if init_modes:
                         found = init_modes
                 if found is None and canonical != "self" and (canonical in init or any(
@@ -1064,18 +845,18 @@ class Interpreter:
             keys = set(mutated)
             below: set[str] = set()
             for m in mutated:
-                below.update(prefix for prefix, _ in _splits(m))
+                below.update(prefix for prefix, _ in key_splits(m))
             index = self._mutated_index[cls] = (len(mutated), keys, below)
         _, keys, below = index
         if canonical in keys or canonical in below:
             return True
-        return any(prefix in keys for prefix, _ in _splits(canonical))
+        return any(prefix in keys for prefix, _ in key_splits(canonical))
 
     def _lookup(self, state: State, canonical: str) -> Modes | None:
         modes = state.modes.get(canonical)
         if modes is not None:
             return modes
-        splits = _splits(canonical) if "." in canonical else ()
+        splits = key_splits(canonical) if "." in canonical else ()
         for prefix, _ in splits:
             found = state.modes.get(prefix)
             if found is not None:
@@ -1209,7 +990,7 @@ class Interpreter:
                                          ast.Nonlocal):
             return
         else:
-            for child in _child_nodes(stmt):
+            for child in child_nodes(stmt):
                 if isinstance(child, ast.expr):
                     self._expr(child)
 
@@ -1232,14 +1013,14 @@ class Interpreter:
         self._expr(stmt.test)
         if self.state is None:
             return
-        const = _const_truth(stmt.test)
+        const = const_truth(stmt.test)
         before = self.state
         test = stmt.test
         test_id = id(test)
         if test_id in self._guard_cache:
             names = self._guard_cache[test_id]
         else:
-            names = self._guard_cache[test_id] = _guard_names(test)
+            names = self._guard_cache[test_id] = guard_names(test)
         if names is not None:
             self.guard_vars |= names
         results: list[State | None] = []
@@ -1333,7 +1114,7 @@ class Interpreter:
         if is_for:
             assert isinstance(stmt, (ast.For, ast.AsyncFor))
             self._expr(stmt.iter)
-            if self.main and is_eval_loader_name(_iter_name(stmt.iter), self.eval_loader_patterns):
+            if self.main and is_eval_loader_name(iter_name(stmt.iter), self.eval_loader_patterns):
                 self.eval_loops.add(id(stmt))
         if self.state is None:
             return
@@ -1364,7 +1145,7 @@ class Interpreter:
                                             f"loop at line {stmt.lineno} in {self._where()}"))
         finally:
             self.loops.pop()
-        infinite = isinstance(stmt, ast.While) and _const_truth(stmt.test) is True
+        infinite = isinstance(stmt, ast.While) and const_truth(stmt.test) is True
         self.state = None if infinite else head
         if self.state is not None and stmt.orelse:
             self._block(stmt.orelse)
@@ -1478,7 +1259,7 @@ class Interpreter:
                 if qual is not None and qual.endswith("inference_mode") and (
                         node.args or node.keywords):
                     # inference_mode(False) turns grad mode on (even inside no_grad)
-                    flag = _grad_of_flag(node)
+                    flag = grad_of_flag(node)
                     return GRAD_ON if flag == GRAD_OFF else (GRAD_OFF if flag == GRAD_ON
                                                              else GRAD_DYN)
                 return GRAD_OFF
@@ -1487,7 +1268,7 @@ class Interpreter:
             if qual in SET_GRAD:
                 for arg in node.args:
                     self._expr(arg)
-                return _grad_of_flag(node)
+                return grad_of_flag(node)
             return None
         qual = self._qual(node)
         if qual in ("torch.no_grad", "torch.inference_mode", "torch.enable_grad"):
@@ -1572,7 +1353,7 @@ class Interpreter:
             if isinstance(value_node, ast.Attribute) and value_node.attr == "training":
                 return  # copying another module's flag onto a replacement layer
             root = key.split(".", 1)[0] if key else ""
-            if any(isinstance(s, (ast.For, ast.AsyncFor)) and root in _target_names(s.target)
+            if any(isinstance(s, (ast.For, ast.AsyncFor)) and root in target_names(s.target)
                    for s in self.stmts):
                 return  # restoring each module of model.modules() one by one
             if key is not None and "trainer" in key.rsplit(".", 1)[-1].lower():
@@ -1584,7 +1365,7 @@ class Interpreter:
                         MisuseKind.MODE_METHOD_REPLACED, target, stmt, key, target.attr,
                         getattr(stmt, "value", None))
                 if target.attr == "training":
-                    truth = _const_truth(getattr(stmt, "value", None))
+                    truth = const_truth(getattr(stmt, "value", None))
                     kind = DYNAMIC if truth is None else (TRAIN if truth else EVAL)
                     self._set_mode(self._canonical(key), kind, stmt, f"{key}.training = ...",
                                    flagged=True, children=False)
@@ -1738,7 +1519,7 @@ class Interpreter:
 
     def _looks_like_model(self, key: str, root: str) -> bool:
         last = key.rsplit(".", 1)[-1]
-        if not looks_like_model_name(last) or ("." in key and _VERB_PREFIX.match(last)):
+        if not looks_like_model_name(last) or ("." in key and VERB_PREFIX.match(last)):
             return False  # logger.log_model(...), ckpt.save_model(...): methods, not models
         if root in self.imports.names or root in self.facts.module_funcs or \
                 root in self.facts.classes:
@@ -1833,7 +1614,7 @@ class Interpreter:
             value = self._expr(node.value)
             self._expr(node.slice)
             return self._checkpoint_item(node, value)
-        for child in _child_nodes(node):
+        for child in child_nodes(node):
             if isinstance(child, ast.expr):
                 self._expr(child)
             elif isinstance(child, ast.keyword):
@@ -1847,7 +1628,7 @@ class Interpreter:
         for gen in node.generators:
             self._expr(gen.iter)
         if self.main and node.generators and is_eval_loader_name(
-                _iter_name(node.generators[0].iter), self.eval_loader_patterns):
+                iter_name(node.generators[0].iter), self.eval_loader_patterns):
             self.eval_loops.add(id(node))
         self.stmts.append(node)
         try:
@@ -1895,7 +1676,7 @@ class Interpreter:
         """A tensor made on the spot: ``torch.randn(...)``; with ``numpy``, also
         ``np.random.rand(...)`` and ``torch.from_numpy`` of one (``.float()`` after it)."""
         func = call.func
-        if isinstance(func, ast.Attribute) and func.attr in _TENSOR_CASTS and \
+        if isinstance(func, ast.Attribute) and func.attr in TENSOR_CASTS and \
                 isinstance(func.value, ast.Call):
             return self._is_spot_tensor(func.value, numpy)
         qual = self._qual(func) or ""
@@ -1945,7 +1726,7 @@ class Interpreter:
                 if inner in GRAD_OFF_CTX or inner in GRAD_ON_CTX or inner in SET_GRAD:
                     if method == "__enter__":
                         value = GRAD_ON if inner in GRAD_ON_CTX else (
-                            _grad_of_flag(recv) if inner in SET_GRAD else GRAD_OFF)
+                            grad_of_flag(recv) if inner in SET_GRAD else GRAD_OFF)
                     else:
                         value = GRAD_ON
                     state.grad = frozenset({value})
@@ -1965,7 +1746,7 @@ class Interpreter:
                         self._forward(node, Ent(found[0], fkey))
                         return None
             if qual is None or head_root is None or not (
-                    _is_module_qual(qual, self.imports) or (
+                    is_module_qual(qual, self.imports) or (
                         head_root in self.imports.names and head_root not in self.facts.module_used
                         and self._canonical(head_root) == head_root
                         and head_root not in state.modes)):
@@ -2148,7 +1929,7 @@ class Interpreter:
                 if kw.arg == "mode":
                     flag_node = kw.value
             if flag_node is not None:
-                truth = _const_truth(flag_node)
+                truth = const_truth(flag_node)
                 if truth is None:
                     kind = DYNAMIC
                     self._expr(flag_node)
@@ -2186,7 +1967,7 @@ class Interpreter:
         fn = self.fn
         if fn is None:
             return False
-        return any(g is not None and any(name in _TRAIN_FLAGS and name in fn.params
+        return any(g is not None and any(name in TRAIN_FLAGS and name in fn.params
                                          for name in g[2]) for g in self.guards)
 
     def _apply_override(self, node: ast.Call, method: str, canonical: str, kind: str) -> None:
@@ -2306,7 +2087,7 @@ class Interpreter:
         last = qual.rsplit(".", 1)[-1]
         line = node.lineno - 1
         if qual in SET_GRAD:
-            value = _grad_of_flag(node)
+            value = grad_of_flag(node)
             state.grad = frozenset({value})
             state.lgrad = frozenset({value})
             return None
@@ -2360,8 +2141,8 @@ class Interpreter:
             if last in ("Sequential", "ModuleList", "ModuleDict"):
                 cls = self.resolver.inline_layers(node, f"<{last}@{line}:{node.col_offset}>")
             return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
-                       cls, False, _children(args))
-        if _LOSS_CLASS.search(last) and self.resolver.is_module_class(qual):
+                       cls, False, entity_children(args))
+        if LOSS_CLASS.search(last) and self.resolver.is_module_class(qual):
             return None  # a project's own loss (Tacotron2Loss): a criterion, not a model
         if ("." not in qual and qual in self.facts.classes or last[:1].isupper() and
                 self.resolver.find(qual) is not None) and self.resolver.is_module_class(qual):
@@ -2369,7 +2150,7 @@ class Interpreter:
             if special is not None:
                 return special
             return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
-                       self._class_at(qual, node), False, _children(args))
+                       self._class_at(qual, node), False, entity_children(args))
         if self.external is not None:
             full = self._full_qual(qual)
             summary = self.external(full)
@@ -2378,7 +2159,7 @@ class Interpreter:
                     self._record_external(node, full, summary, args)
                 return self._apply_summary(node, summary, args, None)
         if qual == "torch.onnx.export" and any(
-                (kw.arg == "dynamo" and _const_truth(kw.value) is False) or kw.arg == "training"
+                (kw.arg == "dynamo" and const_truth(kw.value) is False) or kw.arg == "training"
                 for kw in node.keywords):
             return None  # the TorchScript exporter switches to eval itself / mode chosen
         if qual in EXPORTERS:
@@ -2422,9 +2203,9 @@ class Interpreter:
         if found is not None and found.loads_in_init:
             how = f"built by {qual.rsplit('.', 1)[-1]}(), which loads its model in __init__"
             return New(frozenset({Mode(UNKNOWN, node.lineno - 1, node.col_offset, how, False,
-                                       node)}), qual, True, _children(args))
+                                       node)}), qual, True, entity_children(args))
         wrapped = self._wrapped_modes(found, args)
-        return New(wrapped, qual, False, _children(args)) if wrapped else None
+        return New(wrapped, qual, False, entity_children(args)) if wrapped else None
 
     def _wrapped_modes(self, cls: ClassSummary | None, args: list[Value]) -> Modes | None:
         """``iOSModel(model, im)``: a wrapper with no mode-dependent layer of its own built
@@ -2464,7 +2245,7 @@ class Interpreter:
         ``named``, also to a name people give to models), or the constructor at the root
         of a chain (``Net().to(device)``, ``nn.DataParallel(Net()).cuda()``)."""
         stmt = self.stmts[-1] if self.stmts else None
-        if not isinstance(stmt, ast.Assign) or _chain_root(stmt.value, self.imports) is not node:
+        if not isinstance(stmt, ast.Assign) or chain_root(stmt.value, self.imports) is not node:
             return False
         keys = [key for key in map(entity_key, stmt.targets) if key is not None]
         return any(self._is_static_entity(key) or named and looks_like_model_name(
@@ -2573,7 +2354,7 @@ class Interpreter:
         result = self._apply_summary(node, summary, args, params, via_self=via_self)
         if is_ctor:
             cls = callee.class_name
-            if cls and _LOSS_CLASS.search(cls):
+            if cls and LOSS_CLASS.search(cls):
                 return None  # a project's own loss: a criterion, not a model
             if cls and self.resolver.is_module_class(cls):
                 special = self._special_construction(node, cls, args)
@@ -2581,7 +2362,7 @@ class Interpreter:
                     return special
                 return New(frozenset({Mode(TRAIN, node.lineno - 1, node.col_offset, "constructed",
                                            False, node)}), self._class_at(cls, node), False,
-                           _children(args))
+                           entity_children(args))
         return result
 
     def _scope_id(self) -> int:
@@ -2726,7 +2507,7 @@ class Interpreter:
                     continue
                 kind = mode.kind
                 if kind == DYNAMIC and mode.param_flag:
-                    truth = _const_truth(_arg_node(node, params, mode.param_flag))
+                    truth = const_truth(arg_node(node, params, mode.param_flag))
                     if truth is not None:
                         kind = TRAIN if truth else EVAL
                 new.add(Mode(kind, line, node.col_offset, how, mode.flagged, node))
@@ -2813,7 +2594,7 @@ class Interpreter:
                     continue
             fields = fields_get(tp)
             if fields is None:
-                fields = _node_fields(tp)
+                fields = node_fields(tp)
             for name in fields:
                 child = getattr(sub, name, None)
                 if type(child) is list:
@@ -2831,7 +2612,7 @@ class Interpreter:
 _NODE_FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def _node_fields(tp: type) -> tuple[str, ...]:
+def node_fields(tp: type) -> tuple[str, ...]:
     """``tp._fields`` without ``ctx`` (Load/Store/Del hold no nodes worth visiting)."""
     fields = _NODE_FIELDS.get(tp)
     if fields is None:
@@ -2839,11 +2620,11 @@ def _node_fields(tp: type) -> tuple[str, ...]:
     return fields
 
 
-def _child_nodes(node: ast.AST) -> list[ast.AST]:
+def child_nodes(node: ast.AST) -> list[ast.AST]:
     """The children ``ast.iter_child_nodes`` yields, in the same order (field order, then
     list order), as a list (no generator)."""
     out: list[ast.AST] = []
-    for name in _node_fields(type(node)):
+    for name in node_fields(type(node)):
         child = getattr(node, name, None)
         if isinstance(child, ast.AST):
             out.append(child)
@@ -2852,12 +2633,11 @@ def _child_nodes(node: ast.AST) -> list[ast.AST]:
     return out
 
 
-
-def _target_names(target: ast.AST) -> set[str]:
+def target_names(target: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
 
 
-def _arg_node(call: ast.Call, params: list[str], name: str) -> ast.expr | None:
+def arg_node(call: ast.Call, params: list[str], name: str) -> ast.expr | None:
     for kw in call.keywords:
         if kw.arg == name:
             return kw.value
@@ -2869,16 +2649,7 @@ def _arg_node(call: ast.Call, params: list[str], name: str) -> ast.expr | None:
     return None
 
 
-def _children(args: list[Value]) -> tuple[str, ...]:
-    return tuple(a.canonical for a in args if isinstance(a, Ent))
-
-
-def _strip_mode(mode: Mode) -> Mode:
-    return Mode(mode.kind, mode.line, mode.col, mode.how, mode.flagged, None,
-                method_call=mode.method_call)
-
-
-def _returns_value(node: ast.AST) -> bool:
+def returns_value(node: ast.AST) -> bool:
     """Does the function hold a ``return <value>`` (its own, not a nested function's)?"""
     stack = list(getattr(node, "body", []))
     while stack:
@@ -2891,38 +2662,7 @@ def _returns_value(node: ast.AST) -> bool:
     return False
 
 
-def _strip_nodes(summary: Summary) -> Summary:
-    effects = {k: frozenset(_strip_mode(m) for m in v) for k, v in summary.effects.items()}
-    returns = summary.returns
-    if isinstance(returns, New):
-        returns = New(frozenset(_strip_mode(m) for m in returns.modes), returns.cls,
-                      returns.loaded)
-    return Summary(effects, summary.reaches_step, returns, list(summary.params), summary.name,
-                   summary.line, return_classes=summary.return_classes)
-
-
-def _self_keys(state: State) -> list[str]:
-    keys = {k for k in state.modes if k.startswith("self.") and "@" not in k}
-    keys |= {k for k in state.alias if k.startswith("self.")}
-    return sorted(keys)
-
-
-def _record_lookup(modes: Mapping[str, AbstractSet[Mode]], key: str) -> set[Mode] | None:
-    if key in modes:
-        return set(modes[key])
-    if "." not in key:
-        return None
-    for prefix, _ in _splits(key):
-        if prefix in modes:
-            return set(modes[prefix])
-    return None
-
-
-_TRAIN_FLAGS = frozenset({"train", "training", "train_mode"})
-_PURE_TESTS = frozenset({"isinstance", "hasattr", "callable"})   # same answer when re-asked
-
-
-def _guard_names(test: ast.expr) -> frozenset[str] | None:
+def guard_names(test: ast.expr) -> frozenset[str] | None:
     """A condition simple enough to correlate branches (names, attributes, comparisons):
     the names it reads; None for any other condition."""
     names: set[str] = set()
@@ -2931,7 +2671,7 @@ def _guard_names(test: ast.expr) -> frozenset[str] | None:
         sub = stack.pop()
         tp = type(sub)
         if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and \
-                sub.func.id in _PURE_TESTS:
+                sub.func.id in PURE_TESTS:
             stack.extend(sub.args)
             continue
         if tp is ast.Call or tp is ast.NamedExpr or tp is ast.Await or tp is ast.Lambda:
@@ -2939,33 +2679,33 @@ def _guard_names(test: ast.expr) -> frozenset[str] | None:
         if tp is ast.Name:
             names.add(sub.id)  # type: ignore[attr-defined]
             continue
-        stack.extend(_child_nodes(sub))
+        stack.extend(child_nodes(sub))
     if not names:
         return None
     return frozenset(names)
 
 
-def _const_truth(node: ast.AST | None) -> bool | None:
+def const_truth(node: ast.AST | None) -> bool | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, (bool, int)):
         return bool(node.value)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        inner = _const_truth(node.operand)
+        inner = const_truth(node.operand)
         return None if inner is None else not inner
     return None
 
 
-def _grad_of_flag(call: ast.Call) -> str:
+def grad_of_flag(call: ast.Call) -> str:
     flag: ast.AST | None = call.args[0] if call.args else None
     for kw in call.keywords:
         if kw.arg == "mode":
             flag = kw.value
-    truth = _const_truth(flag)
+    truth = const_truth(flag)
     if truth is None:
         return GRAD_DYN
     return GRAD_ON if truth else GRAD_OFF
 
 
-def _iter_name(node: ast.AST) -> str:
+def iter_name(node: ast.AST) -> str:
     """The names an iterable is made of: ``enumerate(tqdm(val_loader))`` -> ``val_loader``."""
     parts: list[str] = []
     stack: list[ast.AST] = [node]
@@ -2991,14 +2731,14 @@ def _iter_name(node: ast.AST) -> str:
     return " ".join(parts)
 
 
-def _is_module_qual(qual: str, imports: object) -> bool:
+def is_module_qual(qual: str, imports: object) -> bool:
     """True when the receiver of a method call is an imported module (``torch.load``)."""
     head = qual.split(".", 1)[0]
     return head in ("torch", "torchvision", "timm", "transformers", "diffusers", "copy", "os",
                     "np", "numpy", "math", "F")
 
 
-def _chain_root(value: ast.expr, imports: object) -> ast.expr:
+def chain_root(value: ast.expr, imports: object) -> ast.expr:
     """The constructor call under ``.to(device)`` / ``.cuda()`` / ``.train()`` and
     ``nn.DataParallel(...)`` wrappers: ``nn.DataParallel(Net()).cuda()`` -> ``Net()``."""
     while isinstance(value, ast.Call):
