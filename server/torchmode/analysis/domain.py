@@ -7,7 +7,7 @@ variables. ``Value`` is what an expression evaluates to: an existing entity (``E
 a module made on the spot (``New``), a saved training flag (``Flag``), a tuple
 (``Tup``) or a grad context (``GradCtx``). ``Summary`` is the effect of calling a
 function, ``CallRecord`` what its callers pass in. The joins of states live with the
-statement walker (``Interpreter._join`` in ``flow.py``).
+statement walker (``interp/statements.py``).
 """
 
 from __future__ import annotations
