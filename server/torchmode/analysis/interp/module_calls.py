@@ -14,6 +14,7 @@ from ..domain import (
     Ent,
     Flag,
     New,
+    State,
     Value,
 )
 from ..facts import is_optimizer_name
@@ -68,76 +69,7 @@ class ModuleCalls(Part):
         assert state is not None
         qual = self._qual(func)
         if isinstance(func, ast.Attribute):
-            method = func.attr
-            recv = func.value
-            # torch.no_grad().__enter__() / set_grad_enabled(False) as a plain call
-            if method in ("__enter__", "__exit__") and isinstance(recv, ast.Call):
-                inner = self._qual(recv.func)
-                if inner in GRAD_OFF_CTX or inner in GRAD_ON_CTX or inner in SET_GRAD:
-                    if method == "__enter__":
-                        value = GRAD_ON if inner in GRAD_ON_CTX else (
-                            grad_of_flag(recv) if inner in SET_GRAD else GRAD_OFF)
-                    else:
-                        value = GRAD_ON
-                    state.grad = frozenset({value})
-                    state.lgrad = frozenset({value})
-                    return None
-            head = self._dotted(recv)
-            head_root = head.split(".", 1)[0] if head else None
-            if method not in NOT_FORWARD_METHODS and method not in SELF_RETURNING and \
-                    method not in MODULE_METHODS and head_root is not None and \
-                    not (head_root in self.imports.names and head_root not in state.modes
-                         and head_root not in self.facts.module_used):
-                fkey = self._ekey(func)
-                if fkey is not None and self._attribute_entity(fkey):
-                    found = self._entity_modes(fkey, forward=True)
-                    if found is not None:
-                        self._args(node)
-                        self._forward(node, Ent(found[0], fkey))
-                        return None
-            if qual is None or head_root is None or not (
-                    is_module_qual(qual, self.imports) or (
-                        head_root in self.imports.names and head_root not in self.facts.module_used
-                        and self._canonical(head_root) == head_root
-                        and head_root not in state.modes)):
-                recv_value = self._expr(recv)
-            else:
-                recv_value = None
-            if self.state is None:
-                return None
-            state = self.state
-            if method in ("eval", "train") and isinstance(recv_value, (Ent, New)):
-                return self._mode_call(node, method, recv, recv_value)
-            if method in ("eval", "train") and recv_value is None and not node.args and \
-                    not node.keywords:
-                key = self._ekey(recv)
-                if key is not None and key != "self" and self._maybe_module_for_mode(key):
-                    found = self._entity_modes(key)
-                    if found is not None:
-                        return self._mode_call(node, method, recv, Ent(found[0], key))
-            arg_values = self._args(node)
-            if isinstance(recv_value, Ent):
-                if method in ("forward", "generate"):
-                    self._forward(node, recv_value)
-                    return None
-                if method in SELF_RETURNING:
-                    return recv_value
-                if method == "load_state_dict":
-                    self.loaded_canon.add(recv_value.canonical)
-                    return None
-                if method not in TORCH_MODULE_API and (
-                        not qual or self._callee(node, qual) is None):
-                    self._method_of_entity(node, method, recv_value, arg_values)
-                    return None
-            if isinstance(recv_value, New) and method in SELF_RETURNING:
-                return recv_value
-            if method == "step":
-                self._maybe_step(node, recv)
-            elif method == "backward":
-                self._backward(node)
-            if qual:
-                return self._qual_call(node, qual, recv_value, arg_values)
-            return None
+            return self._method_call(node, func, qual)
         # plain calls: f(...)
         key = self._ekey(func) if isinstance(func, ast.Name) else None
         if key is not None and key not in self.imports.names and \
@@ -158,6 +90,95 @@ class ModuleCalls(Part):
         if qual:
             return self._qual_call(node, qual, None, arg_values)
         self._passed_to_unknown(node, arg_values, "a callable")
+        return None
+
+    def _method_call(self: Interpreter, node: ast.Call, func: ast.Attribute,
+                     qual: str | None) -> Value:
+        """``x.method(...)``: a grad switch, a forward of a submodule called by its path,
+        or a method of the receiver's value (``_method_on_value``)."""
+        state = self.state
+        assert state is not None
+        method = func.attr
+        recv = func.value
+        # torch.no_grad().__enter__() / set_grad_enabled(False) as a plain call
+        if method in ("__enter__", "__exit__") and isinstance(recv, ast.Call) and \
+                self._grad_switch_call(method, recv, state):
+            return None
+        head = self._dotted(recv)
+        head_root = head.split(".", 1)[0] if head else None
+        if method not in NOT_FORWARD_METHODS and method not in SELF_RETURNING and \
+                method not in MODULE_METHODS and head_root is not None and \
+                not (head_root in self.imports.names and head_root not in state.modes
+                     and head_root not in self.facts.module_used):
+            fkey = self._ekey(func)
+            if fkey is not None and self._attribute_entity(fkey):
+                found = self._entity_modes(fkey, forward=True)
+                if found is not None:
+                    self._args(node)
+                    self._forward(node, Ent(found[0], fkey))
+                    return None
+        if qual is None or head_root is None or not (
+                is_module_qual(qual, self.imports) or (
+                    head_root in self.imports.names and head_root not in self.facts.module_used
+                    and self._canonical(head_root) == head_root
+                    and head_root not in state.modes)):
+            recv_value = self._expr(recv)
+        else:
+            recv_value = None
+        if self.state is None:
+            return None
+        return self._method_on_value(node, method, recv, recv_value, qual)
+
+    def _grad_switch_call(self: Interpreter, method: str, recv: ast.Call, state: State) -> bool:
+        """``torch.no_grad().__enter__()`` and its ``__exit__()``: set the grad state and
+        say so; False if ``recv`` is no grad context."""
+        inner = self._qual(recv.func)
+        if inner in GRAD_OFF_CTX or inner in GRAD_ON_CTX or inner in SET_GRAD:
+            if method == "__enter__":
+                value = GRAD_ON if inner in GRAD_ON_CTX else (
+                    grad_of_flag(recv) if inner in SET_GRAD else GRAD_OFF)
+            else:
+                value = GRAD_ON
+            state.grad = frozenset({value})
+            state.lgrad = frozenset({value})
+            return True
+        return False
+
+    def _method_on_value(self: Interpreter, node: ast.Call, method: str, recv: ast.expr,
+                         recv_value: Value, qual: str | None) -> Value:
+        """A method called on a receiver of known value: mode switches, forward calls,
+        ``load_state_dict``, other methods of a model, optimizer steps and ``backward``."""
+        if method in ("eval", "train") and isinstance(recv_value, (Ent, New)):
+            return self._mode_call(node, method, recv, recv_value)
+        if method in ("eval", "train") and recv_value is None and not node.args and \
+                not node.keywords:
+            key = self._ekey(recv)
+            if key is not None and key != "self" and self._maybe_module_for_mode(key):
+                found = self._entity_modes(key)
+                if found is not None:
+                    return self._mode_call(node, method, recv, Ent(found[0], key))
+        arg_values = self._args(node)
+        if isinstance(recv_value, Ent):
+            if method in ("forward", "generate"):
+                self._forward(node, recv_value)
+                return None
+            if method in SELF_RETURNING:
+                return recv_value
+            if method == "load_state_dict":
+                self.loaded_canon.add(recv_value.canonical)
+                return None
+            if method not in TORCH_MODULE_API and (
+                    not qual or self._callee(node, qual) is None):
+                self._method_of_entity(node, method, recv_value, arg_values)
+                return None
+        if isinstance(recv_value, New) and method in SELF_RETURNING:
+            return recv_value
+        if method == "step":
+            self._maybe_step(node, recv)
+        elif method == "backward":
+            self._backward(node)
+        if qual:
+            return self._qual_call(node, qual, recv_value, arg_values)
         return None
 
     def _attribute_entity(self: Interpreter, key: str) -> bool:

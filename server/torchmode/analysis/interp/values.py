@@ -287,21 +287,7 @@ class Values(Part):
             return self._name_value(node.id, node)
         if tp is ast.Attribute:
             assert isinstance(node, ast.Attribute)
-            if node.attr == "training":
-                key = self._ekey(node.value)
-                if key is not None:
-                    found = self._entity_modes(key)
-                    if found is not None:
-                        return Flag(found[0], found[1])
-                    if key == "self" or key.startswith("self."):
-                        canonical = self._canonical(key)
-                        return Flag(canonical, self._lookup(self.state, canonical))
-                return None
-            key = self._ekey(node)
-            if key is not None:
-                return self._name_value(key, node)
-            self._expr(node.value)
-            return None
+            return self._attribute_value(node)
         if tp is ast.Constant:
             return None
         if tp is ast.Tuple or tp is ast.List:
@@ -314,14 +300,7 @@ class Values(Part):
             return None
         if tp is ast.IfExp:
             assert isinstance(node, ast.IfExp)
-            self._expr(node.test)
-            a = self._expr(node.body)
-            b = self._expr(node.orelse)
-            if isinstance(a, GradCtx) or isinstance(b, GradCtx):
-                va = a.values if isinstance(a, GradCtx) else frozenset({KEEP})
-                vb = b.values if isinstance(b, GradCtx) else frozenset({KEEP})
-                return GradCtx(va | vb)
-            return a if a == b else None
+            return self._if_exp_value(node)
         if tp is ast.NamedExpr:
             assert isinstance(node, ast.NamedExpr)
             value = self._expr(node.value)
@@ -367,6 +346,38 @@ class Values(Part):
             elif isinstance(child, ast.comprehension):
                 self._expr(child.iter)
         return None
+
+    def _attribute_value(self: Interpreter, node: ast.Attribute) -> Value:
+        """``m.training`` is a snapshot of ``m``'s mode (a ``Flag`` to restore later);
+        any other attribute chain is the entity it names, if any."""
+        if node.attr == "training":
+            key = self._ekey(node.value)
+            if key is not None:
+                found = self._entity_modes(key)
+                if found is not None:
+                    return Flag(found[0], found[1])
+                if key == "self" or key.startswith("self."):
+                    canonical = self._canonical(key)
+                    assert self.state is not None
+                    return Flag(canonical, self._lookup(self.state, canonical))
+            return None
+        key = self._ekey(node)
+        if key is not None:
+            return self._name_value(key, node)
+        self._expr(node.value)
+        return None
+
+    def _if_exp_value(self: Interpreter, node: ast.IfExp) -> Value:
+        """``a if c else b``: a grad context if either side is one (``KEEP`` standing for
+        the side that leaves grad mode alone), else the value both sides agree on."""
+        self._expr(node.test)
+        a = self._expr(node.body)
+        b = self._expr(node.orelse)
+        if isinstance(a, GradCtx) or isinstance(b, GradCtx):
+            va = a.values if isinstance(a, GradCtx) else frozenset({KEEP})
+            vb = b.values if isinstance(b, GradCtx) else frozenset({KEEP})
+            return GradCtx(va | vb)
+        return a if a == b else None
 
     def _comprehension(self: Interpreter,
                        node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
