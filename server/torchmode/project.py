@@ -26,10 +26,11 @@ from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
-from .analysis.flow import _EVAL_LOOP_TEXT, Summary
+from .analysis.flow import Summary
 from .analysis.layers import ClassSummary
 from .analysis.names import is_eval_function_name
 from .analysis.prefilter import CALLER_WORTHY_WORDS, words_pattern
+from .analysis.torch_api import EVAL_LOOP_TEXT
 from .settings import DEFAULT_SETTINGS, Settings
 from .source import SourceSyntaxError, decode_source, parse_python, split_lines
 
@@ -216,7 +217,7 @@ def may_want_callers(text: str, names: Container[str] | None,
         following = _NEXT_TOP_LEVEL.search(text, match.end())
         segment = text[match.start():following.start() if following else len(text)]
         if is_eval_function_name(name, eval_func_patterns) or \
-                _CALLER_WORTHY_TEXT.search(segment) or _EVAL_LOOP_TEXT.search(segment):
+                _CALLER_WORTHY_TEXT.search(segment) or EVAL_LOOP_TEXT.search(segment):
             found.add(name)
     return found
 

@@ -1,0 +1,470 @@
+"""Assignments and expressions of the mode interpreter.
+
+What an assignment does to aliases and entities, setting and filtering an entity's
+modes under the enclosing conditions (guards), which names are models, and the value
+of an expression (``Value``), including occurrences of models that rules read.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ..domain import (
+    ENTRY_MODES,
+    KEEP,
+    Ent,
+    Flag,
+    GradCtx,
+    Modes,
+    New,
+    State,
+    Tup,
+    Value,
+    resolve_alias,
+)
+from ..model import (
+    DYNAMIC,
+    ENTRY,
+    EVAL,
+    TRAIN,
+    UNKNOWN,
+    FuncCtx,
+    MisuseEvent,
+    MisuseKind,
+    Mode,
+    ModeSwitchEvent,
+)
+from ..names import (
+    SPOT_TENSOR_FUNCS,
+    is_eval_loader_name,
+    looks_like_model_name,
+)
+from ..torch_api import (
+    TENSOR_CASTS,
+    VERB_PREFIX,
+)
+from .syntax import (
+    child_nodes,
+    const_truth,
+    iter_name,
+    target_names,
+)
+
+if TYPE_CHECKING:
+    from ..flow import Interpreter
+
+    # The methods of this part run on the composed Interpreter (their ``self``
+    # annotation); an ``Any`` base lets the type checker accept that annotation.
+    Part: Any = object
+else:
+    Part = object
+
+
+class Values(Part):
+    """Assignments and expressions of the mode interpreter. A part of ``Interpreter``
+    (flow.py): its methods run on the interpreter's state.
+    """
+
+    # Interpreter fields this part assigns (first set in Interpreter.__init__).
+    guards: list[tuple[ast.expr, bool, frozenset[str]] | None]
+    guard_used: bool
+
+    # ------------------------------------------------------------------ assignment
+
+    def _canonical(self: Interpreter, key: str) -> str:
+        assert self.state is not None
+        return resolve_alias(self.state.alias, key)
+
+    def _assign(self: Interpreter, target: ast.expr, value: Value, stmt: ast.stmt) -> None:
+        state = self.state
+        if state is None:
+            return
+        if isinstance(target, (ast.Tuple, ast.List)):
+            items = value.items if isinstance(value, Tup) else ()
+            for i, elt in enumerate(target.elts):
+                sub = items[i] if i < len(items) and not isinstance(elt, ast.Starred) else None
+                self._assign(elt.value if isinstance(elt, ast.Starred) else elt, sub, stmt)
+            return
+        if isinstance(target, ast.Attribute) and target.attr in ("training", "eval", "train"):
+            key = self._ekey(target.value)
+            if key == "self" and self.ctx is not None and self.ctx.name in (
+                    "train", "eval", "__init__", "__setstate__", "requires_grad_"):
+                return  # the implementation of train()/eval() itself
+            value_node = getattr(stmt, "value", None)
+            if isinstance(value_node, ast.Attribute) and value_node.attr == "training":
+                return  # copying another module's flag onto a replacement layer
+            root = key.split(".", 1)[0] if key else ""
+            if any(isinstance(s, (ast.For, ast.AsyncFor)) and root in target_names(s.target)
+                   for s in self.stmts):
+                return  # restoring each module of model.modules() one by one
+            if key is not None and "trainer" in key.rsplit(".", 1)[-1].lower():
+                return  # Lightning/HF trainers keep their own `training` flag: not modules
+            if key is not None and self._is_entity_key(key, assigning=True):
+                if self.main:
+                    self.misuses[id(target)] = MisuseEvent(
+                        MisuseKind.FLAG_ASSIGNED if target.attr == "training" else
+                        MisuseKind.MODE_METHOD_REPLACED, target, stmt, key, target.attr,
+                        getattr(stmt, "value", None))
+                if target.attr == "training":
+                    truth = const_truth(getattr(stmt, "value", None))
+                    kind = DYNAMIC if truth is None else (TRAIN if truth else EVAL)
+                    self._set_mode(self._canonical(key), kind, stmt, f"{key}.training = ...",
+                                   flagged=True, children=False)
+            return
+        if isinstance(target, ast.Subscript):
+            self._expr(target.value)
+            return
+        if isinstance(target, ast.Starred):
+            self._assign(target.value, None, stmt)
+            return
+        key = self._ekey(target)
+        if key is None:
+            return
+        if isinstance(target, ast.Name) and target.id in self.guard_vars and (
+                self.guards or (self.guard_used and self._guarded(state))):
+            self._invalidate_guards(target.id)
+        # a rebinding: drop the old alias and children of the name
+        state.drop_alias(key)
+        state.save(key, None)
+        if isinstance(value, Ent):
+            if value.canonical != key:
+                state.set_alias(key, value.canonical)
+        elif isinstance(value, New):
+            canonical = f"{key}@{stmt.lineno}:{stmt.col_offset}"
+            state.set_alias(key, canonical)
+            if value.loaded:
+                self.loaded_canon.add(canonical)
+            state.set(canonical, value.modes)
+            state.drop_children(canonical)
+            if value.children:
+                self.contains[canonical] = value.children
+            if value.cls:
+                self.classes_of[canonical] = value.cls
+                if self.ctx is not None:
+                    self.assigned_classes.setdefault((id(self.ctx.node), key), set()).add(
+                        value.cls)
+        elif isinstance(value, Flag) and isinstance(target, ast.Name):
+            state.save(key, value)
+        elif isinstance(value, GradCtx) and isinstance(target, ast.Name):
+            state.save(key, value)
+        else:
+            if key in state.modes or self._is_static_entity(key):
+                canonical = f"{key}@{stmt.lineno}:{stmt.col_offset}"
+                state.set_alias(key, canonical)
+                how = "assigned from a call we cannot see"
+                state.set(canonical, frozenset({Mode(UNKNOWN, stmt.lineno - 1, 0, how)}))
+        if isinstance(target, ast.Name) and isinstance(stmt, ast.Assign) and \
+                isinstance(stmt.value, ast.Call) and self._is_spot_tensor(stmt.value):
+            self.spot_names[(id(self.ctx.node) if self.ctx else 0, key)] = (
+                self._loop_scope(), not self._is_spot_tensor(stmt.value, numpy=False))
+
+    # ------------------------------------------------------------------ modes
+
+    def _guarded(self: Interpreter, state: State) -> bool:
+        return any(m.guard is not None for ms in state.modes.values() for m in ms)
+
+    def _invalidate_guards(self: Interpreter, name: str) -> None:
+        """``name`` changes: conditions reading it say nothing about later paths."""
+        self.guards = [g if g is None or name not in g[2] else None for g in self.guards]
+        state = self.state
+        if state is None:
+            return
+        for canonical, modes in list(state.modes.items()):
+            if any(m.guard is not None and name in m.guard[2] for m in modes):
+                state.set(canonical, frozenset(
+                    replace(m, guard=None) if m.guard is not None and name in m.guard[2] else m
+                    for m in modes))
+
+    def _guard_text(self: Interpreter, test: ast.expr) -> str:
+        """The condition's source text: guards of the same text are the same condition."""
+        found = self._guard_texts.get(id(test))
+        if found is None:
+            found = self._guard_texts[id(test)] = ast.unparse(test)
+        return found
+
+    def _feasible(self: Interpreter, modes: Iterable[Mode]) -> set[Mode]:
+        """Drop modes set under the opposite branch of a condition we are inside of."""
+        active = {(self._guard_text(g[0]), g[1]) for g in self.guards if g is not None}
+        if not active:
+            return set(modes)
+        return {m for m in modes if m.guard is None or (m.guard[0], not m.guard[1]) not in active}
+
+    def _set_mode(self: Interpreter, canonical: str, kind: str, node: ast.AST, how: str,
+                  flagged: bool = False, children: bool = True,
+                  param_flag: str | None = None, method_call: bool = False) -> None:
+        state = self.state
+        if state is None:
+            return
+        line = node.lineno - 1  # type: ignore[attr-defined]
+        raw = self.guards[-1] if self.guards else None
+        guard = None
+        if raw is not None:
+            guard = (self._guard_text(raw[0]), raw[1], raw[2])
+            self.guard_used = True
+        mode = Mode(kind, line, node.col_offset, how, flagged, node,  # type: ignore[attr-defined]
+                    guard, "", param_flag, method_call)
+        state.set(canonical, frozenset({mode}))
+        if children:
+            state.drop_children(canonical)
+            todo = list(self.contains.get(canonical, ()))
+            seen = {canonical}
+            while todo:   # submodules passed to the constructor follow eval()/train()
+                sub = todo.pop()
+                if sub in seen:
+                    continue
+                seen.add(sub)
+                state.set(sub, frozenset({mode}))
+                todo.extend(self.contains.get(sub, ()))
+        if self.main and kind in (EVAL, TRAIN) and not flagged:
+            assert self.ctx is not None
+            self.mode_sets[id(node)] = ModeSwitchEvent(kind, canonical, self.ctx,
+                                                       tuple(self.stmts))
+
+    def _is_static_entity(self: Interpreter, key: str) -> bool:
+        return key in self.facts.module_used or key in self.facts.trained
+
+    def _is_entity_key(self: Interpreter, key: str, assigning: bool = False) -> bool:
+        state = self.state
+        if state is None:
+            return False
+        canonical = self._canonical(key)
+        found = state.modes.get(canonical) or self._lookup(state, canonical)
+        if found and not all(m.kind == ENTRY for m in found):
+            return True  # (ENTRY alone: any outside name in a summary run, not a module yet)
+        if self._is_static_entity(key):
+            return True
+        if key == "self":
+            return bool(self.ctx and self.ctx.is_module_class)
+        if assigning and "trainer" not in key.lower() and looks_like_model_name(
+                key.rsplit(".", 1)[-1]):
+            return True
+        return False
+
+    def _entity_modes(self: Interpreter,
+                      key: str, forward: bool = False) -> tuple[str, Modes] | None:
+        """(canonical, modes) if ``key`` names an entity here, else None."""
+        state = self.state
+        if state is None:
+            return None
+        canonical = self._canonical(key)
+        modes = self._lookup(state, canonical)
+        if modes:
+            return canonical, modes
+        root = key.split(".", 1)[0]
+        if self._is_static_entity(key) or (forward and self._looks_like_model(key, root)):
+            modes = frozenset({Mode(UNKNOWN, None, 0, "never set in view")})
+            if self.main is False and self.fn is not None and root not in self.fn.locals:
+                modes = ENTRY_MODES
+            state.set(canonical, modes)
+            return canonical, modes
+        return None
+
+    def _looks_like_model(self: Interpreter, key: str, root: str) -> bool:
+        last = key.rsplit(".", 1)[-1]
+        if not looks_like_model_name(last) or ("." in key and VERB_PREFIX.match(last)):
+            return False  # logger.log_model(...), ckpt.save_model(...): methods, not models
+        if root in self.imports.names or root in self.facts.module_funcs or \
+                root in self.facts.classes:
+            return False
+        if self.fn is not None and (id(self.fn.node), last) in self.nested:
+            return False
+        return True
+
+    # ------------------------------------------------------------------ expressions
+
+    def _expr(self: Interpreter, node: ast.expr | None) -> Value:
+        if node is None or self.state is None:
+            return None
+        tp = type(node)
+        if tp is ast.Call:
+            assert isinstance(node, ast.Call)
+            return self._call(node)
+        if tp is ast.Name:
+            assert isinstance(node, ast.Name)
+            return self._name_value(node.id, node)
+        if tp is ast.Attribute:
+            assert isinstance(node, ast.Attribute)
+            return self._attribute_value(node)
+        if tp is ast.Constant:
+            return None
+        if tp is ast.Tuple or tp is ast.List:
+            assert isinstance(node, (ast.Tuple, ast.List))
+            return Tup(tuple(self._expr(e) for e in node.elts))
+        if tp in (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp):
+            self._comprehension(node)  # type: ignore[arg-type]
+            return None
+        if tp is ast.Lambda:
+            return None
+        if tp is ast.IfExp:
+            assert isinstance(node, ast.IfExp)
+            return self._if_exp_value(node)
+        if tp is ast.NamedExpr:
+            assert isinstance(node, ast.NamedExpr)
+            value = self._expr(node.value)
+            if self.stmts:
+                self._assign(node.target, value, self.stmts[-1])  # type: ignore[arg-type]
+            return value
+        if tp is ast.Await:
+            assert isinstance(node, ast.Await)
+            return self._expr(node.value)
+        if tp is ast.Yield or tp is ast.YieldFrom:
+            self._expr(node.value)  # type: ignore[attr-defined]
+            if not self.main and self.state is not None:
+                self.yield_states.append(self.state.copy())
+            return None
+        # the commonest other expressions: their expression children in field order,
+        # exactly as the generic loop below would visit them (operators are not visited)
+        if tp is ast.BinOp:
+            self._expr(node.left)  # type: ignore[attr-defined]
+            self._expr(node.right)  # type: ignore[attr-defined]
+            return None
+        if tp is ast.Compare:
+            self._expr(node.left)  # type: ignore[attr-defined]
+            for comparator in node.comparators:  # type: ignore[attr-defined]
+                self._expr(comparator)
+            return None
+        if tp is ast.BoolOp:
+            for value in node.values:  # type: ignore[attr-defined]
+                self._expr(value)
+            return None
+        if tp is ast.UnaryOp:
+            self._expr(node.operand)  # type: ignore[attr-defined]
+            return None
+        if tp is ast.Subscript:
+            assert isinstance(node, ast.Subscript)
+            value = self._expr(node.value)
+            self._expr(node.slice)
+            return self._checkpoint_item(node, value)
+        for child in child_nodes(node):
+            if isinstance(child, ast.expr):
+                self._expr(child)
+            elif isinstance(child, ast.keyword):
+                self._expr(child.value)
+            elif isinstance(child, ast.comprehension):
+                self._expr(child.iter)
+        return None
+
+    def _attribute_value(self: Interpreter, node: ast.Attribute) -> Value:
+        """``m.training`` is a snapshot of ``m``'s mode (a ``Flag`` to restore later);
+        any other attribute chain is the entity it names, if any."""
+        if node.attr == "training":
+            key = self._ekey(node.value)
+            if key is not None:
+                found = self._entity_modes(key)
+                if found is not None:
+                    return Flag(found[0], found[1])
+                if key == "self" or key.startswith("self."):
+                    canonical = self._canonical(key)
+                    assert self.state is not None
+                    return Flag(canonical, self._lookup(self.state, canonical))
+            return None
+        key = self._ekey(node)
+        if key is not None:
+            return self._name_value(key, node)
+        self._expr(node.value)
+        return None
+
+    def _if_exp_value(self: Interpreter, node: ast.IfExp) -> Value:
+        """``a if c else b``: a grad context if either side is one (``KEEP`` standing for
+        the side that leaves grad mode alone), else the value both sides agree on."""
+        self._expr(node.test)
+        a = self._expr(node.body)
+        b = self._expr(node.orelse)
+        if isinstance(a, GradCtx) or isinstance(b, GradCtx):
+            va = a.values if isinstance(a, GradCtx) else frozenset({KEEP})
+            vb = b.values if isinstance(b, GradCtx) else frozenset({KEEP})
+            return GradCtx(va | vb)
+        return a if a == b else None
+
+    def _comprehension(self: Interpreter,
+                       node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+                       ) -> None:
+        for gen in node.generators:
+            self._expr(gen.iter)
+        if self.main and node.generators and is_eval_loader_name(
+                iter_name(node.generators[0].iter), self.eval_loader_patterns):
+            self.eval_loops.add(id(node))
+        self.stmts.append(node)
+        try:
+            for gen in node.generators:
+                for cond in gen.ifs:
+                    self._expr(cond)
+            if isinstance(node, ast.DictComp):
+                self._expr(node.key)
+                self._expr(node.value)
+            else:
+                self._expr(node.elt)
+        finally:
+            self.stmts.pop()
+
+    def _name_value(self: Interpreter, key: str, node: ast.AST) -> Value:
+        state = self.state
+        assert state is not None
+        held = state.saved.get(key)
+        if isinstance(held, GradCtx):
+            return held
+        canonical = self._canonical(key)
+        if canonical in state.modes or self._lookup(state, canonical):
+            if self.main:
+                self._occurrence(node, key, canonical)
+            return Ent(canonical, key)
+        if self._is_static_entity(key):
+            self._entity_modes(key)
+            if self.main:
+                self._occurrence(node, key, canonical)
+            return Ent(canonical, key)
+        return None
+
+    def _occurrence(self: Interpreter, node: ast.AST, key: str, canonical: str) -> None:
+        state = self.state
+        if state is None:
+            return
+        modes = self._lookup(state, canonical) or frozenset()
+        prev = self.occurrences.get(id(node))
+        if prev is not None:
+            modes = prev[2] | modes
+        cls = self.classes_of.get(canonical.split(".")[0])
+        self.occurrences[id(node)] = (node, key, modes, cls)
+
+    def _is_spot_tensor(self: Interpreter, call: ast.Call, numpy: bool = True) -> bool:
+        """A tensor made on the spot: ``torch.randn(...)``; with ``numpy``, also
+        ``np.random.rand(...)`` and ``torch.from_numpy`` of one (``.float()`` after it)."""
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr in TENSOR_CASTS and \
+                isinstance(func.value, ast.Call):
+            return self._is_spot_tensor(func.value, numpy)
+        qual = self._qual(func) or ""
+        if numpy and qual.startswith("numpy.random."):
+            return True
+        if numpy and qual == "torch.from_numpy" and call.args:
+            arg = call.args[0]
+            if isinstance(arg, ast.Name):
+                ctx = self.ctx
+                return (id(ctx.node) if ctx else 0, arg.id) in self.spot_names
+            return any(isinstance(n, ast.Call) and self._is_spot_tensor(n) for n in ast.walk(arg))
+        return qual.startswith("torch.") and qual.rsplit(".", 1)[-1] in SPOT_TENSOR_FUNCS
+
+    def _spot_args(self: Interpreter, node: ast.Call, ctx: FuncCtx, numpy: bool) -> bool:
+        scope = self._loop_scope()
+        for arg in node.args:
+            if isinstance(arg, ast.Call) and self._is_spot_tensor(arg, numpy):
+                return True
+            if isinstance(arg, ast.Name):
+                found = self.spot_names.get((id(ctx.node), arg.id))
+                if found is not None and found[0] == scope and (numpy or not found[1]):
+                    return True
+        return False
+
+    def _built_here(self: Interpreter, modes: Modes, ctx: FuncCtx) -> bool:
+        """Every mode of the model comes from a constructor call in this function
+        (``D = Discriminator(32)`` in a unit-test helper)."""
+        node = ctx.node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+        else:
+            first, last = 0, 1 << 30
+        return bool(modes) and all(m.how == "constructed" and m.line is not None and
+                                   first <= m.line <= last for m in modes)
