@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from .facts import FileFacts, FuncInfo, is_optimizer_name
+from .interp.syntax import child_nodes
 from .names import entity_key
 
 MAX_LOOP_DEPTH = 6   # nested loops that get a second pass (each doubles the work)
@@ -688,23 +689,15 @@ _NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambd
 
 
 def _walk_no_defs(node: ast.AST) -> Iterator[ast.AST]:
-    """``ast.walk`` without descending into nested functions, lambdas and classes.
-    (The children are read from ``_fields`` directly, in ``ast.iter_child_nodes``'s
-    order: the walk runs over every statement of a file, and the two generators of
-    ``iter_child_nodes`` cost more than the walk itself.)"""
+    """``ast.walk`` without descending into nested functions, lambdas and classes (nor
+    into ``ctx`` markers); children listed without ``iter_child_nodes``'s generators,
+    which cost more than this walk over every statement of a file."""
     todo = [node]
-    node_type = ast.AST
     while todo:
         current = todo.pop()
         yield current
-        for name in current._fields:
-            value = getattr(current, name, None)
-            if isinstance(value, node_type):
-                if not isinstance(value, _NESTED_SCOPES):
-                    todo.append(value)
-            elif isinstance(value, list):
-                todo.extend(item for item in value if isinstance(item, node_type)
-                            and not isinstance(item, _NESTED_SCOPES))
+        todo.extend(child for child in child_nodes(current)
+                    if not isinstance(child, _NESTED_SCOPES))
 
 
 def source_text(stmt: ast.stmt, lines: list[str]) -> str:
