@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 CONSOLE_SCRIPT = os.path.join(os.path.dirname(sys.executable), "torchmode")
+STARTUP_TIMEOUT = 90.0
 
 
 def frame(message: dict[str, Any], *, extra: int = 0,
@@ -86,18 +87,21 @@ class RawServer:
         self.proc.stdin.write(data)
         self.proc.stdin.flush()
 
-    def request(self, method: str, params: Any = None, **frame_options: Any) -> dict[str, Any]:
+    def request(self, method: str, params: Any = None, *, timeout: float = 20.0,
+                **frame_options: Any) -> dict[str, Any]:
         self._next_id += 1
         msg_id = self._next_id
         self.send(frame({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params},
                         **frame_options))
-        return self.reader.answer(msg_id)
+        return self.reader.answer(msg_id, timeout)
 
     def notify(self, method: str, params: Any = None) -> None:
         self.send(frame({"jsonrpc": "2.0", "method": method, "params": params}))
 
     def initialize(self) -> dict[str, Any]:
-        answer = self.request("initialize", {
+        # The first answer waits on the server's imports, slow on a loaded machine: these
+        # tests judge the protocol, not the start-up time.
+        answer = self.request("initialize", timeout=STARTUP_TIMEOUT, params={
             "processId": None, "rootUri": self.root.as_uri(), "capabilities": {},
             "workspaceFolders": [{"uri": self.root.as_uri(), "name": "root"}],
         })
