@@ -106,14 +106,14 @@ def load_labels(path: Path) -> tuple[dict[tuple[str, str, str], dict[str, str]],
 
 def run_repo(root: Path, corpus: Path) -> tuple[list[Seen], list[tuple[str, float]], list[str]]:
     """One whole-repository run: findings, (file, seconds) per file, error lines."""
-    from torchmode import cli
+    from torchmode import check_file, cli
 
     files, _missing = cli.discover([str(root)], None, None)
     tasks = [cli.Task(path, replace(settings, show_hints=True)) for path, settings in files]
     started = time.perf_counter()
     project = cli.build_project(tasks, io.StringIO())
     index_time = time.perf_counter() - started
-    cli._init_worker(project)
+    check_file.init_worker(project)
     seen: list[Seen] = []
     times: list[tuple[str, float]] = [(f"{root.name} (cross-file index)", index_time)]
     errors: list[str] = []

@@ -256,44 +256,65 @@ def hover_info(
     layers, for forward calls the engine reported without an occurrence.
     """
     index = codepoint_index(line_text, character)
-    code = _noqa_code_at(line_text, index)
-    if code is not None and rule_doc is not None:
-        try:
-            doc = rule_doc(code)
-        except (KeyError, ValueError, LookupError):
-            doc = None
-        if doc:
-            start = line_text.upper().find(code, line_text.find("#"))
-            return HoverInfo(doc, _utf16_range(line, line_text, start, start + len(code)))
+    noqa = _noqa_hover(line_text, line, index, rule_doc)
+    if noqa is not None:
+        return noqa
     span = _word_at(line_text, index)
     if span is None:
         return None
     start, end = span
-    word = line_text[start:end]
-    rng = _utf16_range(line, line_text, start, end)
     if "#" in line_text[:start]:
         return None  # a comment (``noqa`` handled above)
+    return (_entity_hover(line, character, entities, forward_calls, line_label)
+            or _forward_call_hover(line, character, forward_calls, entity_classes or {},
+                                   line_label)
+            or _word_hover(line_text, line, start, end, entity_classes or {}))
+
+
+def _noqa_hover(line_text: str, line: int, index: int,
+                rule_doc: Callable[[str], str] | None) -> HoverInfo | None:
+    """The rule's documentation over a code in a ``# noqa`` comment."""
+    code = _noqa_code_at(line_text, index)
+    if code is None or rule_doc is None:
+        return None
+    try:
+        doc = rule_doc(code)
+    except (KeyError, ValueError, LookupError):
+        return None
+    if not doc:
+        return None
+    start = line_text.upper().find(code, line_text.find("#"))
+    return HoverInfo(doc, _utf16_range(line, line_text, start, start + len(code)))
+
+
+def _entity_hover(line: int, character: int, entities: Sequence[Any],
+                  forward_calls: Sequence[ForwardCallFact],
+                  line_label: Callable[[int], str]) -> HoverInfo | None:
+    """A model occurrence the engine recorded under the cursor, with its forward call."""
     for occ in entities:
         occ_range = getattr(occ, "range", None)
         if occ_range is None or not occ_range.start.line <= line <= occ_range.end.line:
             continue
         if occ_range.start <= Position(line, character) <= occ_range.end:
-            call = next(
-                (
-                    c
-                    for c in forward_calls
-                    if c.line == occ_range.start.line and c.character == occ_range.start.character
-                ),
-                None,
-            )
+            start = occ_range.start
+            call = next((c for c in forward_calls
+                         if c.line == start.line and c.character == start.character), None)
             return HoverInfo(entity_markdown(occ, call, line_label), occ_range)
+    return None
+
+
+def _forward_call_hover(line: int, character: int, forward_calls: Sequence[ForwardCallFact],
+                        entity_classes: Mapping[str, Any],
+                        line_label: Callable[[int], str]) -> HoverInfo | None:
+    """A forward call reported without an occurrence; its class comes from
+    ``entity_classes``."""
     for call in forward_calls:
         if call.line != line:
             continue
         call_end = call.character + utf16_len(call.entity)
         if call.character <= character <= call_end:
             call_range = Range(Position(line, call.character), Position(line, call_end))
-            known = (entity_classes or {}).get(call.entity)
+            known = entity_classes.get(call.entity)
             occurrence = _CallEntity(
                 call.entity,
                 class_name=getattr(known, "class_name", None),
@@ -301,6 +322,15 @@ def hover_info(
                 layers=getattr(known, "layers", None),
             )
             return HoverInfo(entity_markdown(occurrence, call, line_label), call_range)
+    return None
+
+
+def _word_hover(line_text: str, line: int, start: int, end: int,
+                entity_classes: Mapping[str, Any]) -> HoverInfo | None:
+    """Documentation of the word ``line_text[start:end]``: a mode or grad keyword, a
+    mode-dependent layer or functional, or a model named where no mode was recorded."""
+    word = line_text[start:end]
+    rng = _utf16_range(line, line_text, start, end)
     before = line_text[:start].rstrip()
     if word in ("eval", "train", "training") and before.endswith("."):
         return HoverInfo(KEYWORD_DOCS[word], rng)
@@ -313,7 +343,7 @@ def hover_info(
     doc = functional_doc(dotted, line_text[end:].lstrip().startswith("("))
     if doc is not None:
         return HoverInfo(doc, rng)
-    known = (entity_classes or {}).get(dotted)
+    known = entity_classes.get(dotted)
     if known is not None:
         # A model named where the engine recorded no mode (e.g. its assignment).
         return HoverInfo(model_markdown(known), rng)

@@ -22,7 +22,7 @@ from .output import FileReport
 from .reads import Reads, RecordingFacts, Uncanonical, canonical
 
 if TYPE_CHECKING:
-    from .cli import Task
+    from .check_file import Task
     from .solve import ProjectFacts
 
 Check = Callable[[Any, bytes | None], FileReport]

@@ -435,6 +435,33 @@ def test_progress_and_colors_on_a_terminal(tmp_path: Path, run_cli: RunCli,
     assert "checked" not in colored.err  # one file: no progress
 
 
+def test_file_problems_on_stderr_with_colored_labels_on_a_terminal(
+        tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Errors red, warnings yellow, notes plain, in the order of the reports (missing
+    paths first); stdout keeps the summary."""
+    import torchmode.cli as cli
+
+    write(tmp_path / "broken.py", "import torch\ndef f(:\n")
+    write(tmp_path / "cells.ipynb", notebook([("code", "import torch\n"), ("code", "def g(:\n")]))
+    monkeypatch.setattr(cli, "_isatty", lambda stream: True)
+    monkeypatch.delenv("NO_COLOR")
+    run = run_cli("check", "--no-cache", "broken.py", "cells.ipynb", "nope.py")
+    assert run.status == 2
+    assert run.err.splitlines() == [
+        "nope.py: \x1b[1;31merror\x1b[0m: no such file or directory",
+        "broken.py: \x1b[1;31merror\x1b[0m: syntax error at line 2, column 7: invalid syntax",
+        "cells.ipynb: \x1b[1;33mwarning\x1b[0m: cell 2, line 1, column 7: not analysed "
+        "(syntax error: invalid syntax)",
+    ]
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = run_cli("check", "--no-cache", "broken.py", "cells.ipynb")
+    assert plain.err.splitlines() == [
+        "broken.py: error: syntax error at line 2, column 7: invalid syntax",
+        "cells.ipynb: warning: cell 2, line 1, column 7: not analysed "
+        "(syntax error: invalid syntax)",
+    ]
+
+
 def test_server_subprocess_answers_initialize(tmp_path: Path) -> None:
     """`python -m torchmode server` reaches the real language server over stdio."""
     import json

@@ -68,6 +68,19 @@ def test_diff_writes_nothing(tmp_path: Path, run_cli: RunCli) -> None:
     assert run.status == 0 and run.out == ""
 
 
+def test_diff_counts_fixes_files_and_what_remains(tmp_path: Path, run_cli: RunCli) -> None:
+    write(tmp_path / "a.py", BARE_EVAL)
+    write(tmp_path / "b.py", BARE_EVAL)
+    run = run_cli("check", "--diff", "a.py", "b.py")
+    assert run.status == 1
+    assert run.out.count("--- a/") == 2
+    assert run.err == "Would fix 2 findings in 2 files; 0 would remain.\n"
+    write(tmp_path / "c.py", MISSING_EVAL)  # its fix is unsafe: not applied by --diff
+    run = run_cli("check", "--diff", "c.py")
+    assert (run.status, run.out) == (1, "")
+    assert run.err == "Would fix 0 findings in 0 files; 1 would remain.\n"
+
+
 def test_fix_keeps_encoding_and_bom(tmp_path: Path, run_cli: RunCli) -> None:
     latin = tmp_path / "latin.py"
     latin_text = "# -*- coding: latin-1 -*-\n# café\n" + BARE_EVAL

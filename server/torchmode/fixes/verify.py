@@ -357,38 +357,54 @@ def _compatible(text: str, plan: list[_Item]) -> list[_Item]:
     index = LineIndex(text)
     plan = sorted(plan, key=lambda it: (it.spec.target_line,
                                         -(it.spec.target_end_line - it.spec.target_line)))
-    wraps: list[tuple[int, int]] = []
-    inserts: list[int] = []
-    inserted: set[tuple[str, str | None]] = set()
-    spans: list[tuple[int, int]] = []
+    taken = _Taken()
     batch = []
     for item in plan:
-        spec = item.spec
         lines = sorted({e.range.start.line for e in item.edits
                         if e.range.start.character == 0 and e.new_text.endswith(("\n", "\r"))})
-        if spec.kind in WRAPS:
-            region = (spec.target_line, spec.target_end_line)
-            if any(a <= region[1] and region[0] <= b for a, b in wraps):
-                continue
-            if any(region[0] < c <= region[1] for c in inserts):
-                continue
-        elif any(a < c <= b for a, b in wraps for c in lines):
+        if not taken.admits(item.spec, lines):
             continue
-        if spec.kind in (FixKind.INSERT_EVAL, FixKind.INSERT_TRAIN):
-            if (spec.kind, spec.entity) in inserted:
-                continue
         own = _span(index, item.edits)
-        if any(_overlap(s, t) for s in own for t in spans):
+        if any(_overlap(s, t) for s in own for t in taken.spans):
             continue
-        if spec.kind in WRAPS:
-            wraps.append((spec.target_line, spec.target_end_line))
-        else:
-            inserts.extend(lines)
-        if spec.kind in (FixKind.INSERT_EVAL, FixKind.INSERT_TRAIN):
-            inserted.add((spec.kind, spec.entity))
-        spans.extend(own)
+        taken.add(item.spec, lines, own)
         batch.append(item)
     return batch
+
+
+_INSERT_CALLS = (FixKind.INSERT_EVAL, FixKind.INSERT_TRAIN)
+
+
+@dataclass
+class _Taken:
+    """What the fixes already chosen for a round occupy (see ``_compatible``)."""
+
+    wraps: list[tuple[int, int]] = field(default_factory=list)   # wrapped line ranges
+    inserts: list[int] = field(default_factory=list)   # lines where new lines go in
+    inserted: set[tuple[str, str | None]] = field(default_factory=set)  # (kind, model)
+    spans: list[tuple[int, int]] = field(default_factory=list)   # replaced text offsets
+
+    def admits(self, spec: FixSpec, lines: list[int]) -> bool:
+        """Whether a fix inserting new lines at ``lines`` fits beside the ones taken,
+        its edits' overlap aside."""
+        if spec.kind in WRAPS:
+            first, last = spec.target_line, spec.target_end_line
+            if any(a <= last and first <= b for a, b in self.wraps):
+                return False
+            if any(first < c <= last for c in self.inserts):
+                return False
+        elif any(a < c <= b for a, b in self.wraps for c in lines):
+            return False
+        return spec.kind not in _INSERT_CALLS or (spec.kind, spec.entity) not in self.inserted
+
+    def add(self, spec: FixSpec, lines: list[int], own: list[tuple[int, int]]) -> None:
+        if spec.kind in WRAPS:
+            self.wraps.append((spec.target_line, spec.target_end_line))
+        else:
+            self.inserts.extend(lines)
+        if spec.kind in _INSERT_CALLS:
+            self.inserted.add((spec.kind, spec.entity))
+        self.spans.extend(own)
 
 
 def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
