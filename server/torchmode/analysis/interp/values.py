@@ -310,8 +310,12 @@ class Values(Part):
 
     def _expr(self: Interpreter, node: ast.expr | None) -> Value:
         """The value of an expression, visiting it for the calls and occurrences inside.
-        The four commonest node types are tested first; the rest go through
-        ``_EXPR_HANDLERS`` by type, and any other node visits its children."""
+
+        The commonest node types are tested first. Chains that Python parses without
+        brackets, and so may nest thousands deep (``a + b + ...``, ``x[0][1]...``), recurse
+        here directly: one frame per level, as the recursion limit was set for. The
+        rest nest at most as deep as brackets can (200) and go through
+        ``_EXPR_HANDLERS`` by type; any other node visits its children."""
         if node is None or self.state is None:
             return None
         tp = type(node)
@@ -323,6 +327,27 @@ class Values(Part):
             return self._attribute_value(node)  # type: ignore[arg-type]
         if tp is ast.Constant:
             return None
+        # their expression children in field order, as _children_exprs would visit them
+        if tp is ast.BinOp:
+            self._expr(node.left)  # type: ignore[attr-defined]
+            self._expr(node.right)  # type: ignore[attr-defined]
+            return None
+        if tp is ast.Compare:
+            self._expr(node.left)  # type: ignore[attr-defined]
+            for comparator in node.comparators:  # type: ignore[attr-defined]
+                self._expr(comparator)
+            return None
+        if tp is ast.BoolOp:
+            for value in node.values:  # type: ignore[attr-defined]
+                self._expr(value)
+            return None
+        if tp is ast.UnaryOp:
+            self._expr(node.operand)  # type: ignore[attr-defined]
+            return None
+        if tp is ast.Subscript:
+            value = self._expr(node.value)  # type: ignore[attr-defined]
+            self._expr(node.slice)  # type: ignore[attr-defined]
+            return self._checkpoint_item(node, value)  # type: ignore[arg-type]
         handler = _EXPR_HANDLERS.get(tp)
         if handler is not None:
             return handler(self, node)
@@ -369,35 +394,6 @@ class Values(Part):
         if not self.main and self.state is not None:
             self.yield_states.append(self.state.copy())
         return None
-
-    # The commonest other expressions: their expression children in field order, exactly
-    # as ``_children_exprs`` would visit them (operators are not visited).
-
-    def _binop_value(self: Interpreter, node: ast.BinOp) -> Value:
-        self._expr(node.left)
-        self._expr(node.right)
-        return None
-
-    def _compare_value(self: Interpreter, node: ast.Compare) -> Value:
-        self._expr(node.left)
-        for comparator in node.comparators:
-            self._expr(comparator)
-        return None
-
-    def _boolop_value(self: Interpreter, node: ast.BoolOp) -> Value:
-        for value in node.values:
-            self._expr(value)
-        return None
-
-    def _unaryop_value(self: Interpreter, node: ast.UnaryOp) -> Value:
-        self._expr(node.operand)
-        return None
-
-    def _subscript_value(self: Interpreter, node: ast.Subscript) -> Value:
-        """``x[i]``: an item of a loaded checkpoint may be a module (``_checkpoint_item``)."""
-        value = self._expr(node.value)
-        self._expr(node.slice)
-        return self._checkpoint_item(node, value)
 
     def _attribute_value(self: Interpreter, node: ast.Attribute) -> Value:
         """``m.training`` is a snapshot of ``m``'s mode (a ``Flag`` to restore later);
@@ -522,7 +518,7 @@ class Values(Part):
                                    first <= m.line <= last for m in modes)
 
 
-# What ``Values._expr`` does with each type of expression beyond the four it tests first.
+# What ``Values._expr`` does with each type of expression beyond those it tests first.
 _EXPR_HANDLERS: dict[type[ast.expr], Callable[[Interpreter, Any], Value]] = {
     ast.Tuple: Values._tuple_value,
     ast.List: Values._tuple_value,
@@ -536,9 +532,4 @@ _EXPR_HANDLERS: dict[type[ast.expr], Callable[[Interpreter, Any], Value]] = {
     ast.Await: Values._await_value,
     ast.Yield: Values._yield_value,
     ast.YieldFrom: Values._yield_value,
-    ast.BinOp: Values._binop_value,
-    ast.Compare: Values._compare_value,
-    ast.BoolOp: Values._boolop_value,
-    ast.UnaryOp: Values._unaryop_value,
-    ast.Subscript: Values._subscript_value,
 }
