@@ -81,6 +81,17 @@ def test_many_models_in_one_scope_stay_fast() -> None:
     assert time.perf_counter() - start < 10
 
 
+def test_unbracketed_chains_thousands_deep_are_analysed() -> None:
+    # Python parses these chains without brackets, so they nest far deeper than 200
+    # levels; the expression walk must still reach the forward at their bottom.
+    for tail in (" + 1", "[0]", " * 2 - 1"):
+        src = ("import torch\nmodel = torch.nn.Dropout()\nfor x in val_loader:\n"
+               "    y = model(x)" + tail * 8000 + "\n")
+        result = analyze(src, "chain.py")
+        assert result.syntax_error is None, tail
+        assert sorted(f.code for f in result.findings) == ["TM001", "TM002"], tail
+
+
 def test_non_ascii_identifiers_and_comments() -> None:
     src = ("import torch\n# 模型 🎉\nмодель = torch.nn.Dropout()\n"
            "with torch.no_grad():\n    for x in val_loader:  # 検証\n        модель(x)\n")

@@ -3,6 +3,7 @@
 ``runs`` (which functions run, in which order), ``statements`` (control flow and
 joins), ``values`` (assignments and expressions), ``module_calls`` (mode switches,
 forward calls, training steps), ``calls`` (constructors, loaders, exports, the
-project's own functions), and ``syntax`` (pure questions about syntax trees). Each
-part is a class whose methods take the composed ``Interpreter`` as ``self``.
+project's own functions; ``call_kinds`` says which PyTorch table a called name belongs
+to), and ``syntax`` (pure questions about syntax trees). Each part is a class whose
+methods take the composed ``Interpreter`` as ``self``.
 """

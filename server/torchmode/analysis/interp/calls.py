@@ -8,6 +8,7 @@ their callbacks, and applying a called function's ``Summary`` to the caller's st
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..callbacks import builds_trainer, handed_callbacks, registering_receiver
@@ -40,13 +41,8 @@ from ..model import (
 )
 from ..names import (
     EXPORTERS,
-    FACTORY_PREFIXES,
-    GRAD_OFF_CTX,
-    GRAD_ON_CTX,
-    LOADERS,
     PRETRAINED_EVAL_PREFIXES,
     SET_GRAD,
-    WRAPPERS,
     dotted,
     entity_key,
     entity_key_of,
@@ -56,6 +52,7 @@ from ..torch_api import (
     HARMLESS_CALLS,
     LOSS_CLASS,
 )
+from .call_kinds import PRETRAINED_NON_MODULES, TorchCall, torch_call_kind
 from .syntax import (
     NODE_FIELDS,
     arg_node,
@@ -82,13 +79,13 @@ class NamedCalls(Part):
 
     def _qual_call(self: Interpreter, node: ast.Call, qual: str, recv_value: Value,
                    arg_values: list[Value] | None = None) -> Value:
-        """Calls by qualified name: constructors, factories, wrappers, loaders, functions."""
+        """Calls by qualified name: grad switches, the project's own functions, calls
+        in a PyTorch table (``_TORCH_BUILDERS``), then classes and functions of the
+        project or of code we cannot see (``_other_call``)."""
         state = self.state
         if state is None:
             return None
         args = arg_values if arg_values is not None else []
-        last = qual.rsplit(".", 1)[-1]
-        line = node.lineno - 1
         if qual in SET_GRAD:
             value = grad_of_flag(node)
             state.grad = frozenset({value})
@@ -99,61 +96,91 @@ class NamedCalls(Part):
         callee = self._callee(node, qual)
         if callee is not None:
             return self._apply_call(node, callee, args)
-        if qual in GRAD_OFF_CTX or qual in GRAD_ON_CTX:
-            stmt = self.stmts[-1] if self.stmts else None
-            kind = self._grad_ctx(node, stmt) if stmt is not None else None  # type: ignore[arg-type]
-            return GradCtx(frozenset({kind})) if kind is not None else None
-        if qual in WRAPPERS or last in ("DistributedDataParallel", "DataParallel", "DDP",
-                                        "FullyShardedDataParallel", "FSDP"):
-            return args[0] if args and isinstance(args[0], (Ent, New)) else None
-        if last == "prepare" or qual.endswith("amp.initialize"):
-            if len(args) == 1:
-                return args[0]
-            return Tup(tuple(args))
-        if qual in ("copy.deepcopy", "deepcopy"):
-            if args and isinstance(args[0], Ent):
-                modes = self._lookup(state, args[0].canonical) or frozenset()
-                return New(modes, self.classes_of.get(args[0].canonical))
-            return args[0] if args and isinstance(args[0], New) else None
-        if qual in LOADERS or qual.endswith(("jit.load", "torch.load")):
-            how = f"loaded with {qual}"
-            return New(frozenset({Mode(LOADED, line, node.col_offset, how, False, node)}),
-                       None, True)
-        if last == "from_pretrained":
-            owner = qual.rsplit(".", 2)[-2] if qual.count(".") >= 1 else ""
-            if owner.endswith(("Tokenizer", "TokenizerFast", "Processor", "Config",
-                               "FeatureExtractor", "Scheduler", "Pipeline", "Configuration")):
-                return None  # not an nn.Module
-            if qual.startswith(PRETRAINED_EVAL_PREFIXES) or self._is_hf_class(qual):
-                return New(frozenset({Mode(EVAL, line, node.col_offset,
-                                           f"{last}() (returns eval mode)", False, node)}),
-                           qual.rsplit(".", 2)[-2] if "." in qual else None, True)
-            base = qual.rsplit(".", 1)[0]
-            return New(frozenset({Mode(TRAIN, line, node.col_offset,
-                                       f"built by {base}.from_pretrained()", False, node)}),
-                       base.rsplit(".", 1)[-1], True)
-        if qual.startswith(FACTORY_PREFIXES):
-            return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
-                       None)
-        if qual.startswith("torch.nn.") and last[:1].isupper() and \
-                not qual.startswith(("torch.nn.functional", "torch.nn.utils", "torch.nn.init")) \
-                and last not in ("Parameter", "ParameterList", "ParameterDict"):
-            if NEUTRAL_BUILTINS.match(last):
-                return None  # losses and activations: no parameters, no mode
-            cls = qual
-            if last in ("Sequential", "ModuleList", "ModuleDict"):
-                cls = self.resolver.inline_layers(node, f"<{last}@{line}:{node.col_offset}>")
-            return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
-                       cls, False, entity_children(args))
+        builder = _TORCH_BUILDERS.get(torch_call_kind(qual))
+        if builder is not None:
+            return builder(self, node, qual, args)
+        return self._other_call(node, qual, args)
+
+    # ---------------------------------------------------------- calls in a PyTorch table
+
+    def _grad_context_value(self: Interpreter, node: ast.Call, qual: str,
+                            args: list[Value]) -> Value:
+        """``torch.no_grad()``: a grad context, used by the ``with`` it is in (or kept
+        in a name for a later ``with``)."""
+        stmt = self.stmts[-1] if self.stmts else None
+        kind = self._grad_ctx(node, stmt) if stmt is not None else None  # type: ignore[arg-type]
+        return GradCtx(frozenset({kind})) if kind is not None else None
+
+    def _wrapper_value(self: Interpreter, node: ast.Call, qual: str, args: list[Value]) -> Value:
+        """``DDP(model)``, ``torch.compile(model)``: the wrapper shares the model's mode."""
+        return args[0] if args and isinstance(args[0], (Ent, New)) else None
+
+    def _prepare_value(self: Interpreter, node: ast.Call, qual: str, args: list[Value]) -> Value:
+        """``accelerator.prepare(model, opt)``: returns what it was given, wrapped."""
+        if len(args) == 1:
+            return args[0]
+        return Tup(tuple(args))
+
+    def _deepcopy_value(self: Interpreter, node: ast.Call, qual: str, args: list[Value]) -> Value:
+        """``copy.deepcopy(model)``: a new model in the copied model's modes."""
+        state = self.state
+        assert state is not None
+        if args and isinstance(args[0], Ent):
+            modes = self._lookup(state, args[0].canonical) or frozenset()
+            return New(modes, self.classes_of.get(args[0].canonical))
+        return args[0] if args and isinstance(args[0], New) else None
+
+    def _loaded_value(self: Interpreter, node: ast.Call, qual: str, args: list[Value]) -> Value:
+        """``torch.load(path)``: a model in the mode it was saved in, which we cannot know."""
+        how = f"loaded with {qual}"
+        return New(frozenset({Mode(LOADED, node.lineno - 1, node.col_offset, how, False, node)}),
+                   None, True)
+
+    def _pretrained_value(self: Interpreter, node: ast.Call, qual: str,
+                          args: list[Value]) -> Value:
+        """``X.from_pretrained(name)``: Hugging Face models come back in eval mode, other
+        libraries' in train mode; tokenizers, configs and friends are no modules."""
+        line = node.lineno - 1
+        owner = qual.rsplit(".", 2)[-2] if qual.count(".") >= 1 else ""
+        if owner.endswith(PRETRAINED_NON_MODULES):
+            return None
+        if qual.startswith(PRETRAINED_EVAL_PREFIXES) or self._is_hf_class(qual):
+            return New(frozenset({Mode(EVAL, line, node.col_offset,
+                                       "from_pretrained() (returns eval mode)", False, node)}),
+                       qual.rsplit(".", 2)[-2] if "." in qual else None, True)
+        base = qual.rsplit(".", 1)[0]
+        return New(frozenset({Mode(TRAIN, line, node.col_offset,
+                                   f"built by {base}.from_pretrained()", False, node)}),
+                   base.rsplit(".", 1)[-1], True)
+
+    def _factory_value(self: Interpreter, node: ast.Call, qual: str, args: list[Value]) -> Value:
+        """``torchvision.models.resnet18()``: a new model in train mode."""
+        return New(frozenset({Mode(TRAIN, node.lineno - 1, node.col_offset, "constructed",
+                                   False, node)}), None)
+
+    def _nn_module_value(self: Interpreter, node: ast.Call, qual: str, args: list[Value]) -> Value:
+        """``nn.Linear(...)``, ``nn.Sequential(a, b)``: a new module in train mode that
+        contains the modules it is given; losses and activations have no mode."""
+        last = qual.rsplit(".", 1)[-1]
+        if NEUTRAL_BUILTINS.match(last):
+            return None
+        line = node.lineno - 1
+        cls = qual
+        if last in ("Sequential", "ModuleList", "ModuleDict"):
+            cls = self.resolver.inline_layers(node, f"<{last}@{line}:{node.col_offset}>")
+        return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
+                   cls, False, entity_children(args))
+
+    # ---------------------------------------------------------- other calls by name
+
+    def _other_call(self: Interpreter, node: ast.Call, qual: str, args: list[Value]) -> Value:
+        """A call in no PyTorch table: a module class of the project, a function another
+        file summarises, an export, ``torch.autograd.backward``, else code we cannot see."""
+        last = qual.rsplit(".", 1)[-1]
         if LOSS_CLASS.search(last) and self.resolver.is_module_class(qual):
             return None  # a project's own loss (Tacotron2Loss): a criterion, not a model
-        if ("." not in qual and qual in self.facts.classes or last[:1].isupper() and
-                self.resolver.find(qual) is not None) and self.resolver.is_module_class(qual):
-            special = self._special_construction(node, qual, args)
-            if special is not None:
-                return special
-            return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
-                       self._class_at(qual, node), False, entity_children(args))
+        if self._is_project_module_class(qual, last):
+            return self._construct(node, qual, args)
         if self.external is not None:
             full = self._full_qual(qual)
             summary = self.external(full)
@@ -161,21 +188,10 @@ class NamedCalls(Part):
                 if self.main:
                     self._record_external(node, full, summary, args)
                 return self._apply_summary(node, summary, args, None)
-        if qual == "torch.onnx.export" and any(
-                (kw.arg == "dynamo" and const_truth(kw.value) is False) or kw.arg == "training"
-                for kw in node.keywords):
-            return None  # the TorchScript exporter switches to eval itself / mode chosen
         if qual in EXPORTERS:
-            if args and isinstance(args[0], Ent) and self.main and self.ctx is not None:
-                modes = self._lookup(state, args[0].canonical) or frozenset()
-                ev = self.exports.get(id(node))
-                if ev is None:
-                    self.exports[id(node)] = ExportEvent(node, args[0].key, set(modes), self.ctx,
-                                                         tuple(self.stmts))
-                else:
-                    ev.modes |= modes
+            self._export_call(node, qual, args)
             return None
-        if qual in ("torch.autograd.backward",):
+        if qual == "torch.autograd.backward":
             self._backward(node)
             return None
         self._passed_to_unknown(node, args, qual)
@@ -183,9 +199,44 @@ class NamedCalls(Part):
                 self.resolver.find(qual) is None:
             # A class we cannot see (an unanalysed import) whose result is used as a
             # module elsewhere: every nn.Module constructor returns training mode.
-            return New(frozenset({Mode(TRAIN, line, node.col_offset, "constructed", False, node)}),
-                       None)
+            return New(frozenset({Mode(TRAIN, node.lineno - 1, node.col_offset, "constructed",
+                                       False, node)}), None)
         return None
+
+    def _is_project_module_class(self: Interpreter, qual: str, last: str) -> bool:
+        """``qual`` names an ``nn.Module`` class of this file or one the resolver finds."""
+        return ("." not in qual and qual in self.facts.classes or last[:1].isupper() and
+                self.resolver.find(qual) is not None) and self.resolver.is_module_class(qual)
+
+    def _construct(self: Interpreter, node: ast.Call, cls: str, args: list[Value]) -> New:
+        """A module class of the project called: a new model in train mode, unless the
+        class loads its model or wraps another (``_special_construction``)."""
+        special = self._special_construction(node, cls, args)
+        if special is not None:
+            return special
+        return New(frozenset({Mode(TRAIN, node.lineno - 1, node.col_offset, "constructed",
+                                   False, node)}), self._class_at(cls, node), False,
+                   entity_children(args))
+
+    def _export_call(self: Interpreter, node: ast.Call, qual: str, args: list[Value]) -> None:
+        """``torch.jit.trace(model, x)``: record the model's modes at the export (TM005).
+        The TorchScript ONNX exporter switches to eval itself, and ``training=`` chooses
+        the mode on purpose: neither is recorded."""
+        if qual == "torch.onnx.export" and any(
+                (kw.arg == "dynamo" and const_truth(kw.value) is False) or kw.arg == "training"
+                for kw in node.keywords):
+            return
+        state = self.state
+        if not (args and isinstance(args[0], Ent) and self.main and self.ctx is not None) or \
+                state is None:
+            return
+        modes = self._lookup(state, args[0].canonical) or frozenset()
+        ev = self.exports.get(id(node))
+        if ev is None:
+            self.exports[id(node)] = ExportEvent(node, args[0].key, set(modes), self.ctx,
+                                                 tuple(self.stmts))
+        else:
+            ev.modes |= modes
 
     def _class_at(self: Interpreter, name: str, node: ast.AST) -> str:
         """The definition of a local class in force at ``node``: a class redefined in a
@@ -326,50 +377,56 @@ class NamedCalls(Part):
     def _apply_call(self: Interpreter,
                     node: ast.Call, callee: FuncInfo, args: list[Value]) -> Value:
         """A call of a function of this file: record what the caller passes, apply its effect."""
-        state = self.state
-        assert state is not None
         is_method = callee.class_name is not None
         params = callee.params[1:] if is_method and callee.params else list(callee.params)
         via_self = isinstance(node.func, ast.Attribute) and self._dotted(node.func.value) == "self"
-        is_ctor = callee.name == "__init__" and not via_self
         if self.main:
-            record = self.records.setdefault(id(callee.node), CallRecord())
-            record.count += 1
-            record.grad |= state.grad
-            for name, value in self._bind(node, params, args):
-                if isinstance(value, Ent):
-                    modes = self._lookup(state, value.canonical)
-                    if modes:
-                        record.modes.setdefault(name, set()).update(modes)
-                        cls = self.classes_of.get(value.canonical)
-                        if cls:
-                            record.classes[name] = cls
-                elif isinstance(value, New):
-                    record.modes.setdefault(name, set()).update(value.modes)
-                    if value.cls:
-                        record.classes[name] = value.cls
-            for key in self._outside_keys(callee, via_self, is_method):
-                canonical = self._canonical(key)
-                modes = self._lookup(state, canonical)
-                if modes:
-                    record.modes.setdefault(key, set()).update(modes)
-                    cls = self.classes_of.get(canonical)
-                    if cls:  # a global model used in the callee keeps its class (layers)
-                        record.classes.setdefault(key, cls)
-        summary = self._summary(callee)
-        result = self._apply_summary(node, summary, args, params, via_self=via_self)
-        if is_ctor:
-            cls = callee.class_name
-            if cls and LOSS_CLASS.search(cls):
-                return None  # a project's own loss: a criterion, not a model
-            if cls and self.resolver.is_module_class(cls):
-                special = self._special_construction(node, cls, args)
-                if special is not None:
-                    return special
-                return New(frozenset({Mode(TRAIN, node.lineno - 1, node.col_offset, "constructed",
-                                           False, node)}), self._class_at(cls, node), False,
-                           entity_children(args))
+            self._record_call(node, callee, params, args, via_self, is_method)
+        result = self._apply_summary(node, self._summary(callee), args, params, via_self=via_self)
+        if callee.name == "__init__" and not via_self:
+            return self._constructor_value(node, callee, args, result)
         return result
+
+    def _constructor_value(self: Interpreter, node: ast.Call, callee: FuncInfo,
+                           args: list[Value], result: Value) -> Value:
+        """``Net(...)`` whose ``__init__`` we see: a new model if ``Net`` is a module class
+        (a project's own loss is a criterion, not a model), else what the call returned."""
+        cls = callee.class_name
+        if cls and LOSS_CLASS.search(cls):
+            return None
+        if cls and self.resolver.is_module_class(cls):
+            return self._construct(node, cls, args)
+        return result
+
+    def _record_call(self: Interpreter, node: ast.Call, callee: FuncInfo, params: list[str],
+                     args: list[Value], via_self: bool, is_method: bool) -> None:
+        """Record the modes and classes the caller passes to ``callee``: through its
+        parameters and through the outside names it reads (its entry state)."""
+        state = self.state
+        assert state is not None
+        record = self.records.setdefault(id(callee.node), CallRecord())
+        record.count += 1
+        record.grad |= state.grad
+        for name, value in self._bind(node, params, args):
+            if isinstance(value, Ent):
+                modes = self._lookup(state, value.canonical)
+                if modes:
+                    record.modes.setdefault(name, set()).update(modes)
+                    cls = self.classes_of.get(value.canonical)
+                    if cls:
+                        record.classes[name] = cls
+            elif isinstance(value, New):
+                record.modes.setdefault(name, set()).update(value.modes)
+                if value.cls:
+                    record.classes[name] = value.cls
+        for key in self._outside_keys(callee, via_self, is_method):
+            canonical = self._canonical(key)
+            modes = self._lookup(state, canonical)
+            if modes:
+                record.modes.setdefault(key, set()).update(modes)
+                cls = self.classes_of.get(canonical)
+                if cls:  # a global model used in the callee keeps its class (layers)
+                    record.classes.setdefault(key, cls)
 
     def _scope_id(self: Interpreter) -> int:
         return id(self.fn.node) if self.fn is not None else 0
@@ -477,6 +534,9 @@ class NamedCalls(Part):
                        params: list[str] | None, via_self: bool = False,
                        self_target: str | None = None,
                        entry_state: State | None = None) -> Value:
+        """Apply a called function's ``summary`` at ``node``: its effects on the models it
+        is given or reads (by ``params``, or ``self_target`` for a method of a known model;
+        ``entry_state`` is the state the effects start from), and its return value."""
         state = self.state
         if state is None:
             return None
@@ -488,44 +548,67 @@ class NamedCalls(Part):
         bound = dict(self._bind(node, params, args))
         if summary.return_classes:
             self._call_classes[id(node)] = summary.return_classes
-        line = node.lineno - 1
         how = f"{summary.name}()"
         for key, effect in summary.effects.items():
-            root, _, rest = key.partition(".")
-            target: str | None = None
-            if root in bound:
-                value = bound[root]
-                if isinstance(value, Ent):
-                    target = value.canonical + ("." + rest if rest else "")
-            elif root == "self":
-                if self_target is not None:
-                    target = self_target + ("." + rest if rest else "")
-                elif via_self and (rest or (self.ctx is not None and self.ctx.is_module_class)):
-                    target = self._canonical(key)
-            elif root not in params:
-                target = self._canonical(key)
-            if target is None:
+            target = self._effect_target(key, bound, params, via_self, self_target)
+            if target is not None:
+                self._apply_effect(node, target, effect, params, how, entry_state or state)
+        return self._summary_return(node, summary, bound, how)
+
+    def _effect_target(self: Interpreter, key: str, bound: dict[str, Value], params: list[str],
+                       via_self: bool, self_target: str | None) -> str | None:
+        """The caller's entity that the callee's effect on ``key`` falls on: the argument
+        bound to a parameter, the model a method runs on, or an outside name; None if
+        the effect stays inside the callee."""
+        root, _, rest = key.partition(".")
+        if root in bound:
+            value = bound[root]
+            if isinstance(value, Ent):
+                return value.canonical + ("." + rest if rest else "")
+            return None
+        if root == "self":
+            if self_target is not None:
+                return self_target + ("." + rest if rest else "")
+            if via_self and (rest or (self.ctx is not None and self.ctx.is_module_class)):
+                return self._canonical(key)
+            return None
+        if root not in params:
+            return self._canonical(key)
+        return None
+
+    def _apply_effect(self: Interpreter, node: ast.Call, target: str, effect: Modes,
+                      params: list[str], how: str, before: State) -> None:
+        """Set ``target`` to the modes the callee leaves it in (``ENTRY``: the modes it had
+        in ``before``); a callee that evaluates a model is a mode switch at the call."""
+        state = self.state
+        assert state is not None
+        old = self._lookup(before, target) or frozenset()
+        line = node.lineno - 1
+        new: set[Mode] = set()
+        for mode in effect:
+            if mode.kind == ENTRY:
+                new |= old
                 continue
-            old = self._lookup(entry_state or state, target) or frozenset()
-            new: set[Mode] = set()
-            for mode in effect:
-                if mode.kind == ENTRY:
-                    new |= old
-                    continue
-                kind = mode.kind
-                if kind == DYNAMIC and mode.param_flag:
-                    truth = const_truth(arg_node(node, params, mode.param_flag))
-                    if truth is not None:
-                        kind = TRAIN if truth else EVAL
-                new.add(Mode(kind, line, node.col_offset, how, mode.flagged, node))
-            state.set(target, frozenset(new))
-            state.drop_children(target)
-            if self.main and self.ctx is not None and any(m.kind == EVAL for m in effect) and \
-                    not any(m.kind == ENTRY for m in effect):
-                self.mode_sets[id(node)] = ModeSwitchEvent(EVAL, target, self.ctx,
-                                                           tuple(self.stmts))
+            kind = mode.kind
+            if kind == DYNAMIC and mode.param_flag:   # train(mode) with a constant flag
+                truth = const_truth(arg_node(node, params, mode.param_flag))
+                if truth is not None:
+                    kind = TRAIN if truth else EVAL
+            new.add(Mode(kind, line, node.col_offset, how, mode.flagged, node))
+        state.set(target, frozenset(new))
+        state.drop_children(target)
+        if self.main and self.ctx is not None and any(m.kind == EVAL for m in effect) and \
+                not any(m.kind == ENTRY for m in effect):
+            self.mode_sets[id(node)] = ModeSwitchEvent(EVAL, target, self.ctx,
+                                                       tuple(self.stmts))
+
+    def _summary_return(self: Interpreter, node: ast.Call, summary: Summary,
+                        bound: dict[str, Value], how: str) -> Value:
+        """The call's value: a model the callee builds (made at this call), or the
+        argument it returns."""
         returns = summary.returns
         if isinstance(returns, New):
+            line = node.lineno - 1
             return New(frozenset(Mode(m.kind, line, node.col_offset,
                                       "constructed" if m.how == "constructed" else how,
                                       m.flagged, node) for m in returns.modes),
@@ -613,3 +696,17 @@ class NamedCalls(Part):
                     push(child)
         self._refkeys[id(fn.node)] = keys
         return keys
+
+
+# What a call in a PyTorch table builds, by the table its qualified name belongs to.
+Builder = Callable[["Interpreter", ast.Call, str, list[Value]], Value]
+_TORCH_BUILDERS: dict[TorchCall | None, Builder] = {
+    TorchCall.GRAD_CONTEXT: NamedCalls._grad_context_value,
+    TorchCall.WRAPPER: NamedCalls._wrapper_value,
+    TorchCall.PREPARE: NamedCalls._prepare_value,
+    TorchCall.DEEPCOPY: NamedCalls._deepcopy_value,
+    TorchCall.LOADER: NamedCalls._loaded_value,
+    TorchCall.PRETRAINED: NamedCalls._pretrained_value,
+    TorchCall.FACTORY: NamedCalls._factory_value,
+    TorchCall.NN_MODULE: NamedCalls._nn_module_value,
+}

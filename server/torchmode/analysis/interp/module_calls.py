@@ -25,12 +25,14 @@ from ..model import (
     GRAD_ON,
     TRAIN,
     ForwardEvent,
+    FuncCtx,
     Mode,
     StepEvent,
 )
 from ..names import (
     GRAD_OFF_CTX,
     GRAD_ON_CTX,
+    MODE_METHODS,
     MODULE_METHODS,
     NOT_FORWARD_METHODS,
     SELF_RETURNING,
@@ -47,6 +49,9 @@ from .syntax import (
     grad_of_flag,
     is_module_qual,
 )
+
+# Methods whose call on a path is never a forward of the submodule that path names.
+NO_PATH_FORWARD = NOT_FORWARD_METHODS | SELF_RETURNING | MODULE_METHODS
 
 if TYPE_CHECKING:
     from ..flow import Interpreter
@@ -106,28 +111,41 @@ class ModuleCalls(Part):
             return None
         head = self._dotted(recv)
         head_root = head.split(".", 1)[0] if head else None
-        if method not in NOT_FORWARD_METHODS and method not in SELF_RETURNING and \
-                method not in MODULE_METHODS and head_root is not None and \
-                not (head_root in self.imports.names and head_root not in state.modes
-                     and head_root not in self.facts.module_used):
-            fkey = self._ekey(func)
-            if fkey is not None and self._attribute_entity(fkey):
-                found = self._entity_modes(fkey, forward=True)
-                if found is not None:
-                    self._args(node)
-                    self._forward(node, Ent(found[0], fkey))
-                    return None
-        if qual is None or head_root is None or not (
-                is_module_qual(qual, self.imports) or (
-                    head_root in self.imports.names and head_root not in self.facts.module_used
-                    and self._canonical(head_root) == head_root
-                    and head_root not in state.modes)):
-            recv_value = self._expr(recv)
-        else:
+        if head_root is not None and method not in NO_PATH_FORWARD and \
+                self._forward_by_path(node, func, head_root, state):
+            return None
+        if qual is not None and head_root is not None and self._imported_receiver(
+                qual, head_root, state):
             recv_value = None
+        else:
+            recv_value = self._expr(recv)
         if self.state is None:
             return None
         return self._method_on_value(node, method, recv, recv_value, qual)
+
+    def _forward_by_path(self: Interpreter, node: ast.Call, func: ast.Attribute,
+                         head_root: str, state: State) -> bool:
+        """``self.encoder(x)`` / ``gan.netG(z)``: a forward of the submodule the whole
+        path names (not of a name imported from a library); False if it is none."""
+        if head_root in self.imports.names and head_root not in state.modes and \
+                head_root not in self.facts.module_used:
+            return False
+        fkey = self._ekey(func)
+        if fkey is None or not self._attribute_entity(fkey):
+            return False
+        found = self._entity_modes(fkey, forward=True)
+        if found is None:
+            return False
+        self._args(node)
+        self._forward(node, Ent(found[0], fkey))
+        return True
+
+    def _imported_receiver(self: Interpreter, qual: str, head_root: str, state: State) -> bool:
+        """The receiver is a module or a name imported from one (``torch.nn.functional``,
+        ``np``), not a value of this program: it has no value to compute."""
+        return is_module_qual(qual, self.imports) or (
+            head_root in self.imports.names and head_root not in self.facts.module_used
+            and self._canonical(head_root) == head_root and head_root not in state.modes)
 
     def _grad_switch_call(self: Interpreter, method: str, recv: ast.Call, state: State) -> bool:
         """``torch.no_grad().__enter__()`` and its ``__exit__()``: set the grad state and
@@ -148,15 +166,12 @@ class ModuleCalls(Part):
                          recv_value: Value, qual: str | None) -> Value:
         """A method called on a receiver of known value: mode switches, forward calls,
         ``load_state_dict``, other methods of a model, optimizer steps and ``backward``."""
-        if method in ("eval", "train") and isinstance(recv_value, (Ent, New)):
-            return self._mode_call(node, method, recv, recv_value)
-        if method in ("eval", "train") and recv_value is None and not node.args and \
-                not node.keywords:
-            key = self._ekey(recv)
-            if key is not None and key != "self" and self._maybe_module_for_mode(key):
-                found = self._entity_modes(key)
-                if found is not None:
-                    return self._mode_call(node, method, recv, Ent(found[0], key))
+        if method in MODE_METHODS:
+            if isinstance(recv_value, (Ent, New)):
+                return self._mode_call(node, method, recv, recv_value)
+            target = self._bare_switch_target(node, recv) if recv_value is None else None
+            if target is not None:
+                return self._mode_call(node, method, recv, target)
         arg_values = self._args(node)
         if isinstance(recv_value, Ent):
             if method in ("forward", "generate"):
@@ -181,6 +196,17 @@ class ModuleCalls(Part):
             return self._qual_call(node, qual, recv_value, arg_values)
         return None
 
+    def _bare_switch_target(self: Interpreter, node: ast.Call, recv: ast.expr) -> Ent | None:
+        """``x.eval()`` without arguments on a receiver of no known value: the entity it
+        names if it may be a module (not ``self``, a trainer, a config or an import)."""
+        if node.args or node.keywords:
+            return None
+        key = self._ekey(recv)
+        if key is None or key == "self" or not self._maybe_module_for_mode(key):
+            return None
+        found = self._entity_modes(key)
+        return Ent(found[0], key) if found is not None else None
+
     def _attribute_entity(self: Interpreter, key: str) -> bool:
         """``self.model`` / ``gan.netG`` called: a forward only if that path itself is a
         module (not a method of the class, not a mode inherited from its owner)."""
@@ -188,27 +214,38 @@ class ModuleCalls(Part):
         assert state is not None
         if self._method_of_known_entity(key):
             return False
-        if key.startswith("self.") and key.count(".") == 1:
-            cls = self.ctx.class_name if self.ctx is not None else None
-            info = self.facts.classes.get(cls) if cls else None
-            if info is not None and key[5:] in info.methods:
-                return False
+        if self._own_method_path(key):
+            return False
         canonical = self._canonical(key)
         if canonical in state.modes or key in state.alias:
             return True
         if self._is_static_entity(key):
             return True
-        if self.fn is not None and canonical == key and self.main:
-            record = self._record(self.fn)
-            if record is not None and key in record.modes:
-                return True
-            cls = self.ctx.class_name if self.ctx is not None else None
-            if cls and key in self.init_state.get(cls, {}):
-                return True
+        if canonical == key and self._entity_from_outside(key):
+            return True
         owner = key.rsplit(".", 1)[0]
         if owner != "self" and self._lookup(state, self._canonical(owner)):
             return False  # a method of a module we know (obj.configure_model())
         return self._looks_like_model(key, key.split(".", 1)[0])
+
+    def _own_method_path(self: Interpreter, key: str) -> bool:
+        """``self.helper``: a method of the class we are in, not a submodule."""
+        if not key.startswith("self.") or key.count(".") != 1:
+            return False
+        cls = self.ctx.class_name if self.ctx is not None else None
+        info = self.facts.classes.get(cls) if cls else None
+        return info is not None and key[5:] in info.methods
+
+    def _entity_from_outside(self: Interpreter, key: str) -> bool:
+        """In the main run, ``key`` is a model the function's callers pass in (its call
+        record) or one its class's ``__init__`` builds."""
+        if self.fn is None or not self.main:
+            return False
+        record = self._record(self.fn)
+        if record is not None and key in record.modes:
+            return True
+        cls = self.ctx.class_name if self.ctx is not None else None
+        return bool(cls and key in self.init_state.get(cls, {}))
 
     def _class_parameter(self: Interpreter, key: str) -> bool:
         """``def test_discriminator(Discriminator): D = Discriminator(32)``: a class received
@@ -292,21 +329,10 @@ class ModuleCalls(Part):
             self._args(node)
             return None  # DataFrame.eval("a + b") and friends
         key = value.key if isinstance(value, Ent) else (entity_key(recv) or "model")
-        kind = EVAL if method == "eval" else TRAIN
-        flag_node: ast.expr | None = None
         if method == "train":
-            if node.args:
-                flag_node = node.args[0]
-            for kw in node.keywords:
-                if kw.arg == "mode":
-                    flag_node = kw.value
-            if flag_node is not None:
-                truth = const_truth(flag_node)
-                if truth is None:
-                    kind = DYNAMIC
-                    self._expr(flag_node)
-                else:
-                    kind = TRAIN if truth else EVAL
+            kind, flag_node = self._train_flag(node)
+        else:
+            kind, flag_node = EVAL, None
         if isinstance(value, New):
             line = node.lineno - 1
             how = f"{key}.{method}()"
@@ -315,22 +341,51 @@ class ModuleCalls(Part):
         state = self.state
         assert state is not None
         canonical = value.canonical
-        if kind == DYNAMIC and isinstance(flag_node, ast.Name):
-            saved = state.saved.get(flag_node.id)
-            if isinstance(saved, Flag) and saved.canonical == canonical and saved.snapshot:
-                state.set(canonical, saved.snapshot)   # train(was_training): restored
-                return value
+        if kind == DYNAMIC and self._restore_snapshot(flag_node, canonical, state):
+            return value
         if kind in (EVAL, TRAIN) and self._under_train_flag():
             kind = DYNAMIC  # test(model, train=True): train-mode evaluation on purpose
         how = f"{key}.{method}()" if flag_node is None else f"{key}.train({ast.unparse(flag_node)})"
-        param_flag = None
-        if kind == DYNAMIC and not self.main and self.fn is not None and \
-                isinstance(flag_node, ast.Name) and flag_node.id in self.fn.params:
-            param_flag = flag_node.id
+        param_flag = self._param_flag(flag_node) if kind == DYNAMIC else None
         self._set_mode(canonical, kind, node, how, param_flag=param_flag,
                        method_call=flag_node is None)
         self._apply_override(node, method, canonical, kind)
         return value
+
+    def _restore_snapshot(self: Interpreter, flag_node: ast.expr | None, canonical: str,
+                          state: State) -> bool:
+        """``m.train(was_training)`` with ``was_training = m.training`` taken before: put
+        back the modes of that snapshot; False if the flag is no snapshot of ``m``."""
+        if not isinstance(flag_node, ast.Name):
+            return False
+        saved = state.saved.get(flag_node.id)
+        if isinstance(saved, Flag) and saved.canonical == canonical and saved.snapshot:
+            state.set(canonical, saved.snapshot)
+            return True
+        return False
+
+    def _param_flag(self: Interpreter, flag_node: ast.expr | None) -> str | None:
+        """In a summary run, ``m.train(flag)`` with ``flag`` a parameter: the name whose
+        argument decides the mode at each call (``Summary`` effects)."""
+        if not self.main and self.fn is not None and isinstance(flag_node, ast.Name) and \
+                flag_node.id in self.fn.params:
+            return flag_node.id
+        return None
+
+    def _train_flag(self: Interpreter, node: ast.Call) -> tuple[str, ast.expr | None]:
+        """The mode ``m.train(...)`` sets and its flag argument, if any: a constant flag
+        sets train or eval, any other is dynamic (and visited as an expression)."""
+        flag_node: ast.expr | None = node.args[0] if node.args else None
+        for kw in node.keywords:
+            if kw.arg == "mode":
+                flag_node = kw.value
+        if flag_node is None:
+            return TRAIN, None
+        truth = const_truth(flag_node)
+        if truth is None:
+            self._expr(flag_node)
+            return DYNAMIC, flag_node
+        return (TRAIN if truth else EVAL), flag_node
 
     def _under_train_flag(self: Interpreter) -> bool:
         """Inside ``if train:`` / ``if train == True:`` on a parameter named ``train``,
@@ -390,17 +445,23 @@ class ModuleCalls(Part):
             existing.grad |= state.grad
             existing.lgrad |= state.lgrad
             return
+        self.forwards[id(node)] = ForwardEvent(
+            node, key, value.canonical, set(modes), set(state.grad), set(state.lgrad), ctx,
+            tuple(self.stmts), (), trained, smoke, self._forward_class(value, ctx))
+
+    def _forward_class(self: Interpreter, value: Ent, ctx: FuncCtx) -> str | None:
+        """The class of the model a forward calls, for the rules that read its layers:
+        known here, passed by the callers (the function's call record), or assigned in
+        the ``__init__`` of the class the forward is in (``self.encoder``)."""
         cls = self.classes_of.get(value.canonical) or self.classes_of.get(
             value.canonical.split(".")[0])
         if cls is None:
             rec = self._record(self.fn) if self.fn is not None else None
             if rec is not None:
-                cls = rec.classes.get(key)
-        if cls is None and ctx.class_name and key.startswith("self."):
-            cls = self.init_classes.get(ctx.class_name, {}).get(key)
-        self.forwards[id(node)] = ForwardEvent(
-            node, key, value.canonical, set(modes), set(state.grad), set(state.lgrad), ctx,
-            tuple(self.stmts), (), trained, smoke, cls)
+                cls = rec.classes.get(value.key)
+        if cls is None and ctx.class_name and value.key.startswith("self."):
+            cls = self.init_classes.get(ctx.class_name, {}).get(value.key)
+        return cls
 
     def _loop_scope(self: Interpreter) -> int:
         """The innermost loop around the current statement (0: none). A tensor made with

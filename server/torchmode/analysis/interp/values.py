@@ -8,7 +8,7 @@ of an expression (``Value``), including occurrences of models that rules read.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,11 @@ from .syntax import (
     target_names,
 )
 
+# Attributes whose assignment replaces a module's mode flag or mode switch.
+MODE_ATTRS = ("training", "eval", "train")
+# Methods whose own ``self.training = ...`` implements a mode switch or restores state.
+MODE_IMPL_METHODS = ("train", "eval", "__init__", "__setstate__", "requires_grad_")
+
 if TYPE_CHECKING:
     from ..flow import Interpreter
 
@@ -79,87 +84,115 @@ class Values(Part):
         return resolve_alias(self.state.alias, key)
 
     def _assign(self: Interpreter, target: ast.expr, value: Value, stmt: ast.stmt) -> None:
+        """Bind ``value`` to ``target`` (a name, attribute chain, unpacking or item)."""
         state = self.state
         if state is None:
             return
         if isinstance(target, (ast.Tuple, ast.List)):
-            items = value.items if isinstance(value, Tup) else ()
-            for i, elt in enumerate(target.elts):
-                sub = items[i] if i < len(items) and not isinstance(elt, ast.Starred) else None
-                self._assign(elt.value if isinstance(elt, ast.Starred) else elt, sub, stmt)
-            return
-        if isinstance(target, ast.Attribute) and target.attr in ("training", "eval", "train"):
-            key = self._ekey(target.value)
-            if key == "self" and self.ctx is not None and self.ctx.name in (
-                    "train", "eval", "__init__", "__setstate__", "requires_grad_"):
-                return  # the implementation of train()/eval() itself
-            value_node = getattr(stmt, "value", None)
-            if isinstance(value_node, ast.Attribute) and value_node.attr == "training":
-                return  # copying another module's flag onto a replacement layer
-            root = key.split(".", 1)[0] if key else ""
-            if any(isinstance(s, (ast.For, ast.AsyncFor)) and root in target_names(s.target)
-                   for s in self.stmts):
-                return  # restoring each module of model.modules() one by one
-            if key is not None and "trainer" in key.rsplit(".", 1)[-1].lower():
-                return  # Lightning/HF trainers keep their own `training` flag: not modules
-            if key is not None and self._is_entity_key(key, assigning=True):
-                if self.main:
-                    self.misuses[id(target)] = MisuseEvent(
-                        MisuseKind.FLAG_ASSIGNED if target.attr == "training" else
-                        MisuseKind.MODE_METHOD_REPLACED, target, stmt, key, target.attr,
-                        getattr(stmt, "value", None))
-                if target.attr == "training":
-                    truth = const_truth(getattr(stmt, "value", None))
-                    kind = DYNAMIC if truth is None else (TRAIN if truth else EVAL)
-                    self._set_mode(self._canonical(key), kind, stmt, f"{key}.training = ...",
-                                   flagged=True, children=False)
-            return
-        if isinstance(target, ast.Subscript):
+            self._assign_unpacked(target, value, stmt)
+        elif isinstance(target, ast.Attribute) and target.attr in MODE_ATTRS:
+            self._assign_mode_attr(target, stmt)
+        elif isinstance(target, ast.Subscript):
             self._expr(target.value)
-            return
-        if isinstance(target, ast.Starred):
+        elif isinstance(target, ast.Starred):
             self._assign(target.value, None, stmt)
+        else:
+            self._assign_key(target, value, stmt, state)
+
+    def _assign_unpacked(self: Interpreter, target: ast.Tuple | ast.List, value: Value,
+                         stmt: ast.stmt) -> None:
+        """``a, b = x, y``: each element gets its item of a known tuple; a starred element
+        (and any element of an unknown value) gets no value."""
+        items = value.items if isinstance(value, Tup) else ()
+        for i, elt in enumerate(target.elts):
+            sub = items[i] if i < len(items) and not isinstance(elt, ast.Starred) else None
+            self._assign(elt.value if isinstance(elt, ast.Starred) else elt, sub, stmt)
+
+    def _assign_mode_attr(self: Interpreter, target: ast.Attribute, stmt: ast.stmt) -> None:
+        """``m.training = ...`` / ``m.eval = ...`` on a model: a misuse to report and, for
+        ``training``, a mode set (constant) or a dynamic one."""
+        key = self._ekey(target.value)
+        if key is None or self._mode_attr_exempt(key, stmt) or \
+                not self._is_entity_key(key, assigning=True):
             return
+        value_node = getattr(stmt, "value", None)
+        if self.main:
+            self.misuses[id(target)] = MisuseEvent(
+                MisuseKind.FLAG_ASSIGNED if target.attr == "training" else
+                MisuseKind.MODE_METHOD_REPLACED, target, stmt, key, target.attr, value_node)
+        if target.attr == "training":
+            truth = const_truth(value_node)
+            kind = DYNAMIC if truth is None else (TRAIN if truth else EVAL)
+            self._set_mode(self._canonical(key), kind, stmt, f"{key}.training = ...",
+                           flagged=True, children=False)
+
+    def _mode_attr_exempt(self: Interpreter, key: str, stmt: ast.stmt) -> bool:
+        """Assignments to ``training``/``train``/``eval`` that are no misuse: inside the
+        implementation of the switch itself, copying another module's flag onto a
+        replacement layer, restoring each module of ``model.modules()`` in a loop, and a
+        trainer's own ``training`` flag (Lightning/HF trainers are not modules)."""
+        if key == "self" and self.ctx is not None and self.ctx.name in MODE_IMPL_METHODS:
+            return True
+        value_node = getattr(stmt, "value", None)
+        if isinstance(value_node, ast.Attribute) and value_node.attr == "training":
+            return True
+        root = key.split(".", 1)[0]
+        if any(isinstance(s, (ast.For, ast.AsyncFor)) and root in target_names(s.target)
+               for s in self.stmts):
+            return True
+        return "trainer" in key.rsplit(".", 1)[-1].lower()
+
+    def _assign_key(self: Interpreter, target: ast.expr, value: Value, stmt: ast.stmt,
+                    state: State) -> None:
+        """Rebind the name or attribute chain ``target``: drop its old alias and children,
+        then bind what ``value`` says it is."""
         key = self._ekey(target)
         if key is None:
             return
-        if isinstance(target, ast.Name) and target.id in self.guard_vars and (
+        is_name = isinstance(target, ast.Name)
+        if is_name and key in self.guard_vars and (   # a name's key is its id
                 self.guards or (self.guard_used and self._guarded(state))):
-            self._invalidate_guards(target.id)
-        # a rebinding: drop the old alias and children of the name
+            self._invalidate_guards(key)
         state.drop_alias(key)
         state.save(key, None)
         if isinstance(value, Ent):
             if value.canonical != key:
                 state.set_alias(key, value.canonical)
         elif isinstance(value, New):
+            self._bind_new(key, value, stmt, state)
+        elif isinstance(value, (Flag, GradCtx)) and is_name:
+            state.save(key, value)   # a mode snapshot or grad context to use later
+        elif key in state.modes or self._is_static_entity(key):
             canonical = f"{key}@{stmt.lineno}:{stmt.col_offset}"
             state.set_alias(key, canonical)
-            if value.loaded:
-                self.loaded_canon.add(canonical)
-            state.set(canonical, value.modes)
-            state.drop_children(canonical)
-            if value.children:
-                self.contains[canonical] = value.children
-            if value.cls:
-                self.classes_of[canonical] = value.cls
-                if self.ctx is not None:
-                    self.assigned_classes.setdefault((id(self.ctx.node), key), set()).add(
-                        value.cls)
-        elif isinstance(value, Flag) and isinstance(target, ast.Name):
-            state.save(key, value)
-        elif isinstance(value, GradCtx) and isinstance(target, ast.Name):
-            state.save(key, value)
-        else:
-            if key in state.modes or self._is_static_entity(key):
-                canonical = f"{key}@{stmt.lineno}:{stmt.col_offset}"
-                state.set_alias(key, canonical)
-                how = "assigned from a call we cannot see"
-                state.set(canonical, frozenset({Mode(UNKNOWN, stmt.lineno - 1, 0, how)}))
-        if isinstance(target, ast.Name) and isinstance(stmt, ast.Assign) and \
-                isinstance(stmt.value, ast.Call) and self._is_spot_tensor(stmt.value):
+            how = "assigned from a call we cannot see"
+            state.set(canonical, frozenset({Mode(UNKNOWN, stmt.lineno - 1, 0, how)}))
+        if is_name and isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
+            self._note_spot_tensor(key, stmt.value)
+
+    def _bind_new(self: Interpreter, key: str, value: New, stmt: ast.stmt, state: State) -> None:
+        """A model built here: a fresh entity named after the statement that builds it, so
+        two models built under one name in different places stay apart."""
+        canonical = f"{key}@{stmt.lineno}:{stmt.col_offset}"
+        state.set_alias(key, canonical)
+        if value.loaded:
+            self.loaded_canon.add(canonical)
+        state.set(canonical, value.modes)
+        state.drop_children(canonical)
+        if value.children:
+            self.contains[canonical] = value.children
+        if value.cls:
+            self.classes_of[canonical] = value.cls
+            if self.ctx is not None:
+                self.assigned_classes.setdefault((id(self.ctx.node), key), set()).add(
+                    value.cls)
+
+    def _note_spot_tensor(self: Interpreter, key: str, call: ast.Call) -> None:
+        """``x = torch.randn(...)``: remember the name as a tensor made on the spot, with
+        the loop it was made in and whether it is a torch (not numpy) one."""
+        if self._is_spot_tensor(call):
             self.spot_names[(id(self.ctx.node) if self.ctx else 0, key)] = (
-                self._loop_scope(), not self._is_spot_tensor(stmt.value, numpy=False))
+                self._loop_scope(), not self._is_spot_tensor(call, numpy=False))
 
     # ------------------------------------------------------------------ modes
 
@@ -276,47 +309,25 @@ class Values(Part):
     # ------------------------------------------------------------------ expressions
 
     def _expr(self: Interpreter, node: ast.expr | None) -> Value:
+        """The value of an expression, visiting it for the calls and occurrences inside.
+
+        The commonest node types are tested first. Chains that Python parses without
+        brackets, and so may nest thousands deep (``a + b + ...``, ``x[0][1]...``), recurse
+        here directly: one frame per level, as the recursion limit was set for. The
+        rest nest at most as deep as brackets can (200) and go through
+        ``_EXPR_HANDLERS`` by type; any other node visits its children."""
         if node is None or self.state is None:
             return None
         tp = type(node)
         if tp is ast.Call:
-            assert isinstance(node, ast.Call)
-            return self._call(node)
+            return self._call(node)  # type: ignore[arg-type]
         if tp is ast.Name:
-            assert isinstance(node, ast.Name)
-            return self._name_value(node.id, node)
+            return self._name_value(node.id, node)  # type: ignore[attr-defined]
         if tp is ast.Attribute:
-            assert isinstance(node, ast.Attribute)
-            return self._attribute_value(node)
+            return self._attribute_value(node)  # type: ignore[arg-type]
         if tp is ast.Constant:
             return None
-        if tp is ast.Tuple or tp is ast.List:
-            assert isinstance(node, (ast.Tuple, ast.List))
-            return Tup(tuple(self._expr(e) for e in node.elts))
-        if tp in (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp):
-            self._comprehension(node)  # type: ignore[arg-type]
-            return None
-        if tp is ast.Lambda:
-            return None
-        if tp is ast.IfExp:
-            assert isinstance(node, ast.IfExp)
-            return self._if_exp_value(node)
-        if tp is ast.NamedExpr:
-            assert isinstance(node, ast.NamedExpr)
-            value = self._expr(node.value)
-            if self.stmts:
-                self._assign(node.target, value, self.stmts[-1])  # type: ignore[arg-type]
-            return value
-        if tp is ast.Await:
-            assert isinstance(node, ast.Await)
-            return self._expr(node.value)
-        if tp is ast.Yield or tp is ast.YieldFrom:
-            self._expr(node.value)  # type: ignore[attr-defined]
-            if not self.main and self.state is not None:
-                self.yield_states.append(self.state.copy())
-            return None
-        # the commonest other expressions: their expression children in field order,
-        # exactly as the generic loop below would visit them (operators are not visited)
+        # their expression children in field order, as _children_exprs would visit them
         if tp is ast.BinOp:
             self._expr(node.left)  # type: ignore[attr-defined]
             self._expr(node.right)  # type: ignore[attr-defined]
@@ -334,10 +345,17 @@ class Values(Part):
             self._expr(node.operand)  # type: ignore[attr-defined]
             return None
         if tp is ast.Subscript:
-            assert isinstance(node, ast.Subscript)
-            value = self._expr(node.value)
-            self._expr(node.slice)
-            return self._checkpoint_item(node, value)
+            value = self._expr(node.value)  # type: ignore[attr-defined]
+            self._expr(node.slice)  # type: ignore[attr-defined]
+            return self._checkpoint_item(node, value)  # type: ignore[arg-type]
+        handler = _EXPR_HANDLERS.get(tp)
+        if handler is not None:
+            return handler(self, node)
+        self._children_exprs(node)
+        return None
+
+    def _children_exprs(self: Interpreter, node: ast.expr) -> None:
+        """Visit the expression children of a node no handler knows, in field order."""
         for child in child_nodes(node):
             if isinstance(child, ast.expr):
                 self._expr(child)
@@ -345,6 +363,36 @@ class Values(Part):
                 self._expr(child.value)
             elif isinstance(child, ast.comprehension):
                 self._expr(child.iter)
+
+    def _no_value(self: Interpreter, node: ast.expr) -> Value:
+        """A lambda: its body runs later, if ever."""
+        return None
+
+    def _tuple_value(self: Interpreter, node: ast.Tuple | ast.List) -> Value:
+        """A tuple or list display: the values of its items, for unpacking."""
+        return Tup(tuple(self._expr(e) for e in node.elts))
+
+    def _comprehension_value(self: Interpreter, node: ast.ListComp | ast.SetComp |
+                             ast.GeneratorExp | ast.DictComp) -> Value:
+        self._comprehension(node)
+        return None
+
+    def _named_expr_value(self: Interpreter, node: ast.NamedExpr) -> Value:
+        """``(x := value)``: assigned as by the statement it is in; its value is ``value``."""
+        value = self._expr(node.value)
+        if self.stmts:
+            self._assign(node.target, value, self.stmts[-1])  # type: ignore[arg-type]
+        return value
+
+    def _await_value(self: Interpreter, node: ast.Await) -> Value:
+        return self._expr(node.value)
+
+    def _yield_value(self: Interpreter, node: ast.Yield | ast.YieldFrom) -> Value:
+        """A summary run keeps the state at each ``yield``: a generator used as a context
+        manager runs its caller's block there."""
+        self._expr(node.value)
+        if not self.main and self.state is not None:
+            self.yield_states.append(self.state.copy())
         return None
 
     def _attribute_value(self: Interpreter, node: ast.Attribute) -> Value:
@@ -468,3 +516,20 @@ class Values(Part):
             first, last = 0, 1 << 30
         return bool(modes) and all(m.how == "constructed" and m.line is not None and
                                    first <= m.line <= last for m in modes)
+
+
+# What ``Values._expr`` does with each type of expression beyond those it tests first.
+_EXPR_HANDLERS: dict[type[ast.expr], Callable[[Interpreter, Any], Value]] = {
+    ast.Tuple: Values._tuple_value,
+    ast.List: Values._tuple_value,
+    ast.ListComp: Values._comprehension_value,
+    ast.SetComp: Values._comprehension_value,
+    ast.GeneratorExp: Values._comprehension_value,
+    ast.DictComp: Values._comprehension_value,
+    ast.Lambda: Values._no_value,
+    ast.IfExp: Values._if_exp_value,
+    ast.NamedExpr: Values._named_expr_value,
+    ast.Await: Values._await_value,
+    ast.Yield: Values._yield_value,
+    ast.YieldFrom: Values._yield_value,
+}
