@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 from torchmode import rules
-from torchmode.analysis.api import Facts, Grad, MisuseKind, ModeKind
+from torchmode.analysis.api import Facts, GradState, MisuseKind, ModeKind
 from torchmode.analyzer import build
 from torchmode.settings import DEFAULT_SETTINGS
 from torchmode.source import SourceText, parse_python
@@ -57,7 +57,7 @@ def test_forward_call_carries_enum_modes_grad_region_and_origin() -> None:
     [call] = facts.forward_calls
     assert call.entity == "model"
     assert {m.kind for m in call.modes} == {ModeKind.TRAIN}
-    assert call.grad == {Grad.OFF}
+    assert call.grad == {GradState.OFF}
     assert call.region is not None and call.region.kind in ("loop", "nograd")
     assert call.origin is not None and call.origin.method_call and call.origin.line == 4
     switch = call.origin.switch
@@ -102,4 +102,4 @@ def test_training_steps_and_backward_calls() -> None:
             opt.step()
     """)
     assert [s.node.lineno for s in facts.training_steps] == [9, 10]
-    assert [b.grad for b in facts.backward_calls] == [{Grad.OFF}]
+    assert [b.grad for b in facts.backward_calls] == [{GradState.OFF}]

@@ -24,55 +24,27 @@ from .freeze import Freeze, UndoneFreeze, usable_here
 from .functional import Effect, IgnoredMode, ignored_mode_calls
 from .layers import LayerInfo
 from .model import (
-    DYNAMIC,
-    ENTRY,
-    EVAL,
-    GRAD_DYN,
-    GRAD_OFF,
-    GRAD_ON,
-    GRAD_UNK,
-    LOADED,
-    TRAIN,
-    UNKNOWN,
     ForwardEvent,
     FuncCtx,
     Mode,
     ModeSwitchEvent,
     StepEvent,
 )
+from .model import GradState as GradState
 from .model import MisuseKind as MisuseKind
+from .model import ModeKind as ModeKind
 from .needs import Need as Need
 from .overrides import freeze_walker, refreezing_override
 from .probing import probed_models
 
 __all__ = [
     "Anchor", "BackwardCall", "Effect", "EvalRegion", "Export", "Facts", "ForwardCall",
-    "Freeze", "Function", "Grad", "IgnoredMode", "LayerInfo", "Misuse", "MisuseKind",
+    "Freeze", "Function", "GradState", "IgnoredMode", "LayerInfo", "Misuse", "MisuseKind",
     "ModeKind", "ModeOrigin", "ModeSwitch", "Need", "StepKind", "TrainingStep", "UndoneFreeze",
     "LOOP_TYPES",
 ]
 
 LOOP_TYPES = (ast.For, ast.AsyncFor, ast.While)
-
-
-class ModeKind(Enum):
-    """A module mode the engine can tell apart."""
-
-    TRAIN = TRAIN
-    EVAL = EVAL
-    DYNAMIC = DYNAMIC      # decided at run time (``model.train(flag)``)
-    UNKNOWN = UNKNOWN
-    LOADED = LOADED        # unknown because it came from a loader: whatever was saved
-    ENTRY = ENTRY          # whatever the caller had
-
-
-class Grad(Enum):
-    """Whether autograd records a graph."""
-
-    ON = GRAD_ON
-    OFF = GRAD_OFF
-    DYNAMIC = GRAD_DYN     # ``set_grad_enabled(flag)`` with a flag known at run time only
-    UNKNOWN = GRAD_UNK     # a function's entry with no visible caller
 
 
 class StepKind(Enum):
@@ -129,7 +101,7 @@ class ForwardCall:
     entity: str               # as written (``.module`` stripped)
     canonical: str            # after aliases
     modes: frozenset[ModeOrigin]
-    grad: frozenset[Grad]
+    grad: frozenset[GradState]
     function: Function
     statements: tuple[ast.AST, ...]
     trained: bool             # the model a training step of this file trains
@@ -152,7 +124,7 @@ class TrainingStep:
 @dataclass(frozen=True, eq=False)
 class BackwardCall:
     node: ast.Call
-    grad: frozenset[Grad]     # the grad state where ``backward()`` runs
+    grad: frozenset[GradState]     # the grad state where ``backward()`` runs
 
 
 @dataclass(frozen=True, eq=False)
@@ -287,7 +259,7 @@ class Facts:
 
     @cached_property
     def _backward_calls(self) -> tuple[BackwardCall, ...]:
-        return tuple(BackwardCall(ev.node, _grads(ev.lgrad))
+        return tuple(BackwardCall(ev.node, frozenset(ev.lgrad))
                      for ev in self._fa.interp.backwards.values())
 
     @property
@@ -400,7 +372,7 @@ class Facts:
     def _forward(self, ev: ForwardEvent, region: EvalRegion | None,
                  argument_use: bool) -> ForwardCall:
         modes = self._modes(ev.modes)
-        return ForwardCall(ev.node, ev.key, ev.canonical, modes, _grads(ev.grad),
+        return ForwardCall(ev.node, ev.key, ev.canonical, modes, frozenset(ev.grad),
                            self._function(ev.func), ev.stmts, ev.trained, ev.class_name,
                            region, latest_training(modes), argument_use)
 
@@ -413,7 +385,7 @@ class Facts:
         return frozenset(self._mode(m) for m in modes)
 
     def _mode(self, mode: Mode) -> ModeOrigin:
-        return ModeOrigin(ModeKind(mode.kind), mode.line, mode.col, mode.how, mode.flagged,
+        return ModeOrigin(mode.kind, mode.line, mode.col, mode.how, mode.flagged,
                           mode.guard is not None, mode.where, mode.method_call, mode.node,
                           self._switch(mode.node))
 
@@ -424,7 +396,7 @@ class Facts:
         if key not in self._switches:
             event: ModeSwitchEvent | None = self._fa.interp.mode_sets.get(key)
             self._switches[key] = None if event is None else ModeSwitch(
-                node, ModeKind(event.kind), event.canonical, self._function(event.func),
+                node, event.kind, event.canonical, self._function(event.func),
                 event.stmts)
         return self._switches[key]
 
@@ -436,7 +408,3 @@ class Facts:
                 ctx.name, ctx.node, ctx.class_name, ctx.gradient_use, ctx.eval_named,
                 ctx.has_step)
         return found
-
-
-def _grads(states: Iterable[str]) -> frozenset[Grad]:
-    return frozenset(Grad(s) for s in states)

@@ -38,6 +38,7 @@ from ..model import (
     GRAD_UNK,
     ForwardEvent,
     FuncCtx,
+    GradState,
     Mode,
 )
 from ..names import (
@@ -346,8 +347,8 @@ class FunctionRuns(Part):
 
     # ------------------------------------------------------------------ runs
 
-    def _begin(self: Interpreter, fn: FuncInfo | None, main: bool, grad: frozenset[str],
-               lgrad: frozenset[str]) -> None:
+    def _begin(self: Interpreter, fn: FuncInfo | None, main: bool, grad: frozenset[GradState],
+               lgrad: frozenset[GradState]) -> None:
         self.fn = fn
         self.main = main
         self.state = State({}, {}, grad, lgrad, {})
@@ -454,7 +455,7 @@ class FunctionRuns(Part):
             if classes:
                 self.maybe_classes[(scope, self._canonical(key))] = classes
 
-    def _grad_decorator(self: Interpreter, fn: FuncInfo) -> str | None:
+    def _grad_decorator(self: Interpreter, fn: FuncInfo) -> GradState | None:
         for dec in fn.node.decorator_list:
             target = dec.func if isinstance(dec, ast.Call) else dec
             qual = self.imports.qual(target)
