@@ -50,10 +50,7 @@ from ..names import (
     is_eval_function_name,
     looks_like_model_name,
 )
-from ..torch_api import (
-    EVAL_LOOP_TEXT,
-    RELEVANT_TEXT,
-)
+from ..prefilter import EVAL_LOOP_TEXT, RELEVANT_TEXT
 from .syntax import (
     grad_of_flag,
     returns_value,
