@@ -13,7 +13,7 @@ touching a rule, and a rule states its meaning in names (``ModeKind.TRAIN``,
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -125,6 +125,9 @@ class TrainingStep:
 class BackwardCall:
     node: ast.Call
     grad: frozenset[GradState]     # the grad state where ``backward()`` runs
+    # the model whose output it backpropagates, as written, when the call spells one
+    # (``F.cross_entropy(model(x), y).backward()``; None for ``loss.backward()``)
+    entity: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -259,7 +262,8 @@ class Facts:
 
     @cached_property
     def _backward_calls(self) -> tuple[BackwardCall, ...]:
-        return tuple(BackwardCall(ev.node, frozenset(ev.lgrad))
+        forwards = self._fa.interp.forwards
+        return tuple(BackwardCall(ev.node, frozenset(ev.lgrad), _outermost_model(ev.node, forwards))
                      for ev in self._fa.interp.backwards.values())
 
     @property
@@ -408,3 +412,13 @@ class Facts:
                 ctx.name, ctx.node, ctx.class_name, ctx.gradient_use, ctx.eval_named,
                 ctx.has_step)
         return found
+
+
+def _outermost_model(call: ast.Call, forwards: Mapping[int, ForwardEvent]) -> str | None:
+    """The model of the outermost forward call inside ``call`` (breadth first: in
+    ``D(G(z)).sum().backward()`` the loss is ``D``'s output)."""
+    for node in ast.walk(call):
+        event = forwards.get(id(node))
+        if event is not None:
+            return event.key
+    return None

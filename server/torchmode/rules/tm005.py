@@ -48,4 +48,4 @@ with torch.no_grad():
                        "inference_mode() or set_grad_enabled(False)): the loss has no graph, so it "
                        "raises at run time. Move it out of the block or wrap it in "
                        "torch.enable_grad().")
-            yield finding(self, message, facts.range(ev.node), subject=None)
+            yield finding(self, message, facts.range(ev.node), subject=ev.entity)
