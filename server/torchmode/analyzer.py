@@ -184,20 +184,20 @@ def _without_noqa(src: SourceText, findings: list[Finding]) -> list[Finding]:
 
 
 def _forward_facts(fa: FileAnalysis) -> list[ForwardCallFact]:
-    from .analysis.model import GRAD_OFF, GRAD_ON
+    from .analysis.model import GradState, ModeKind
 
     out: list[ForwardCallFact] = []
     for ev in fa.interp.forwards.values():
         rng = fa.range(ev.node)
-        if ev.grad == {GRAD_ON}:
+        if ev.grad == {GradState.ON}:
             grad: bool | None = True
-        elif ev.grad == {GRAD_OFF}:
+        elif ev.grad == {GradState.OFF}:
             grad = False
         else:
             grad = None
         # lines of this file only (a caller in another file may have set the mode)
         lines = [m.line for m in ev.modes if m.line is not None and not m.where]
-        modes = frozenset(m.public_kind for m in ev.modes) or frozenset({"unknown"})
+        modes = frozenset(m.public_kind for m in ev.modes) or frozenset({ModeKind.UNKNOWN})
         out.append(ForwardCallFact(ev.key, rng.start.line, rng.start.character, modes, grad,
                                    max(lines) if lines else None))
     out.sort(key=lambda f: (f.line, f.character))
@@ -205,7 +205,7 @@ def _forward_facts(fa: FileAnalysis) -> list[ForwardCallFact]:
 
 
 def _entities(fa: FileAnalysis) -> list[Any]:
-    from .analysis.model import EntityOccurrence
+    from .analysis.model import EntityOccurrence, ModeKind
     from .analysis.overrides import held_in_eval
 
     out: list[EntityOccurrence] = []
@@ -214,7 +214,7 @@ def _entities(fa: FileAnalysis) -> list[Any]:
         info = fa.layers_of(cls)
         rng = fa.range(node)
         out.append(EntityOccurrence(
-            key, rng, frozenset(m.public_kind for m in modes) or frozenset({"unknown"}),
+            key, rng, frozenset(m.public_kind for m in modes) or frozenset({ModeKind.UNKNOWN}),
             max(lines) if lines else None,
             info.class_name if info is not None else (cls.rsplit(".", 1)[-1] if cls else None),
             info.path if info is not None else None,

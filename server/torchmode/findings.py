@@ -124,8 +124,10 @@ class Finding:
     related: tuple[Related, ...] = ()
     fixes: tuple[FixSpec, ...] = ()
     tags: tuple[str, ...] = ()  # LSP tags by name: "unnecessary", "deprecated"
-    # The model (entity key) the finding is about, e.g. "model" or "self.net"; None when
-    # it is about no model (a backward() call). Identifies the finding across edits.
+    # The model the finding is about: its entity key ("model", "self.net"), or for a
+    # functional call that ignores the mode (TM008) its module class ("Encoder"); None
+    # when no model is spelled (``loss.backward()``). Identifies the finding across
+    # edits: fix verification and SARIF fingerprints read it, not the message.
     subject: str | None = None
 
     def to_dict(self) -> dict[str, Any]:

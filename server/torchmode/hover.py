@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .analysis.model import PUBLIC_MODES, ModeKind
 from .findings import ForwardCallFact, Position, Range
 from .source import codepoint_index, utf16_len
 
@@ -172,14 +173,12 @@ def _utf16_range(line: int, line_text: str, start: int, end: int) -> Range:
 
 def describe_modes(modes: frozenset[str] | set[str]) -> str:
     labels = {
-        "train": "`train`",
-        "eval": "`eval`",
-        "dynamic": "`dynamic` (set from a run-time flag)",
-        "unknown": "`unknown` (loaded or passed in: whatever mode it was saved or given in)",
+        ModeKind.TRAIN: "`train`",
+        ModeKind.EVAL: "`eval`",
+        ModeKind.DYNAMIC: "`dynamic` (set from a run-time flag)",
+        ModeKind.UNKNOWN: "`unknown` (loaded or passed in: whatever mode it was saved or given in)",
     }
-    ordered = [
-        labels.get(m, f"`{m}`") for m in ("train", "eval", "dynamic", "unknown") if m in modes
-    ]
+    ordered = [labels[m] for m in PUBLIC_MODES if m in modes]
     ordered += [f"`{m}`" for m in sorted(modes) if m not in labels]
     if not ordered:
         return "not known"
@@ -209,7 +208,7 @@ def entity_markdown(
     parts = [f"**`{name}`**: {describe_modes(modes)} mode here"]
     if set_at is not None:
         parts[0] += f" (set on {line_label(set_at)})"
-    elif modes == frozenset({"train"}):
+    elif modes == frozenset({ModeKind.TRAIN}):
         parts[0] += " (modules start in train mode)"
     if call is not None and call.grad_enabled is not None:
         parts.append(

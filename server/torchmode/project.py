@@ -29,8 +29,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from .analysis.flow import Summary
 from .analysis.layers import ClassSummary
 from .analysis.names import is_eval_function_name
-from .analysis.prefilter import CALLER_WORTHY_WORDS, words_pattern
-from .analysis.torch_api import EVAL_LOOP_TEXT
+from .analysis.prefilter import CALLER_WORTHY_WORDS, EVAL_LOOP_TEXT, words_pattern
 from .settings import DEFAULT_SETTINGS, Settings
 from .source import SourceSyntaxError, decode_source, parse_python, split_lines
 

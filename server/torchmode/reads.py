@@ -48,10 +48,10 @@ def canonical(value: Any) -> str:
 
 
 def _canonical(value: Any, out: list[str]) -> None:
-    if value is None or isinstance(value, (bool, int, float, str, bytes)):
-        out.append(repr(value))
-    elif isinstance(value, enum.Enum):
+    if isinstance(value, enum.Enum):   # before ``str``: a ``StrEnum`` member is one
         out.append(f"{type(value).__name__}.{value.name}")
+    elif value is None or isinstance(value, (bool, int, float, str, bytes)):
+        out.append(repr(value))
     elif isinstance(value, (list, tuple)):
         out.append("[")
         for item in value:

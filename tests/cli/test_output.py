@@ -299,3 +299,20 @@ def test_sarif_fingerprint_follows_the_finding_not_its_line(tmp_path: Path,
     assert [(code, line + 2) for code, line, _ in before] == [(c, ln) for c, ln, _ in after]
     assert [f for *_, f in before] == [f for *_, f in after]
     assert len({f for *_, f in before}) == len(before) == 2
+
+
+def test_sarif_fingerprints_of_functional_calls_follow_their_module(tmp_path: Path,
+                                                                   run_cli: RunCli) -> None:
+    """TM008 findings are told apart by the module class they are in: one added to
+    another class leaves the fingerprint of the first alone."""
+    head = "import torch.nn as nn\nimport torch.nn.functional as F\n\n"
+    encoder = ("class Encoder(nn.Module):\n"
+               "    def forward(self, x):\n"
+               "        return F.dropout(x, 0.5)\n\n")
+    decoder = ("class Decoder(nn.Module):\n"
+               "    def forward(self, x):\n"
+               "        return F.dropout(x, 0.5)\n\n")
+    alone = _fingerprints(head + encoder, tmp_path, run_cli)
+    both = _fingerprints(head + decoder + encoder, tmp_path, run_cli)
+    assert [code for code, *_ in both] == ["TM008", "TM008"]
+    assert alone[0][2] == both[1][2] != both[0][2]

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import ast
+import json
+import pickle
 import textwrap
 from pathlib import Path
 
 from torchmode import rules
-from torchmode.analysis.api import Facts, Grad, MisuseKind, ModeKind
-from torchmode.analyzer import build
+from torchmode.analysis.api import Facts, GradState, MisuseKind, ModeKind
+from torchmode.analysis.domain import CallRecord
+from torchmode.analysis.model import Mode
+from torchmode.analyzer import analyze, build
+from torchmode.reads import canonical
 from torchmode.settings import DEFAULT_SETTINGS
 from torchmode.source import SourceText, parse_python
 
@@ -57,7 +62,7 @@ def test_forward_call_carries_enum_modes_grad_region_and_origin() -> None:
     [call] = facts.forward_calls
     assert call.entity == "model"
     assert {m.kind for m in call.modes} == {ModeKind.TRAIN}
-    assert call.grad == {Grad.OFF}
+    assert call.grad == {GradState.OFF}
     assert call.region is not None and call.region.kind in ("loop", "nograd")
     assert call.origin is not None and call.origin.method_call and call.origin.line == 4
     switch = call.origin.switch
@@ -102,4 +107,26 @@ def test_training_steps_and_backward_calls() -> None:
             opt.step()
     """)
     assert [s.node.lineno for s in facts.training_steps] == [9, 10]
-    assert [b.grad for b in facts.backward_calls] == [{Grad.OFF}]
+    assert [b.grad for b in facts.backward_calls] == [{GradState.OFF}]
+
+
+def test_modes_and_grad_states_are_the_same_enum_members_everywhere() -> None:
+    """The facts carry the interpreter's own members; a caller record sent to a worker
+    (pickled) keeps them, the text that compares records across processes names them,
+    and what users see still spells them as words."""
+    [call] = _facts("""
+        model = nn.Sequential(nn.Linear(2, 2), nn.Dropout())
+        with torch.no_grad():
+            model(x)
+    """).forward_calls
+    [origin] = call.modes
+    assert type(origin.kind) is ModeKind and {type(g) for g in call.grad} == {GradState}
+    record = CallRecord({"model": {Mode(ModeKind.EVAL, 3)}}, {}, {GradState.OFF})
+    copy = pickle.loads(pickle.dumps(record))
+    [mode] = copy.modes["model"]
+    assert mode.kind is ModeKind.EVAL and next(iter(copy.grad)) is GradState.OFF
+    assert canonical(copy) == canonical(record)
+    assert "ModeKind.EVAL" in canonical(record) and "GradState.OFF" in canonical(record)
+    text = "import torch\nm = torch.nn.Dropout()\nwith torch.no_grad():\n    m(x)\n"
+    [fact] = analyze(text, "t.py").forward_calls
+    assert json.dumps(sorted(fact.modes)) == '["train"]' and f"{min(fact.modes)}" == "train"

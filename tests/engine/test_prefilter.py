@@ -10,18 +10,30 @@ import pytest
 from torchmode.analysis.api import Need
 from torchmode.analysis.functional import MODE_FUNCTIONS
 from torchmode.analysis.names import (
+    BACKWARD_METHODS,
     EVAL_FUNCTION_PREFIXES,
+    EVAL_WORDS,
     EXPORTERS,
+    FORWARD_METHODS,
     GRAD_CONTEXT_STEMS,
     GRAD_OFF_CTX,
     GRAD_ON_CTX,
+    LOADER_SUFFIXES,
     LOADERS,
+    MODE_METHODS,
+    OPTIMIZER_STEMS,
     SET_GRAD,
+    STEP_METHODS,
+    TRAINING_FLAG,
+    WRAPPED_MODULE,
 )
 from torchmode.analysis.prefilter import (
+    EVAL_LOOP_TEXT,
     NEED_WORDS,
+    RELEVANT_TEXT,
     file_prefilter,
     minimal_words,
+    prefix_minimal_words,
     text_prefilter,
     words_pattern,
 )
@@ -99,3 +111,56 @@ def sample_outputs(batches):
 def test_a_file_without_any_word_is_skipped() -> None:
     result = analyze("import os\nprint(os.getcwd())\n", "plain.py")
     assert result.findings == [] and result.forward_calls == []
+
+
+def _last(names: tuple[str, ...] | frozenset[str]) -> list[str]:
+    return [name.rsplit(".", 1)[-1] for name in names]
+
+
+def _function_texts() -> list[str]:
+    """Each table word as the interpreter meets it in a function's text."""
+    texts = [f"m.{m}()" for m in MODE_METHODS] + [f"x.{m}(y)" for m in STEP_METHODS] + \
+        [f"model.{m}(x)" for m in FORWARD_METHODS] + \
+        [f"m.{TRAINING_FLAG} = False", f"model.{WRAPPED_MODULE}.fc", "m.train(False)"]
+    texts += [f"with torch.{c}():" for c in _last((*GRAD_OFF_CTX, *GRAD_ON_CTX, *SET_GRAD))]
+    texts += [f"loss.{m}()" for m in BACKWARD_METHODS] + [f"{name}(m, x)" for name in EXPORTERS]
+    texts += [f"{name}(path)" for name in LOADERS] + [f"torch.{s}.SGD(p)" for s in OPTIMIZER_STEMS]
+    for word in EVAL_WORDS:
+        texts += [f"{word}_loader", f"for x in {word}:", f"self.{word.upper()} = 1"]
+        texts += [f"{word}{suffix}" for suffix in LOADER_SUFFIXES]
+    return texts
+
+
+def test_the_function_filter_matches_every_word_of_its_tables() -> None:
+    for text in _function_texts():
+        assert RELEVANT_TEXT.search(text), text
+    for word in EVAL_WORDS:
+        assert EVAL_LOOP_TEXT.search(f"for x, y in self.{word}_loader:"), word
+        assert EVAL_LOOP_TEXT.search(f"for batch in {word.capitalize()}Set:"), word
+
+
+def test_the_function_filter_skips_text_without_those_words() -> None:
+    for text in ("return x + 1", "interval = retest(x)", "self.evaluator_steps += 1",
+                 "model.trainer = None", "opt.stepper(x)", "model.modules()"):
+        assert not RELEVANT_TEXT.search(text), text
+    assert not EVAL_LOOP_TEXT.search("for x in train_loader:  # interval")
+    assert not EVAL_LOOP_TEXT.search("val = [x for x in items]")
+
+
+def test_the_first_character_lookahead_changes_no_match() -> None:
+    """The lookahead is made from the words; without it the filters match the same."""
+    for pattern in (RELEVANT_TEXT, file_prefilter()):
+        lookahead, body = pattern.pattern.split(")", 1)
+        assert lookahead.startswith("(?=[")
+        bare = re.compile(body, re.IGNORECASE)
+        texts = _function_texts() + [p.read_text(encoding="utf-8")
+                                     for p in sorted(FIXTURES.rglob("*.py"))]
+        for text in texts:
+            for line in text.splitlines():
+                assert bool(pattern.search(line)) == bool(bare.search(line)), line
+
+
+def test_prefix_minimal_words_keep_words_that_only_hold_another() -> None:
+    """``eval`` holds ``val`` but does not start with it: a word that must start a name
+    keeps both."""
+    assert prefix_minimal_words(["val", "validation", "eval", "evaluation"]) == ("eval", "val")

@@ -13,7 +13,7 @@ touching a rule, and a rule states its meaning in names (``ModeKind.TRAIN``,
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -24,55 +24,27 @@ from .freeze import Freeze, UndoneFreeze, usable_here
 from .functional import Effect, IgnoredMode, ignored_mode_calls
 from .layers import LayerInfo
 from .model import (
-    DYNAMIC,
-    ENTRY,
-    EVAL,
-    GRAD_DYN,
-    GRAD_OFF,
-    GRAD_ON,
-    GRAD_UNK,
-    LOADED,
-    TRAIN,
-    UNKNOWN,
     ForwardEvent,
     FuncCtx,
     Mode,
     ModeSwitchEvent,
     StepEvent,
 )
+from .model import GradState as GradState
 from .model import MisuseKind as MisuseKind
+from .model import ModeKind as ModeKind
 from .needs import Need as Need
 from .overrides import freeze_walker, refreezing_override
 from .probing import probed_models
 
 __all__ = [
     "Anchor", "BackwardCall", "Effect", "EvalRegion", "Export", "Facts", "ForwardCall",
-    "Freeze", "Function", "Grad", "IgnoredMode", "LayerInfo", "Misuse", "MisuseKind",
+    "Freeze", "Function", "GradState", "IgnoredMode", "LayerInfo", "Misuse", "MisuseKind",
     "ModeKind", "ModeOrigin", "ModeSwitch", "Need", "StepKind", "TrainingStep", "UndoneFreeze",
     "LOOP_TYPES",
 ]
 
 LOOP_TYPES = (ast.For, ast.AsyncFor, ast.While)
-
-
-class ModeKind(Enum):
-    """A module mode the engine can tell apart."""
-
-    TRAIN = TRAIN
-    EVAL = EVAL
-    DYNAMIC = DYNAMIC      # decided at run time (``model.train(flag)``)
-    UNKNOWN = UNKNOWN
-    LOADED = LOADED        # unknown because it came from a loader: whatever was saved
-    ENTRY = ENTRY          # whatever the caller had
-
-
-class Grad(Enum):
-    """Whether autograd records a graph."""
-
-    ON = GRAD_ON
-    OFF = GRAD_OFF
-    DYNAMIC = GRAD_DYN     # ``set_grad_enabled(flag)`` with a flag known at run time only
-    UNKNOWN = GRAD_UNK     # a function's entry with no visible caller
 
 
 class StepKind(Enum):
@@ -129,7 +101,7 @@ class ForwardCall:
     entity: str               # as written (``.module`` stripped)
     canonical: str            # after aliases
     modes: frozenset[ModeOrigin]
-    grad: frozenset[Grad]
+    grad: frozenset[GradState]
     function: Function
     statements: tuple[ast.AST, ...]
     trained: bool             # the model a training step of this file trains
@@ -152,7 +124,10 @@ class TrainingStep:
 @dataclass(frozen=True, eq=False)
 class BackwardCall:
     node: ast.Call
-    grad: frozenset[Grad]     # the grad state where ``backward()`` runs
+    grad: frozenset[GradState]     # the grad state where ``backward()`` runs
+    # the model whose output it backpropagates, as written, when the call spells one
+    # (``F.cross_entropy(model(x), y).backward()``; None for ``loss.backward()``)
+    entity: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -287,7 +262,8 @@ class Facts:
 
     @cached_property
     def _backward_calls(self) -> tuple[BackwardCall, ...]:
-        return tuple(BackwardCall(ev.node, _grads(ev.lgrad))
+        forwards = self._fa.interp.forwards
+        return tuple(BackwardCall(ev.node, frozenset(ev.lgrad), _outermost_model(ev.node, forwards))
                      for ev in self._fa.interp.backwards.values())
 
     @property
@@ -400,7 +376,7 @@ class Facts:
     def _forward(self, ev: ForwardEvent, region: EvalRegion | None,
                  argument_use: bool) -> ForwardCall:
         modes = self._modes(ev.modes)
-        return ForwardCall(ev.node, ev.key, ev.canonical, modes, _grads(ev.grad),
+        return ForwardCall(ev.node, ev.key, ev.canonical, modes, frozenset(ev.grad),
                            self._function(ev.func), ev.stmts, ev.trained, ev.class_name,
                            region, latest_training(modes), argument_use)
 
@@ -413,7 +389,7 @@ class Facts:
         return frozenset(self._mode(m) for m in modes)
 
     def _mode(self, mode: Mode) -> ModeOrigin:
-        return ModeOrigin(ModeKind(mode.kind), mode.line, mode.col, mode.how, mode.flagged,
+        return ModeOrigin(mode.kind, mode.line, mode.col, mode.how, mode.flagged,
                           mode.guard is not None, mode.where, mode.method_call, mode.node,
                           self._switch(mode.node))
 
@@ -424,7 +400,7 @@ class Facts:
         if key not in self._switches:
             event: ModeSwitchEvent | None = self._fa.interp.mode_sets.get(key)
             self._switches[key] = None if event is None else ModeSwitch(
-                node, ModeKind(event.kind), event.canonical, self._function(event.func),
+                node, event.kind, event.canonical, self._function(event.func),
                 event.stmts)
         return self._switches[key]
 
@@ -438,5 +414,11 @@ class Facts:
         return found
 
 
-def _grads(states: Iterable[str]) -> frozenset[Grad]:
-    return frozenset(Grad(s) for s in states)
+def _outermost_model(call: ast.Call, forwards: Mapping[int, ForwardEvent]) -> str | None:
+    """The model of the outermost forward call inside ``call`` (breadth first: in
+    ``D(G(z)).sum().backward()`` the loss is ``D``'s output)."""
+    for node in ast.walk(call):
+        event = forwards.get(id(node))
+        if event is not None:
+            return event.key
+    return None

@@ -23,7 +23,7 @@ from .model import (
     Mode,
     StepEvent,
 )
-from .names import Imports
+from .names import FORWARD_METHODS, Imports
 
 LOOP_TYPES = (ast.For, ast.AsyncFor, ast.While)
 COMP_TYPES = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
@@ -102,7 +102,7 @@ class FileAnalysis:
         """The called method of the model's own class disables grad itself."""
         func = ev.node.func
         method = func.attr if isinstance(func, ast.Attribute) and \
-            func.attr in ("forward", "generate") else "forward"
+            func.attr in FORWARD_METHODS else "forward"
         return self.interp.may_run_grad_off(ev, method)
 
     def eval_region(self, ev: ForwardEvent) -> EvalRegion | None:

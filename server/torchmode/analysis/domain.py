@@ -15,14 +15,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import Final
 
 from .model import (
     ENTRY,
     UNKNOWN,
+    GradState,
     Mode,
 )
 
 Modes = frozenset[Mode]
+KEEP: Final = "keep"      # a grad context that leaves grad mode alone, on some path
+GradCtxValue = GradState | str   # a grad state or KEEP
 MAX_LOOP_ITERATIONS = 6
 UNKNOWN_PARAM = Mode(UNKNOWN, None, 0, "a parameter with no visible caller")
 ENTRY_MODES: frozenset[Mode] = frozenset({Mode(ENTRY)})   # immutable: shared, not rebuilt
@@ -66,10 +70,17 @@ class GradCtx:
     """A grad context manager held in a variable (``ctx = torch.no_grad()``); ``KEEP``
     among the values: on some path it is a context that leaves grad mode alone."""
 
-    values: frozenset[str]
+    values: frozenset[GradCtxValue]
 
 
-KEEP = "keep"
+def grad_inside(values: frozenset[GradCtxValue],
+                outside: frozenset[GradState]) -> frozenset[GradState]:
+    """The grad states inside a ``with`` of a context that may set ``values``: ``KEEP``
+    stands for the states outside it."""
+    inside = frozenset(v for v in values if isinstance(v, GradState))
+    return inside | outside if KEEP in values else inside
+
+
 Value = Ent | New | Flag | Tup | GradCtx | None
 
 
@@ -79,8 +90,8 @@ class State:
 
     __slots__ = ("modes", "alias", "grad", "lgrad", "saved", "dotted", "adotted", "_own")
 
-    def __init__(self, modes: dict[str, Modes], alias: dict[str, str], grad: frozenset[str],
-                 lgrad: frozenset[str], saved: dict[str, Flag | GradCtx],
+    def __init__(self, modes: dict[str, Modes], alias: dict[str, str], grad: frozenset[GradState],
+                 lgrad: frozenset[GradState], saved: dict[str, Flag | GradCtx],
                  dotted: set[str] | None = None, adotted: set[str] | None = None) -> None:
         self.modes = modes
         self.alias = alias
@@ -220,7 +231,7 @@ class CallRecord:
 
     modes: dict[str, set[Mode]] = field(default_factory=dict)
     classes: dict[str, str] = field(default_factory=dict)
-    grad: set[str] = field(default_factory=set)
+    grad: set[GradState] = field(default_factory=set)
     count: int = 0
 
 

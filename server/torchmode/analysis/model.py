@@ -7,23 +7,61 @@ over the functions that matter, and each rule reads it without walking the tree.
 from __future__ import annotations
 
 import ast
+import sys
 from dataclasses import dataclass, field
 from enum import Enum
 
 from ..findings import Range
 
-TRAIN = "train"
-EVAL = "eval"
-DYNAMIC = "dynamic"
-UNKNOWN = "unknown"
-LOADED = "loaded"   # unknown because it came from torch.load / torch.jit.load (reportable)
-ENTRY = "entry"     # summary runs only: "whatever the caller had"
+if sys.version_info >= (3, 11):
+    from enum import StrEnum
+else:  # pragma: no cover - Python 3.10
+    class StrEnum(str, Enum):
+        """``enum.StrEnum`` of Python 3.11: a member formats and prints as its value."""
 
-# grad states
-GRAD_ON = "on"
-GRAD_OFF = "off"
-GRAD_DYN = "dyn"    # set_grad_enabled(flag) with a non-literal flag
-GRAD_UNK = "unk"    # function entry with no visible caller
+        def __str__(self) -> str:
+            return str(self.value)
+
+        def __format__(self, spec: str) -> str:
+            return str(self.value).__format__(spec)
+
+
+class ModeKind(StrEnum):
+    """A module mode the engine can tell apart. A member is its text (``"train"``), so
+    hovers, messages and JSON print it as before, and a set of modes made of members
+    compares equal to one made of the same strings."""
+
+    TRAIN = "train"
+    EVAL = "eval"
+    DYNAMIC = "dynamic"    # decided at run time (``model.train(flag)``)
+    UNKNOWN = "unknown"
+    LOADED = "loaded"      # unknown because it came from a loader: whatever was saved (reportable)
+    ENTRY = "entry"        # summary runs only: whatever the caller had
+
+
+class GradState(StrEnum):
+    """Whether autograd records a graph at a place."""
+
+    ON = "on"
+    OFF = "off"
+    DYNAMIC = "dyn"        # ``set_grad_enabled(flag)`` with a non-literal flag
+    UNKNOWN = "unk"        # a function's entry with no visible caller
+
+
+# Short names the interpreter modules use for the members.
+TRAIN = ModeKind.TRAIN
+EVAL = ModeKind.EVAL
+DYNAMIC = ModeKind.DYNAMIC
+UNKNOWN = ModeKind.UNKNOWN
+LOADED = ModeKind.LOADED
+ENTRY = ModeKind.ENTRY
+GRAD_ON = GradState.ON
+GRAD_OFF = GradState.OFF
+GRAD_DYN = GradState.DYNAMIC
+GRAD_UNK = GradState.UNKNOWN
+# The modes hovers, inlay hints and forward-call facts show, in the order they show
+# them (``LOADED`` and ``ENTRY`` read as ``UNKNOWN`` there: ``Mode.public_kind``).
+PUBLIC_MODES = (TRAIN, EVAL, DYNAMIC, UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -36,7 +74,7 @@ class Mode:
     the user's intent is tracked, and no follow-on TM001/TM003 is made from it.
     """
 
-    kind: str
+    kind: ModeKind
     line: int | None = None
     col: int = 0
     how: str = ""
@@ -51,7 +89,7 @@ class Mode:
     method_call: bool = False
 
     @property
-    def public_kind(self) -> str:
+    def public_kind(self) -> ModeKind:
         return UNKNOWN if self.kind in (LOADED, ENTRY) else self.kind
 
 
@@ -74,8 +112,8 @@ class ForwardEvent:
     key: str                  # entity as written (``.module`` stripped)
     canonical: str
     modes: set[Mode]
-    grad: set[str]
-    lgrad: set[str]
+    grad: set[GradState]
+    lgrad: set[GradState]
     func: FuncCtx
     stmts: tuple[ast.AST, ...]   # enclosing statements in the function, outermost first
     regions: tuple[Region, ...]
@@ -90,7 +128,7 @@ class StepEvent:
     kind: str                 # "optimizer" | "backward" | "call"
     func: FuncCtx
     stmts: tuple[ast.AST, ...]
-    lgrad: set[str] = field(default_factory=set)
+    lgrad: set[GradState] = field(default_factory=set)
     # modes at the step of the entities forward-called so far in the function
     modes: dict[str, set[Mode]] = field(default_factory=dict)
 
@@ -129,7 +167,7 @@ class MisuseEvent:
 class ModeSwitchEvent:
     """``m.eval()`` / ``m.train()`` (or a helper that evaluates ``m``) in the main run."""
 
-    kind: str                 # EVAL | TRAIN
+    kind: ModeKind            # EVAL | TRAIN
     canonical: str
     func: FuncCtx
     stmts: tuple[ast.AST, ...]

@@ -58,13 +58,21 @@ STEP_METHODS = ("step",)            # optimizer.step(), scaler.step(optimizer)
 BACKWARD_METHODS = ("backward",)    # loss.backward(), accelerator.backward(loss)
 EXPORTERS = ("torch.jit.trace", "torch.export.export", "torch.jit.trace_module",
              "torch.export", "torch.onnx.dynamo_export", "torch.onnx.export")
+# What a model is run with besides ``model(x)``; the attribute a wrapper (DDP,
+# DataParallel) keeps the model in; the flag ``eval()`` / ``train()`` set; the stem of
+# an optimizer's module and of the names people give one (``torch.optim``, ``optimizer``).
+FORWARD_METHODS = ("forward", "generate")
+WRAPPED_MODULE = "module"
+TRAINING_FLAG = "training"
+OPTIMIZER_STEMS = ("optim",)
+_DOT_WRAPPED = f".{WRAPPED_MODULE}"
 # Every grad context above holds one of these, and so does the name a project gives its
 # own wrapper (``nograd``, ``smart_inference_mode``): the words text prefilters look for.
 GRAD_CONTEXT_STEMS = ("grad", "inference")
 
 EVAL_WORDS = frozenset({"val", "valid", "validation", "test", "testing", "eval", "evaluation",
                         "dev", "holdout", "validate"})
-_LOADER_SUFFIXES = ("loader", "loaders", "dl", "data", "dataset", "datasets", "set", "ds",
+LOADER_SUFFIXES = ("loader", "loaders", "dl", "data", "dataset", "datasets", "set", "ds",
                     "iter", "iterator", "batches", "batch", "samples", "images", "imgs", "gen",
                     "queue", "split")
 _CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
@@ -108,13 +116,13 @@ def entity_key(node: ast.AST) -> str | None:
     key = dotted(node)
     if key is None:
         return None
-    return entity_key_of(key) if ".module" in key else key
+    return entity_key_of(key) if _DOT_WRAPPED in key else key
 
 
 def entity_key_of(key: str) -> str:
     """``entity_key`` of a dotted name given as text."""
-    if ".module" in key:
-        parts = [p for i, p in enumerate(key.split(".")) if not (i and p == "module")]
+    if _DOT_WRAPPED in key:
+        parts = [p for i, p in enumerate(key.split(".")) if not (i and p == WRAPPED_MODULE)]
         key = ".".join(parts)
     return key
 
@@ -140,7 +148,7 @@ def is_eval_loader_name(name: str, extra: tuple[str, ...] = ()) -> bool:
         if word in EVAL_WORDS:
             return True
         for base in ("val", "valid", "test", "eval", "dev", "holdout"):
-            if word.startswith(base) and word[len(base):] in _LOADER_SUFFIXES:
+            if word.startswith(base) and word[len(base):] in LOADER_SUFFIXES:
                 return True
     return False
 

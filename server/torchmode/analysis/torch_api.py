@@ -2,16 +2,13 @@
 
 Calls that cannot change a module's mode, ``nn.Module`` methods that keep it, the
 tensor casts that keep a tensor made on the spot one, how loss modules and
-verb-named methods are told apart from models, and the text patterns that mark an
-evaluation loop or a function worth analysing at all.
+verb-named methods are told apart from models.
 """
 
 from __future__ import annotations
 
 import re
 
-EVAL_LOOP_TEXT = re.compile(
-    r"\bfor\b[^\n]*\bin\b[^\n]*(?<![A-Za-z])(?:val|valid|test|eval|dev|holdout)", re.IGNORECASE)
 # Calls that never switch a module's mode, though a module is passed to them.
 HARMLESS_CALLS = frozenset({
     "print", "len", "str", "repr", "isinstance", "issubclass", "hasattr", "id", "type",
@@ -46,18 +43,6 @@ TORCH_MODULE_API = frozenset({
     "generate", "encode", "decode", "predict", "embed", "features", "forward_features",
     "config", "get_extended_attention_mask", "num_params",
 })
-# What a function's text must contain to hold a finding or a forward call worth a fact
-# in an evaluation region (see Interpreter.run).
-# The leading lookahead lists the first characters of the alternatives: it changes
-# nothing about what matches, but lets the engine skip most positions without trying
-# each alternative (with IGNORECASE, the engine does not make that first-character
-# check itself).
-RELEVANT_TEXT = re.compile(
-    r"(?=[.nigebtlovdh])(?:"
-    r"\.eval\b|\.train\b|no_grad|inference_mode|grad_enabled|enable_grad|backward|\.step\(|"
-    r"trace|export|load|\.training\s*=|\.module\b|optim|\.forward\(|\.generate\(|"
-    r"(?<![A-Za-z])(?:val|valid|test|eval|dev|holdout)(?:idation|ing|uation)?"
-    r"(?:[^a-z]|loader|set|data|dl|ds|iter|batch|split|images|imgs))", re.IGNORECASE)
 # Parameter names that mean "training" when an enclosing ``if`` tests them.
 TRAIN_FLAGS = frozenset({"train", "training", "train_mode"})
 # Calls in an ``if`` test that give the same answer when asked again (guards).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from ..analysis.api import EvalRegion, Facts, Grad, Need
+from ..analysis.api import EvalRegion, Facts, GradState, Need
 from ..findings import Finding, Severity
 from .base import FixApplicability, Rule, finding, wrap_fixes
 
@@ -44,8 +44,8 @@ for x, y in val_loader:  # TM002
     def check(self, facts: Facts) -> Iterator[Finding]:
         seen: set[int] = set()
         for ev in facts.forward_calls:
-            if Grad.OFF in ev.grad or Grad.DYNAMIC in ev.grad or ev.function.gradient_use or \
-                    facts.forward_disables_grad(ev):
+            if GradState.OFF in ev.grad or GradState.DYNAMIC in ev.grad or \
+                    ev.function.gradient_use or facts.forward_disables_grad(ev):
                 continue
             region = ev.region
             why: str

@@ -9,7 +9,7 @@ from ..analysis.api import (
     LOOP_TYPES,
     Facts,
     ForwardCall,
-    Grad,
+    GradState,
     ModeKind,
     ModeOrigin,
     Need,
@@ -81,7 +81,7 @@ for epoch in range(10):
         forwards = [*facts.forward_calls, *facts.argument_uses]
         for step in facts.training_steps:
             for fwd in forwards:
-                if fwd.function is not step.function or fwd.grad == {Grad.OFF}:
+                if fwd.function is not step.function or fwd.grad == {GradState.OFF}:
                     continue
                 root = fwd.entity.split(".", 1)[0]
                 if trained_known and not fwd.trained and not _param_of(root, fwd):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..analysis.api import Facts, Grad, Need
+from ..analysis.api import Facts, GradState, Need
 from ..findings import Finding, Severity
 from .base import FixApplicability, Rule, finding
 
@@ -42,10 +42,10 @@ with torch.no_grad():
 
     def check(self, facts: Facts) -> Iterator[Finding]:
         for ev in facts.backward_calls:
-            if ev.grad != {Grad.OFF}:
+            if ev.grad != {GradState.OFF}:
                 continue
             message = ("backward() runs with gradients disabled (inside torch.no_grad(), "
                        "inference_mode() or set_grad_enabled(False)): the loss has no graph, so it "
                        "raises at run time. Move it out of the block or wrap it in "
                        "torch.enable_grad().")
-            yield finding(self, message, facts.range(ev.node), subject=None)
+            yield finding(self, message, facts.range(ev.node), subject=ev.entity)

@@ -58,7 +58,8 @@ class Classifier(nn.Module):
 
     def check(self, facts: Facts) -> Iterator[Finding]:
         for found in facts.ignored_mode_calls():
-            yield finding(self, _message(found), facts.range(found.call.func), (_fix(found),))
+            yield finding(self, _message(found), facts.range(found.call.func), (_fix(found),),
+                          subject=found.class_name)
 
 
 def _message(found: IgnoredMode) -> str:

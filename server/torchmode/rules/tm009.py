@@ -65,7 +65,7 @@ for epoch in range(10):
                                         undone.via or undone.train_call):
                 continue
             yield finding(self, _message(undone), facts.range(undone.train_call),
-                          _fixes(facts, undone), _related(facts, undone))
+                          _fixes(facts, undone), _related(facts, undone), subject=undone.entity)
 
 
 def _message(undone: UndoneFreeze) -> str:

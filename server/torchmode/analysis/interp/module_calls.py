@@ -30,6 +30,7 @@ from ..model import (
     StepEvent,
 )
 from ..names import (
+    FORWARD_METHODS,
     GRAD_OFF_CTX,
     GRAD_ON_CTX,
     MODE_METHODS,
@@ -174,7 +175,7 @@ class ModuleCalls(Part):
                 return self._mode_call(node, method, recv, target)
         arg_values = self._args(node)
         if isinstance(recv_value, Ent):
-            if method in ("forward", "generate"):
+            if method in FORWARD_METHODS:
                 self._forward(node, recv_value)
                 return None
             if method in SELF_RETURNING:
@@ -430,7 +431,7 @@ class ModuleCalls(Part):
         ctx = self.ctx
         assert ctx is not None
         target = node.func.value if isinstance(node.func, ast.Attribute) and \
-            node.func.attr in ("forward", "generate") else node.func
+            node.func.attr in FORWARD_METHODS else node.func
         self._occurrence(target, key, value.canonical)
         # numpy random data is a shape check only for a model built right here (a unit-test
         # helper), not for a trained generator sampled from noise

@@ -38,6 +38,7 @@ from ..model import (
     GRAD_UNK,
     ForwardEvent,
     FuncCtx,
+    GradState,
     Mode,
 )
 from ..names import (
@@ -49,10 +50,7 @@ from ..names import (
     is_eval_function_name,
     looks_like_model_name,
 )
-from ..torch_api import (
-    EVAL_LOOP_TEXT,
-    RELEVANT_TEXT,
-)
+from ..prefilter import EVAL_LOOP_TEXT, RELEVANT_TEXT
 from .syntax import (
     grad_of_flag,
     returns_value,
@@ -346,8 +344,8 @@ class FunctionRuns(Part):
 
     # ------------------------------------------------------------------ runs
 
-    def _begin(self: Interpreter, fn: FuncInfo | None, main: bool, grad: frozenset[str],
-               lgrad: frozenset[str]) -> None:
+    def _begin(self: Interpreter, fn: FuncInfo | None, main: bool, grad: frozenset[GradState],
+               lgrad: frozenset[GradState]) -> None:
         self.fn = fn
         self.main = main
         self.state = State({}, {}, grad, lgrad, {})
@@ -454,7 +452,7 @@ class FunctionRuns(Part):
             if classes:
                 self.maybe_classes[(scope, self._canonical(key))] = classes
 
-    def _grad_decorator(self: Interpreter, fn: FuncInfo) -> str | None:
+    def _grad_decorator(self: Interpreter, fn: FuncInfo) -> GradState | None:
         for dec in fn.node.decorator_list:
             target = dec.func if isinstance(dec, ast.Call) else dec
             qual = self.imports.qual(target)

@@ -15,16 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain import (
     ENTRY_MODES,
-    KEEP,
     MAX_LOOP_ITERATIONS,
     UNKNOWN_PARAM,
     Budget,
     Ent,
     GradCtx,
+    GradCtxValue,
     LoopCtx,
     Modes,
     State,
     Summary,
+    grad_inside,
     key_splits,
     record_lookup,
     resolve_alias,
@@ -35,6 +36,7 @@ from ..model import (
     GRAD_OFF,
     GRAD_ON,
     TRAIN,
+    GradState,
     MisuseEvent,
     MisuseKind,
     Mode,
@@ -493,7 +495,7 @@ class Statements(Part):
 
     def _with(self: Interpreter, stmt: ast.With | ast.AsyncWith) -> None:
         exits: list[Callable[[], None]] = []
-        grad_values: frozenset[str] | None = None
+        grad_values: frozenset[GradCtxValue] | None = None
         for item in stmt.items:
             ctx_expr = item.context_expr
             kind = self._grad_ctx(ctx_expr, stmt)
@@ -519,9 +521,8 @@ class Statements(Part):
         if grad_values == {GRAD_OFF} and self.main:
             self.nograd_withs.add(id(stmt))
         saved_grad, saved_lgrad = self.state.grad, self.state.lgrad
-        keep = KEEP in grad_values
-        self.state.grad = (grad_values - {KEEP}) | (saved_grad if keep else frozenset())
-        self.state.lgrad = (grad_values - {KEEP}) | (saved_lgrad if keep else frozenset())
+        self.state.grad = grad_inside(grad_values, saved_grad)
+        self.state.lgrad = grad_inside(grad_values, saved_lgrad)
         marks = [(len(c.breaks), len(c.continues)) for c in self.loops]
         self._block(stmt.body)
         for (nb, nc), loop in zip(marks, self.loops, strict=False):
@@ -532,7 +533,7 @@ class Statements(Part):
         for exit_effect in reversed(exits):
             exit_effect()
 
-    def _grad_ctx(self: Interpreter, node: ast.expr, stmt: ast.stmt) -> str | None:
+    def _grad_ctx(self: Interpreter, node: ast.expr, stmt: ast.stmt) -> GradState | None:
         """Grad value a ``with`` item sets, or None if it is not a grad context."""
         if isinstance(node, ast.Call):
             qual = self._qual(node.func)

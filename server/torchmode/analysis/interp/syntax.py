@@ -11,6 +11,7 @@ from ..model import (
     GRAD_DYN,
     GRAD_OFF,
     GRAD_ON,
+    GradState,
 )
 from ..names import (
     SELF_RETURNING,
@@ -105,7 +106,7 @@ def const_truth(node: ast.AST | None) -> bool | None:
     return None
 
 
-def grad_of_flag(call: ast.Call) -> str:
+def grad_of_flag(call: ast.Call) -> GradState:
     flag: ast.AST | None = call.args[0] if call.args else None
     for kw in call.keywords:
         if kw.arg == "mode":

@@ -35,6 +35,7 @@ from ..model import (
     MisuseEvent,
     MisuseKind,
     Mode,
+    ModeKind,
     ModeSwitchEvent,
 )
 from ..names import (
@@ -225,7 +226,7 @@ class Values(Part):
             return set(modes)
         return {m for m in modes if m.guard is None or (m.guard[0], not m.guard[1]) not in active}
 
-    def _set_mode(self: Interpreter, canonical: str, kind: str, node: ast.AST, how: str,
+    def _set_mode(self: Interpreter, canonical: str, kind: ModeKind, node: ast.AST, how: str,
                   flagged: bool = False, children: bool = True,
                   param_flag: str | None = None, method_call: bool = False) -> None:
         state = self.state

@@ -40,9 +40,10 @@ def handle(
 
 
 def hint(analysed: Snapshot, call: ForwardCallFact, snap: DocumentSnapshot) -> types.InlayHint:
+    from ...analysis.model import PUBLIC_MODES
     from ...hover import describe_modes
 
-    modes = [m for m in ("train", "eval", "dynamic", "unknown") if m in call.modes]
+    modes = [m for m in PUBLIC_MODES if m in call.modes]
     label = "|".join(modes) or "?"
     if call.grad_enabled is False:
         label += ", no grad"
