@@ -151,7 +151,12 @@ class _Collector:
         self.alias_pairs: list[tuple[str, str]] = []
         self.step_candidates: list[tuple[FuncInfo | None, str, int]] = []
         self.stack: list[_Frame] = []
-        self.handlers: dict[type, _Handler] = {
+
+    def _handlers(self) -> dict[type, _Handler]:
+        """The handler of each node kind that has facts. Made per walk and never stored:
+        a dict of bound methods on ``self`` would be a reference cycle, kept alive with
+        the whole file's facts until the next full collection."""
+        return {
             ast.FunctionDef: self._function, ast.AsyncFunctionDef: self._function,
             ast.ClassDef: self._class, ast.Import: self._import, ast.ImportFrom: self._import,
             ast.Call: self._call, ast.Attribute: self._attribute, ast.keyword: self._keyword,
@@ -175,7 +180,7 @@ class _Collector:
         store = ast.Store
         called_ids = self.called_ids
         value_refs = facts.value_refs
-        handler_get = self.handlers.get
+        handler_get = self._handlers().get
         child_fields_get = _FIELDS.get
         while stack:
             node, owner, cls, csum = pop()

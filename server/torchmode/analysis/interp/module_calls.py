@@ -27,6 +27,7 @@ from ..model import (
     ForwardEvent,
     FuncCtx,
     Mode,
+    ModeKind,
     StepEvent,
 )
 from ..names import (
@@ -373,7 +374,7 @@ class ModuleCalls(Part):
             return flag_node.id
         return None
 
-    def _train_flag(self: Interpreter, node: ast.Call) -> tuple[str, ast.expr | None]:
+    def _train_flag(self: Interpreter, node: ast.Call) -> tuple[ModeKind, ast.expr | None]:
         """The mode ``m.train(...)`` sets and its flag argument, if any: a constant flag
         sets train or eval, any other is dynamic (and visited as an expression)."""
         flag_node: ast.expr | None = node.args[0] if node.args else None
