@@ -215,7 +215,7 @@ class Branches(Frame):
     __slots__ = ("before", "ends", "can_skip")
 
     def __init__(self, binder: Frames, can_skip: bool) -> None:
-        super().__init__(binder)
+        self.binder = binder
         self.can_skip = can_skip
         self.ends: list[State | None] = []
 

@@ -172,17 +172,15 @@ class Statements(Part):
                 self.stmts.pop()
 
     def _stmt(self: Interpreter, stmt: ast.stmt) -> None:
-        _STATEMENTS.get(type(stmt), Statements._other_stmt)(self, stmt)
+        handler = _STATEMENTS.get(type(stmt), _OTHER)
+        if handler is not None:
+            handler(self, stmt)
 
     def _other_stmt(self: Interpreter, stmt: ast.stmt) -> None:
         """A statement with no handler of its own: evaluate the expressions in it."""
         for child in child_nodes(stmt):
             if isinstance(child, ast.expr):
                 self._expr(child)
-
-    def _skip_stmt(self: Interpreter, stmt: ast.stmt) -> None:
-        """Imports, ``pass``, ``del``, declarations; and nested functions and classes,
-        which are analysed on their own."""
 
     def _assert(self: Interpreter, stmt: ast.Assert) -> None:
         self._expr(stmt.test)
@@ -478,8 +476,10 @@ class Statements(Part):
 
 
 # The handler of each kind of statement (``Statements._stmt``); any other kind has its
-# expressions evaluated (``_other_stmt``).
-_STATEMENTS: dict[type[ast.stmt], Callable[[Interpreter, Any], None]] = {
+# expressions evaluated (``_other_stmt``). None: nothing to do (imports, ``pass``,
+# ``del``, declarations; nested functions and classes are analysed on their own).
+_OTHER = Statements._other_stmt
+_STATEMENTS: dict[type[ast.stmt], Callable[[Interpreter, Any], None] | None] = {
     ast.Expr: Statements._expr_stmt,
     ast.Assign: Statements._assign_stmt,
     ast.AnnAssign: Statements._assign_stmt,
@@ -499,7 +499,7 @@ _STATEMENTS: dict[type[ast.stmt], Callable[[Interpreter, Any], None]] = {
     ast.Assert: Statements._assert,
     **dict.fromkeys((ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Delete,
                      ast.Import, ast.ImportFrom, ast.Pass, ast.Global, ast.Nonlocal),
-                    Statements._skip_stmt),
+                    None),
 }
 if hasattr(ast, "TryStar"):   # Python 3.11+: ``except*`` flows like ``except``
     _STATEMENTS[ast.TryStar] = Statements._try
