@@ -7,7 +7,7 @@ variables. ``Value`` is what an expression evaluates to: an existing entity (``E
 a module made on the spot (``New``), a saved training flag (``Flag``), a tuple
 (``Tup``) or a grad context (``GradCtx``). ``Summary`` is the effect of calling a
 function, ``CallRecord`` what its callers pass in. The joins of states live with the
-statement walker (``interp/statements.py``).
+frame binder (``interp/frames.py``).
 """
 
 from __future__ import annotations
@@ -196,14 +196,6 @@ def resolve_alias(alias: dict[str, str], key: str) -> str:
         if prefix in alias:
             return alias[prefix] + "." + rest
     return key
-
-
-@dataclass
-class LoopCtx:
-    """The states at the ``break`` and ``continue`` statements of the loop being walked."""
-
-    breaks: list[State] = field(default_factory=list)
-    continues: list[State] = field(default_factory=list)
 
 
 @dataclass

@@ -13,11 +13,12 @@ state being the join of what its visible callers pass. Only the main runs
 record events for the rules.
 
 The interpreter is composed of parts, one concern each, in ``analysis/interp/``:
-``runs`` (which functions run, in which order), ``statements`` (control flow and
-joins), ``values`` (assignments and expressions), ``module_calls`` (mode switches,
-forward calls, training steps) and ``calls`` (constructors, loaders, exports, the
-project's own functions). The abstract values and the state are in ``domain.py``,
-the PyTorch tables in ``torch_api.py`` and ``names.py``.
+``runs`` (which functions run, in which order), ``statements`` (the statement walker),
+``frames`` (the frame binder: where jumps go, and the joins), ``values`` (assignments
+and expressions), ``module_calls`` (mode switches, forward calls, training steps) and
+``calls`` (constructors, loaders, exports, the project's own functions). The abstract
+values and the state are in ``domain.py``, the PyTorch tables in ``torch_api.py`` and
+``names.py``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from collections.abc import Callable
 
 from .domain import (
     CallRecord,
-    LoopCtx,
     Modes,
     State,
     Summary,
@@ -35,6 +35,7 @@ from .domain import (
 )
 from .facts import FileFacts, FuncInfo
 from .interp.calls import NamedCalls
+from .interp.frames import Frames
 from .interp.module_calls import ModuleCalls
 from .interp.runs import FunctionRuns
 from .interp.statements import Statements
@@ -147,8 +148,7 @@ class Interpreter(FunctionRuns, Statements, Values, ModuleCalls, NamedCalls):
         self.ctx: FuncCtx | None = None
         self.main = False
         self.state: State | None = None
-        self.loops: list[LoopCtx] = []
-        self.returns: list[State] = []
+        self.frames = Frames(self)
         self.return_values: list[Value] = []
         self.stmts: list[ast.AST] = []
         self.entry: dict[str, Modes] = {}

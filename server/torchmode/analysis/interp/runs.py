@@ -21,7 +21,6 @@ from ..domain import (
     CallRecord,
     Ent,
     GradCtx,
-    LoopCtx,
     Modes,
     New,
     State,
@@ -51,6 +50,7 @@ from ..names import (
     looks_like_model_name,
 )
 from ..prefilter import EVAL_LOOP_TEXT, RELEVANT_TEXT
+from .frames import Frames
 from .syntax import (
     grad_of_flag,
     returns_value,
@@ -79,8 +79,7 @@ class FunctionRuns(Part):
     ctx: FuncCtx | None
     main: bool
     state: State | None
-    loops: list[LoopCtx]
-    returns: list[State]
+    frames: Frames
     return_values: list[Value]
     stmts: list[ast.AST]
     entry: dict[str, Modes]
@@ -238,8 +237,8 @@ class FunctionRuns(Part):
                     return self.facts.by_node.get(id(init))
         return None
 
-    _RUN_FIELDS = ("fn", "ctx", "main", "state", "loops", "returns", "return_values", "stmts",
-                   "entry", "guards", "yield_states", "guard_used")
+    _RUN_FIELDS = ("fn", "ctx", "main", "state", "frames", "return_values", "stmts", "entry",
+                   "guards", "yield_states", "guard_used")
 
     def _is_contextmanager(self: Interpreter, fn: FuncInfo) -> bool:
         for dec in fn.node.decorator_list:
@@ -349,8 +348,7 @@ class FunctionRuns(Part):
         self.fn = fn
         self.main = main
         self.state = State({}, {}, grad, lgrad, {})
-        self.loops = []
-        self.returns = []
+        self.frames = Frames(self)
         self.return_values = []
         self.stmts = []
         self.entry = {}
@@ -496,16 +494,13 @@ class FunctionRuns(Part):
         self._begin(fn, main, grad, lgrad)
         self.ctx = self._func_ctx(fn)
         self._block_safe(fn.node.body)
-        exits = [s for s in (*self.returns, self.state) if s is not None]
-        if not exits:
+        final = self.frames.exit_state()
+        if final is None:
             if not main:
                 self.summaries[id(fn.node)] = Summary(
                     reaches_step=self._reaches_step(fn), params=fn.params, name=fn.name,
                     line=fn.node.lineno - 1)
             return
-        final = exits[0]
-        for other in exits[1:]:
-            final = self._join(final, other)
         if not main:
             self._make_summary(fn, final)
         elif fn.name == "__init__" and fn.class_name is not None:
@@ -546,7 +541,7 @@ class FunctionRuns(Part):
     def _make_summary(self: Interpreter, fn: FuncInfo, final: State) -> None:
         enter: dict[str, Modes] | None = None
         if self.yield_states and self._is_contextmanager(fn):
-            at_yield = self._join_all(self.yield_states)
+            at_yield = self.frames.join_all(self.yield_states)
             if at_yield is not None:
                 enter = self._effects(fn, at_yield)
         effects = self._effects(fn, final, enter or ())

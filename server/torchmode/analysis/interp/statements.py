@@ -1,35 +1,33 @@
 """Statements and control flow of the mode interpreter.
 
-Looking an entity's modes up in a state, joining the states of branches, and walking
-``if``/``else``, loops (iterated to a fixed point so an ``eval()`` at the end of epoch N
-reaches epoch N+1), ``with`` (grad contexts, ``@contextmanager`` functions), ``try``
-with its handlers and ``finally``, ``return``, ``break`` and ``continue``.
+Looking an entity's modes up in a state, and walking the statements: each kind has its
+handler (``_STATEMENTS``). Control flow (``if``/``else``, ``match``, loops, grad-mode
+``with``, ``try`` with its handlers and ``finally``, ``return``, ``break``,
+``continue``, ``raise``) only opens and closes frames of the binder (``frames.py``),
+which carries the states of jumps and joins the states that meet.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..domain import (
     ENTRY_MODES,
-    MAX_LOOP_ITERATIONS,
     UNKNOWN_PARAM,
     Budget,
     Ent,
     GradCtx,
     GradCtxValue,
-    LoopCtx,
     Modes,
     State,
     Summary,
-    grad_inside,
     key_splits,
     record_lookup,
-    resolve_alias,
 )
+from ..facts import FuncInfo
 from ..model import (
     EVAL,
     GRAD_DYN,
@@ -49,6 +47,7 @@ from ..names import (
     entity_key,
     is_eval_loader_name,
 )
+from .frames import Exit, Frames
 from .syntax import (
     child_nodes,
     const_truth,
@@ -75,6 +74,7 @@ class Statements(Part):
     # Interpreter fields this part assigns (first set in Interpreter.__init__).
     state: State | None
     guard_used: bool
+    frames: Frames
 
     # ------------------------------------------------------------------ lookup
 
@@ -85,35 +85,40 @@ class Statements(Part):
         if canonical in self.entry:
             return self.entry[canonical]
         fn = self.fn
-        root = canonical.split(".", 1)[0]
         result: Modes | None = None
-        if fn is None:
-            result = None
-        elif not self.main:
-            if root not in fn.locals:
-                result = ENTRY_MODES
-        elif root not in fn.locals:
-            record = self._record(fn)
-            unknown_callers = self._unknown_callers(fn)
-            found: set[Mode] | None = None
-            if record is not None:
-                found = record_lookup(record.modes, canonical)
-            cls = self._class_of(fn)
-            if found is None and root == "self" and cls is not None and fn.name != "__init__":
-                init = self.init_state.get(cls, {})
-                if not self._touches_mutated(cls, canonical):
-                    init_modes = record_lookup(init, canonical)
-                    if init_modes:
-                        found = init_modes
-                if found is None and canonical != "self" and (canonical in init or any(
-                        k.startswith(canonical + ".") for k in init)):
-                    found = {UNKNOWN_PARAM}
-            if found is not None:
-                result = frozenset(found | ({UNKNOWN_PARAM} if unknown_callers else set()))
-            elif root in fn.params and record is None:
-                result = None  # decided by entity checks (static use) -> unknown
+        if fn is not None and canonical.split(".", 1)[0] not in fn.locals:
+            result = self._initial_from_callers(fn, canonical) if self.main else ENTRY_MODES
         self.entry[canonical] = result if result is not None else frozenset()
         return result
+
+    def _initial_from_callers(self: Interpreter, fn: FuncInfo, canonical: str) -> Modes | None:
+        """Main run: what the visible callers pass (with UNKNOWN if some callers are not
+        visible), or for ``self.*`` what ``__init__`` leaves. None for a parameter with no
+        record: the entity checks (its static use) decide, and it stays unknown."""
+        record = self._record(fn)
+        unknown_callers = self._unknown_callers(fn)
+        found = record_lookup(record.modes, canonical) if record is not None else None
+        if found is None and canonical.split(".", 1)[0] == "self":
+            found = self._initial_from_init(fn, canonical)
+        if found is None:
+            return None
+        return frozenset(found | ({UNKNOWN_PARAM} if unknown_callers else set()))
+
+    def _initial_from_init(self: Interpreter, fn: FuncInfo, canonical: str) -> set[Mode] | None:
+        """A method's ``self.*`` entity: its mode at the end of ``__init__``, unless other
+        methods change it (then any mode: UNKNOWN), or None if ``__init__`` never sets it."""
+        cls = self._class_of(fn)
+        if cls is None or fn.name == "__init__":
+            return None
+        init = self.init_state.get(cls, {})
+        if not self._touches_mutated(cls, canonical):
+            init_modes = record_lookup(init, canonical)
+            if init_modes:
+                return init_modes
+        if canonical != "self" and (canonical in init or any(
+                k.startswith(canonical + ".") for k in init)):
+            return {UNKNOWN_PARAM}
+        return None
 
     def _touches_mutated(self: Interpreter, cls: str, canonical: str) -> bool:
         """Is ``canonical``, a dotted prefix of it, or a key under it among the ``self.*``
@@ -153,46 +158,6 @@ class Statements(Part):
                 return initial
         return None
 
-    def _join(self: Interpreter, a: State | None, b: State | None) -> State:
-        if a is None:
-            assert b is not None
-            return b.copy()
-        if b is None:
-            return a.copy()
-        if a.modes is b.modes and a.alias is b.alias and a.saved is b.saved:
-            twin = a.copy()
-            twin.grad, twin.lgrad = a.grad | b.grad, a.lgrad | b.lgrad
-            return twin
-        modes: dict[str, Modes] = {}
-        alias: dict[str, str] = {}
-        for key in a.alias.keys() | b.alias.keys():
-            ca, cb = a.alias.get(key), b.alias.get(key)
-            if ca == cb and ca is not None:
-                alias[key] = ca
-            else:
-                ma = self._lookup(a, resolve_alias(a.alias, key)) or frozenset()
-                mb = self._lookup(b, resolve_alias(b.alias, key)) or frozenset()
-                alias[key] = f"{key}@join"
-                modes[f"{key}@join"] = ma | mb
-        for key in a.modes.keys() | b.modes.keys():
-            if key in modes:
-                continue
-            got_a = a.modes.get(key)
-            got_b = b.modes.get(key)
-            ma = got_a if got_a is not None else (self._lookup(a, key) or frozenset())
-            mb = got_b if got_b is not None else (self._lookup(b, key) or frozenset())
-            modes[key] = ma | mb
-        saved = {k: v for k, v in a.saved.items() if b.saved.get(k) == v}
-        return State(modes, alias, a.grad | b.grad, a.lgrad | b.lgrad, saved)
-
-    def _join_all(self: Interpreter, states: Iterable[State | None]) -> State | None:
-        result: State | None = None
-        for s in states:
-            if s is None:
-                continue
-            result = s.copy() if result is None else self._join(result, s)
-        return result
-
     # ------------------------------------------------------------------ statements
 
     def _block(self: Interpreter, body: list[ast.stmt]) -> None:
@@ -209,40 +174,18 @@ class Statements(Part):
                 self.stmts.pop()
 
     def _stmt(self: Interpreter, stmt: ast.stmt) -> None:
-        tp = type(stmt)
-        if tp is ast.Expr:
-            assert isinstance(stmt, ast.Expr)
-            self._expr_stmt(stmt)
-        elif tp is ast.Assign or tp is ast.AnnAssign or tp is ast.AugAssign:
-            self._assign_stmt(stmt)
-        elif tp is ast.If:
-            assert isinstance(stmt, ast.If)
-            self._if(stmt)
-        elif tp is ast.For or tp is ast.AsyncFor or tp is ast.While:
-            self._loop(stmt)  # type: ignore[arg-type]
-        elif tp is ast.With or tp is ast.AsyncWith:
-            assert isinstance(stmt, (ast.With, ast.AsyncWith))
-            self._with(stmt)
-        elif tp is ast.Try or tp.__name__ == "TryStar":
-            self._try(stmt)  # type: ignore[arg-type]
-        elif tp is ast.Return or tp is ast.Raise or tp is ast.Break or tp is ast.Continue:
-            self._exit_stmt(stmt)
-        elif tp is ast.FunctionDef or tp is ast.AsyncFunctionDef or tp is ast.ClassDef:
-            return  # analysed on their own
-        elif tp is ast.Match:
-            assert isinstance(stmt, ast.Match)
-            self._expr(stmt.subject)
-            self._branches([case.body for case in stmt.cases], fallthrough=True)
-        elif tp is ast.Assert:
-            assert isinstance(stmt, ast.Assert)
-            self._expr(stmt.test)
-        elif tp is ast.Delete or tp in (ast.Import, ast.ImportFrom, ast.Pass, ast.Global,
-                                         ast.Nonlocal):
-            return
-        else:
-            for child in child_nodes(stmt):
-                if isinstance(child, ast.expr):
-                    self._expr(child)
+        handler = _STATEMENTS.get(type(stmt), _OTHER)
+        if handler is not None:
+            handler(self, stmt)
+
+    def _other_stmt(self: Interpreter, stmt: ast.stmt) -> None:
+        """A statement with no handler of its own: evaluate the expressions in it."""
+        for child in child_nodes(stmt):
+            if isinstance(child, ast.expr):
+                self._expr(child)
+
+    def _assert(self: Interpreter, stmt: ast.Assert) -> None:
+        self._expr(stmt.test)
 
     def _assign_stmt(self: Interpreter, stmt: ast.stmt) -> None:
         """``x = ...``, ``x: T = ...`` and ``x += ...``."""
@@ -260,23 +203,21 @@ class Statements(Part):
         elif isinstance(stmt, ast.AugAssign):
             self._expr(stmt.value)
 
-    def _exit_stmt(self: Interpreter, stmt: ast.stmt) -> None:
-        """``return``, ``raise``, ``break`` and ``continue``: this path ends here. Its state
-        joins the function's returns, or the loop's breaks or continues."""
-        if isinstance(stmt, ast.Return):
-            value = self._expr(stmt.value) if stmt.value is not None else None
-            self.return_values.append(value)
-            if self.state is not None:
-                self.returns.append(self.state)
-        elif isinstance(stmt, ast.Raise):
-            if stmt.exc is not None:
-                self._expr(stmt.exc)
-        elif isinstance(stmt, ast.Break):
-            if self.loops and self.state is not None:
-                self.loops[-1].breaks.append(self.state)
-        elif self.loops and self.state is not None:   # continue
-            self.loops[-1].continues.append(self.state)
-        self.state = None
+    def _return(self: Interpreter, stmt: ast.Return) -> None:
+        value = self._expr(stmt.value) if stmt.value is not None else None
+        self.return_values.append(value)
+        self.frames.leave(Exit.RETURN)
+
+    def _raise(self: Interpreter, stmt: ast.Raise) -> None:
+        if stmt.exc is not None:
+            self._expr(stmt.exc)
+        self.frames.unreachable()
+
+    def _break(self: Interpreter, stmt: ast.Break) -> None:
+        self.frames.leave(Exit.BREAK)
+
+    def _continue(self: Interpreter, stmt: ast.Continue) -> None:
+        self.frames.leave(Exit.CONTINUE)
 
     def _expr_stmt(self: Interpreter, stmt: ast.Expr) -> None:
         value = stmt.value
@@ -294,12 +235,11 @@ class Statements(Part):
         self._expr(value)
 
     def _if(self: Interpreter, stmt: ast.If) -> None:
-        self._expr(stmt.test)
+        test = stmt.test
+        self._expr(test)
         if self.state is None:
             return
-        const = const_truth(stmt.test)
-        before = self.state
-        test = stmt.test
+        const = const_truth(test)
         test_id = id(test)
         if test_id in self._guard_cache:
             names = self._guard_cache[test_id]
@@ -307,32 +247,33 @@ class Statements(Part):
             names = self._guard_cache[test_id] = guard_names(test)
         if names is not None:
             self.guard_vars |= names
-        results: list[State | None] = []
-        if const is not False:
-            self.state = before.copy()
-            self.guards.append((test, True, names) if names is not None else None)
-            try:
-                self._block(stmt.body)
-            finally:
-                self.guards.pop()
-            results.append(self.state)
-        if const is not True:
-            self.state = before.copy()
-            self.guards.append((test, False, names) if names is not None else None)
-            not_module = self._isinstance_module(test)
+        with self.frames.branches() as fork:
+            if const is not False:
+                with fork.arm():
+                    self._guarded_block(stmt.body, (test, True, names) if names is not None
+                                        else None, None)
+            if const is not True:
+                with fork.arm():
+                    self._guarded_block(stmt.orelse, (test, False, names) if names is not None
+                                        else None, self._isinstance_module(test))
+            if names is not None and len(fork.ends) == 2:
+                self._tag_branches(test, names, fork.ends[0], fork.ends[1])
+                self._tag_not_module(test, names, fork.ends[1])
+
+    def _guarded_block(self: Interpreter, body: list[ast.stmt],
+                       guard: tuple[ast.expr, bool, frozenset[str]] | None,
+                       not_module: str | None) -> None:
+        """An arm of an ``if``, under its condition (and, in the else of an ``isinstance``
+        test against ``nn.Module``, knowing that name is not a module)."""
+        self.guards.append(guard)
+        if not_module:
+            self.not_modules.append(not_module)
+        try:
+            self._block(body)
+        finally:
+            self.guards.pop()
             if not_module:
-                self.not_modules.append(not_module)
-            try:
-                self._block(stmt.orelse)
-            finally:
-                self.guards.pop()
-                if not_module:
-                    self.not_modules.pop()
-            results.append(self.state)
-        if names is not None and len(results) == 2:
-            self._tag_branches(test, names, results[0], results[1])
-            self._tag_not_module(test, names, results[1])
-        self.state = self._join_all(results)
+                self.not_modules.pop()
 
     def _isinstance_module(self: Interpreter, test: ast.expr) -> str | None:
         """``isinstance(net, nn.Module)``: the name that is not a module in the else branch."""
@@ -383,58 +324,36 @@ class Statements(Part):
                         for m in modes))
                     self.guard_used = True
 
-    def _branches(self: Interpreter, bodies: list[list[ast.stmt]], fallthrough: bool) -> None:
+    def _match(self: Interpreter, stmt: ast.Match) -> None:
+        self._expr(stmt.subject)
         if self.state is None:
             return
-        before = self.state
-        results: list[State | None] = [before] if fallthrough else []
-        for body in bodies:
-            self.state = before.copy()
-            self._block(body)
-            results.append(self.state)
-        self.state = self._join_all(results)
+        with self.frames.branches(can_skip=True) as fork:
+            for case in stmt.cases:
+                with fork.arm():
+                    self._block(case.body)
 
     def _loop(self: Interpreter, stmt: ast.For | ast.AsyncFor | ast.While) -> None:
-        is_for = not isinstance(stmt, ast.While)
-        if is_for:
-            assert isinstance(stmt, (ast.For, ast.AsyncFor))
+        if not isinstance(stmt, ast.While):
             self._expr(stmt.iter)
             if self.main and is_eval_loader_name(iter_name(stmt.iter), self.eval_loader_patterns):
                 self.eval_loops.add(id(stmt))
         if self.state is None:
             return
-        if is_for and self._unroll(stmt):  # type: ignore[arg-type]
+        if not isinstance(stmt, ast.While) and self._unroll(stmt):
             return
-        head = self.state.copy()
-        ctx = LoopCtx()
-        self.loops.append(ctx)
-        try:
-            for iteration in range(MAX_LOOP_ITERATIONS):
-                self.state = head.copy()
-                if is_for:
-                    assert isinstance(stmt, (ast.For, ast.AsyncFor))
-                    self._assign(stmt.target, None, stmt)
-                else:
-                    assert isinstance(stmt, ast.While)
-                    self._expr(stmt.test)
-                self._block(stmt.body)
-                end = self._join_all([self.state, *ctx.continues])
-                if end is None:
-                    break
-                new_head = self._join(head, end)
-                if new_head.same(head):
-                    break
-                head = new_head
-                if iteration == MAX_LOOP_ITERATIONS - 1:
-                    self.stopped_early.add(("loop iteration cap reached",
-                                            f"loop at line {stmt.lineno} in {self._where()}"))
-        finally:
-            self.loops.pop()
         infinite = isinstance(stmt, ast.While) and const_truth(stmt.test) is True
-        self.state = None if infinite else head
-        if self.state is not None and stmt.orelse:
+        with self.frames.loop() as loop:
+            for _ in loop.passes(exits_at_head=not infinite):
+                if isinstance(stmt, ast.While):
+                    self._expr(stmt.test)
+                else:
+                    self._assign(stmt.target, None, stmt)
+                self._block(stmt.body)
+            if loop.capped:
+                self.stopped_early.add(("loop iteration cap reached",
+                                        f"loop at line {stmt.lineno} in {self._where()}"))
             self._block(stmt.orelse)
-        self.state = self._join_all([self.state, *ctx.breaks])
 
     def _unroll(self: Interpreter, stmt: ast.For | ast.AsyncFor) -> bool:
         """``for net in (netG, netD): net.eval()``: a literal tuple of models is run once
@@ -450,19 +369,10 @@ class Statements(Part):
                   if k is not None]
         if not all(isinstance(v, Ent) for v in values):
             return False
-        ctx = LoopCtx()
-        self.loops.append(ctx)
-        try:
-            for value in values:
-                if self.state is None:
-                    break
+        with self.frames.loop() as loop:
+            for value in loop.unrolled(values):
                 self._assign(stmt.target, value, stmt)
                 self._block(stmt.body)
-                self.state = self._join_all([self.state, *ctx.continues])
-                ctx.continues.clear()
-        finally:
-            self.loops.pop()
-        self.state = self._join_all([self.state, *ctx.breaks])
         return True
 
     def _contextmanager_call(self: Interpreter, node: ast.expr) -> Callable[[], None] | None:
@@ -515,21 +425,11 @@ class Statements(Part):
             return
         if grad_values is None:
             self._block(stmt.body)
-            for exit_effect in reversed(exits):
-                exit_effect()
-            return
-        if grad_values == {GRAD_OFF} and self.main:
-            self.nograd_withs.add(id(stmt))
-        saved_grad, saved_lgrad = self.state.grad, self.state.lgrad
-        self.state.grad = grad_inside(grad_values, saved_grad)
-        self.state.lgrad = grad_inside(grad_values, saved_lgrad)
-        marks = [(len(c.breaks), len(c.continues)) for c in self.loops]
-        self._block(stmt.body)
-        for (nb, nc), loop in zip(marks, self.loops, strict=False):
-            for s in (*loop.breaks[nb:], *loop.continues[nc:]):
-                s.grad, s.lgrad = saved_grad, saved_lgrad
-        if self.state is not None:
-            self.state.grad, self.state.lgrad = saved_grad, saved_lgrad
+        else:
+            if grad_values == {GRAD_OFF} and self.main:
+                self.nograd_withs.add(id(stmt))
+            with self.frames.grad_context(grad_values):
+                self._block(stmt.body)
         for exit_effect in reversed(exits):
             exit_effect()
 
@@ -565,49 +465,43 @@ class Statements(Part):
     def _try(self: Interpreter, stmt: ast.Try) -> None:
         if self.state is None:
             return
-        loop_marks = [(len(c.breaks), len(c.continues)) for c in self.loops]
-        n_returns = len(self.returns)
-        seen: list[State] = [self.state.copy()]
-        for sub in stmt.body:
-            if self.state is None:
-                break
-            self._block([sub])
-            if self.state is not None:
-                seen.append(self.state.copy())
-        body_end = self.state
-        if stmt.orelse and body_end is not None:
+        with self.frames.try_frame(has_finally=bool(stmt.finalbody)) as tried:
+            for sub in tried.body(stmt.body):
+                self._block([sub])
             self._block(stmt.orelse)
-            body_end = self.state
-        handler_entry = self._join_all(seen)
-        outs: list[State | None] = [body_end]
-        for handler in stmt.handlers:
-            self.state = handler_entry.copy() if handler_entry is not None else None
-            if handler.type is not None and self.state is not None:
-                self._expr(handler.type)
-            self._block(handler.body)
-            outs.append(self.state)
-        normal = self._join_all(outs)
-        if not stmt.finalbody:
-            self.state = normal
-            return
-        # abrupt exits (return/break/continue) pass through ``finally`` too
-        pending_returns = self.returns[n_returns:]
-        del self.returns[n_returns:]
-        if pending_returns:
-            self.state = self._join_all(pending_returns)
-            self._block(stmt.finalbody)
-            if self.state is not None:
-                self.returns.append(self.state)
-        for (nb, nc), loop in zip(loop_marks, self.loops, strict=False):
-            for lst, mark in ((loop.breaks, nb), (loop.continues, nc)):
-                pending = lst[mark:]
-                if pending:
-                    del lst[mark:]
-                    self.state = self._join_all(pending)
-                    self._block(stmt.finalbody)
-                    if self.state is not None:
-                        lst.append(self.state)
-        self.state = normal if normal is not None else (
-            handler_entry.copy() if handler_entry is not None and not stmt.handlers else None)
-        if self.state is not None:
-            self._block(stmt.finalbody)
+            for handler in tried.handlers(stmt.handlers):
+                if handler.type is not None and self.state is not None:
+                    self._expr(handler.type)
+                self._block(handler.body)
+            for _ in tried.finally_passes():
+                self._block(stmt.finalbody)
+
+
+# The handler of each kind of statement (``Statements._stmt``); any other kind has its
+# expressions evaluated (``_other_stmt``). None: nothing to do (imports, ``pass``,
+# ``del``, declarations; nested functions and classes are analysed on their own).
+_OTHER = Statements._other_stmt
+_STATEMENTS: dict[type[ast.stmt], Callable[[Interpreter, Any], None] | None] = {
+    ast.Expr: Statements._expr_stmt,
+    ast.Assign: Statements._assign_stmt,
+    ast.AnnAssign: Statements._assign_stmt,
+    ast.AugAssign: Statements._assign_stmt,
+    ast.If: Statements._if,
+    ast.For: Statements._loop,
+    ast.AsyncFor: Statements._loop,
+    ast.While: Statements._loop,
+    ast.With: Statements._with,
+    ast.AsyncWith: Statements._with,
+    ast.Try: Statements._try,
+    ast.Return: Statements._return,
+    ast.Raise: Statements._raise,
+    ast.Break: Statements._break,
+    ast.Continue: Statements._continue,
+    ast.Match: Statements._match,
+    ast.Assert: Statements._assert,
+    **dict.fromkeys((ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Delete,
+                     ast.Import, ast.ImportFrom, ast.Pass, ast.Global, ast.Nonlocal),
+                    None),
+}
+if hasattr(ast, "TryStar"):   # Python 3.11+: ``except*`` flows like ``except``
+    _STATEMENTS[ast.TryStar] = Statements._try
