@@ -33,10 +33,7 @@ from ..model import (
     LOADED,
     TRAIN,
     UNKNOWN,
-    ExportEvent,
     Mode,
-    ModeSwitchEvent,
-    StepEvent,
 )
 from ..names import (
     EXPORTERS,
@@ -83,7 +80,7 @@ class NamedCalls(Part):
     def _qual_call(self: Interpreter, node: ast.Call, qual: str, recv_value: Value,
                    arg_values: list[Value] | None = None) -> Value:
         """Calls by qualified name: constructors, factories, wrappers, loaders, functions."""
-        state = self.state
+        state = self.run.state
         if state is None:
             return None
         args = arg_values if arg_values is not None else []
@@ -94,13 +91,13 @@ class NamedCalls(Part):
             state.grad = frozenset({value})
             state.lgrad = frozenset({value})
             return None
-        if self.main and handed_callbacks(node):
+        if self.run.main and handed_callbacks(node):
             self._register_callbacks(node)
         callee = self._callee(node, qual)
         if callee is not None:
             return self._apply_call(node, callee, args)
         if qual in GRAD_OFF_CTX or qual in GRAD_ON_CTX:
-            stmt = self.stmts[-1] if self.stmts else None
+            stmt = self.run.stmts[-1] if self.run.stmts else None
             kind = self._grad_ctx(node, stmt) if stmt is not None else None  # type: ignore[arg-type]
             return GradCtx(frozenset({kind})) if kind is not None else None
         if qual in WRAPPERS or last in ("DistributedDataParallel", "DataParallel", "DDP",
@@ -158,7 +155,7 @@ class NamedCalls(Part):
             full = self._full_qual(qual)
             summary = self.external(full)
             if summary is not None:
-                if self.main:
+                if self.run.main:
                     self._record_external(node, full, summary, args)
                 return self._apply_summary(node, summary, args, None)
         if qual == "torch.onnx.export" and any(
@@ -166,17 +163,12 @@ class NamedCalls(Part):
                 for kw in node.keywords):
             return None  # the TorchScript exporter switches to eval itself / mode chosen
         if qual in EXPORTERS:
-            if args and isinstance(args[0], Ent) and self.main and self.ctx is not None:
+            if args and isinstance(args[0], Ent) and self.run.ctx is not None:
                 modes = self._lookup(state, args[0].canonical) or frozenset()
-                ev = self.exports.get(id(node))
-                if ev is None:
-                    self.exports[id(node)] = ExportEvent(node, args[0].key, set(modes), self.ctx,
-                                                         tuple(self.stmts))
-                else:
-                    ev.modes |= modes
+                self.run.sink.export(node, args[0].key, modes, self.run.ctx, self.run.stmts)
             return None
         if qual in ("torch.autograd.backward",):
-            self._backward(node)
+            self.run.sink.observe(self._backward, node)
             return None
         self._passed_to_unknown(node, args, qual)
         if last[:1].isupper() and self._builds_used_module(node) and \
@@ -215,7 +207,7 @@ class NamedCalls(Part):
                        cls: ClassSummary | None, args: list[Value]) -> Modes | None:
         """``iOSModel(model, im)``: a wrapper with no mode-dependent layer of its own built
         around a model behaves as the wrapped model does (RULES §3, TM007)."""
-        state = self.state
+        state = self.run.state
         if cls is None or cls.layers or state is None:
             return None
         for arg in args:
@@ -228,7 +220,7 @@ class NamedCalls(Part):
     def _checkpoint_item(self: Interpreter, node: ast.Subscript, value: Value) -> Value:
         """``encoder = checkpoint["encoder"]`` with ``checkpoint = torch.load(p)``: a module
         of unknown mode, loaded (RULES §2), when the name is used as a module."""
-        state = self.state
+        state = self.run.state
         if state is None or not isinstance(node.slice, ast.Constant) or \
                 not isinstance(node.slice.value, str) or \
                 not self._assigned_module(node, named=True):
@@ -249,7 +241,7 @@ class NamedCalls(Part):
         """``node`` is the whole value of an assignment to a name used as a module (with
         ``named``, also to a name people give to models), or the constructor at the root
         of a chain (``Net().to(device)``, ``nn.DataParallel(Net()).cuda()``)."""
-        stmt = self.stmts[-1] if self.stmts else None
+        stmt = self.run.stmts[-1] if self.run.stmts else None
         if not isinstance(stmt, ast.Assign) or chain_root(stmt.value, self.imports) is not node:
             return False
         keys = [key for key in map(entity_key, stmt.targets) if key is not None]
@@ -266,23 +258,23 @@ class NamedCalls(Part):
         values = list(args)
         for kw in node.keywords:
             key = self._ekey(kw.value)
-            if key is not None and self.state is not None:
+            if key is not None and self.run.state is not None:
                 canonical = self._canonical(key)
-                if canonical in self.state.modes:
+                if canonical in self.run.state.modes:
                     values.append(Ent(canonical, key))
         for value in values:
             if isinstance(value, Ent):
                 self._add_unknown(value.canonical, node, f"passed to {name}()")
 
     def _add_unknown(self: Interpreter, canonical: str, node: ast.Call, how: str) -> None:
-        state = self.state
+        state = self.run.state
         if state is None or canonical == "self":
             return
         old = self._lookup(state, canonical) or frozenset()
         if not old or (all(m.kind == ENTRY for m in old) and not (
                 self._is_static_entity(canonical) or
                 looks_like_model_name(canonical.rsplit(".", 1)[-1]) or
-                (self.fn is not None and canonical in self.fn.params))):
+                (self.run.fn is not None and canonical in self.run.fn.params))):
             return
         if any(m.kind == UNKNOWN and m.how == how for m in old):
             return
@@ -321,18 +313,18 @@ class NamedCalls(Part):
         name = self._dotted(node.func)
         if name is None:
             return None
-        return self._static_callee(self.fn, name)
+        return self._static_callee(self.run.fn, name)
 
     def _apply_call(self: Interpreter,
                     node: ast.Call, callee: FuncInfo, args: list[Value]) -> Value:
         """A call of a function of this file: record what the caller passes, apply its effect."""
-        state = self.state
+        state = self.run.state
         assert state is not None
         is_method = callee.class_name is not None
         params = callee.params[1:] if is_method and callee.params else list(callee.params)
         via_self = isinstance(node.func, ast.Attribute) and self._dotted(node.func.value) == "self"
         is_ctor = callee.name == "__init__" and not via_self
-        if self.main:
+        if self.run.main:
             record = self.records.setdefault(id(callee.node), CallRecord())
             record.count += 1
             record.grad |= state.grad
@@ -372,11 +364,11 @@ class NamedCalls(Part):
         return result
 
     def _scope_id(self: Interpreter) -> int:
-        return id(self.fn.node) if self.fn is not None else 0
+        return id(self.run.fn.node) if self.run.fn is not None else 0
 
     def _models_given(self: Interpreter, call: ast.Call) -> tuple[str, ...]:
         """The canonical names of the models ``call`` receives as arguments."""
-        state = self.state
+        state = self.run.state
         assert state is not None
         found: list[str] = []
         for arg in (*call.args, *(kw.value for kw in call.keywords)):
@@ -392,7 +384,7 @@ class NamedCalls(Part):
         call = stmt.value
         assert isinstance(call, ast.Call)
         names = [t.id for t in stmt.targets if isinstance(t, ast.Name)]
-        if not names or self.state is None or not builds_trainer(call, names):
+        if not names or self.run.state is None or not builds_trainer(call, names):
             return
         models = self._models_given(call)
         for name in names:
@@ -418,13 +410,13 @@ class NamedCalls(Part):
         how = f"{trainer}, which trains it while it runs this callback, registered"
         mode = Mode(TRAIN, node.lineno - 1, node.col_offset, how, False, node)
         for name in handed_callbacks(node):
-            callee = self._static_callee(self.fn, name)
+            callee = self._static_callee(self.run.fn, name)
             if callee is not None:
                 self._record_callback(callee, models, mode)
 
     def _record_callback(self: Interpreter,
                          callee: FuncInfo, models: tuple[str, ...], mode: Mode) -> None:
-        state = self.state
+        state = self.run.state
         assert state is not None
         record = self.records.setdefault(id(callee.node), CallRecord())
         record.count += 1
@@ -441,7 +433,7 @@ class NamedCalls(Part):
 
     def _record_external(self: Interpreter, node: ast.Call, qual: str, summary: Summary,
                          args: list[Value]) -> None:
-        state = self.state
+        state = self.run.state
         assert state is not None
         record = self.external_records.setdefault(qual, CallRecord())
         record.count += 1
@@ -469,7 +461,7 @@ class NamedCalls(Part):
             if kw.arg and kw.arg in params:
                 key = self._ekey(kw.value)
                 if key is not None:
-                    value = self._name_value(key, kw.value) if self.state is not None else None
+                    value = self._name_value(key, kw.value) if self.run.state is not None else None
                     out.append((kw.arg, value))
         return out
 
@@ -477,12 +469,11 @@ class NamedCalls(Part):
                        params: list[str] | None, via_self: bool = False,
                        self_target: str | None = None,
                        entry_state: State | None = None) -> Value:
-        state = self.state
+        state = self.run.state
         if state is None:
             return None
-        if summary.reaches_step and self.main and self.ctx is not None:
-            if id(node) not in self.call_steps:
-                self.call_steps[id(node)] = StepEvent(node, "call", self.ctx, tuple(self.stmts))
+        if summary.reaches_step and self.run.ctx is not None:
+            self.run.sink.call_step(node, self.run.ctx, self.run.stmts)
         if params is None:
             params = summary.params
         bound = dict(self._bind(node, params, args))
@@ -500,7 +491,8 @@ class NamedCalls(Part):
             elif root == "self":
                 if self_target is not None:
                     target = self_target + ("." + rest if rest else "")
-                elif via_self and (rest or (self.ctx is not None and self.ctx.is_module_class)):
+                elif via_self and (rest or (self.run.ctx is not None and
+                                            self.run.ctx.is_module_class)):
                     target = self._canonical(key)
             elif root not in params:
                 target = self._canonical(key)
@@ -520,10 +512,9 @@ class NamedCalls(Part):
                 new.add(Mode(kind, line, node.col_offset, how, mode.flagged, node))
             state.set(target, frozenset(new))
             state.drop_children(target)
-            if self.main and self.ctx is not None and any(m.kind == EVAL for m in effect) and \
+            if self.run.ctx is not None and any(m.kind == EVAL for m in effect) and \
                     not any(m.kind == ENTRY for m in effect):
-                self.mode_sets[id(node)] = ModeSwitchEvent(EVAL, target, self.ctx,
-                                                           tuple(self.stmts))
+                self.run.sink.mode_set(node, EVAL, target, self.run.ctx, self.run.stmts)
         returns = summary.returns
         if isinstance(returns, New):
             return New(frozenset(Mode(m.kind, line, node.col_offset,

@@ -35,7 +35,6 @@ from ..model import (
     GRAD_OFF,
     GRAD_ON,
     TRAIN,
-    MisuseEvent,
     MisuseKind,
     Mode,
 )
@@ -70,24 +69,20 @@ class Statements(Part):
     (flow.py): its methods run on the interpreter's state.
     """
 
-    # Interpreter fields this part assigns (first set in Interpreter.__init__).
-    state: State | None
-    guard_used: bool
-
     # ------------------------------------------------------------------ lookup
 
     def _initial(self: Interpreter, canonical: str) -> Modes | None:
         """Mode of a name never assigned in this run: from callers, __init__, or ENTRY."""
         if "@" in canonical:
             return None
-        if canonical in self.entry:
-            return self.entry[canonical]
-        fn = self.fn
+        if canonical in self.run.entry:
+            return self.run.entry[canonical]
+        fn = self.run.fn
         root = canonical.split(".", 1)[0]
         result: Modes | None = None
         if fn is None:
             result = None
-        elif not self.main:
+        elif not self.run.main:
             if root not in fn.locals:
                 result = ENTRY_MODES
         elif root not in fn.locals:
@@ -110,7 +105,7 @@ class Statements(Part):
                 result = frozenset(found | ({UNKNOWN_PARAM} if unknown_callers else set()))
             elif root in fn.params and record is None:
                 result = None  # decided by entity checks (static use) -> unknown
-        self.entry[canonical] = result if result is not None else frozenset()
+        self.run.entry[canonical] = result if result is not None else frozenset()
         return result
 
     def _touches_mutated(self: Interpreter, cls: str, canonical: str) -> bool:
@@ -141,7 +136,7 @@ class Statements(Part):
             found = state.modes.get(prefix)
             if found is not None:
                 return found
-        entry = self.entry   # _initial's memo (a key with "@" is never in it)
+        entry = self.run.entry   # _initial's memo (a key with "@" is never in it)
         initial = entry[canonical] if canonical in entry else self._initial(canonical)
         if initial:
             return initial
@@ -195,16 +190,16 @@ class Statements(Part):
 
     def _block(self: Interpreter, body: list[ast.stmt]) -> None:
         for stmt in body:
-            if self.state is None:
+            if self.run.state is None:
                 return
             self.budget -= 1
             if self.budget < 0:
                 raise Budget
-            self.stmts.append(stmt)
+            self.run.stmts.append(stmt)
             try:
                 self._stmt(stmt)
             finally:
-                self.stmts.pop()
+                self.run.stmts.pop()
 
     def _stmt(self: Interpreter, stmt: ast.stmt) -> None:
         tp = type(stmt)
@@ -250,7 +245,7 @@ class Statements(Part):
                 self._assign(target, value, stmt)
             if isinstance(stmt.value, ast.Call):
                 self._note_factory_classes(stmt)
-                if self.main:
+                if self.run.main:
                     self._note_trainer(stmt)
         elif isinstance(stmt, ast.AnnAssign):
             if stmt.value is not None:
@@ -263,18 +258,18 @@ class Statements(Part):
         joins the function's returns, or the loop's breaks or continues."""
         if isinstance(stmt, ast.Return):
             value = self._expr(stmt.value) if stmt.value is not None else None
-            self.return_values.append(value)
-            if self.state is not None:
-                self.returns.append(self.state)
+            self.run.return_values.append(value)
+            if self.run.state is not None:
+                self.run.returns.append(self.run.state)
         elif isinstance(stmt, ast.Raise):
             if stmt.exc is not None:
                 self._expr(stmt.exc)
         elif isinstance(stmt, ast.Break):
-            if self.loops and self.state is not None:
-                self.loops[-1].breaks.append(self.state)
-        elif self.loops and self.state is not None:   # continue
-            self.loops[-1].continues.append(self.state)
-        self.state = None
+            if self.run.loops and self.run.state is not None:
+                self.run.loops[-1].breaks.append(self.run.state)
+        elif self.run.loops and self.run.state is not None:   # continue
+            self.run.loops[-1].continues.append(self.run.state)
+        self.run.state = None
 
     def _expr_stmt(self: Interpreter, stmt: ast.Expr) -> None:
         value = stmt.value
@@ -282,9 +277,7 @@ class Statements(Part):
             key = self._ekey(value.value)
             if key is not None:
                 # TM004: bare m.eval / m.train; track the intended mode
-                if self.main:
-                    self.misuses[id(value)] = MisuseEvent(MisuseKind.MODE_NOT_CALLED, value,
-                                                          stmt, key, value.attr)
+                self.run.sink.misuse(MisuseKind.MODE_NOT_CALLED, value, stmt, key, value.attr)
                 canonical = self._canonical(key)
                 self._set_mode(canonical, EVAL if value.attr == "eval" else TRAIN, stmt,
                                f"{key}.{value.attr}", flagged=True)
@@ -293,10 +286,10 @@ class Statements(Part):
 
     def _if(self: Interpreter, stmt: ast.If) -> None:
         self._expr(stmt.test)
-        if self.state is None:
+        if self.run.state is None:
             return
         const = const_truth(stmt.test)
-        before = self.state
+        before = self.run.state
         test = stmt.test
         test_id = id(test)
         if test_id in self._guard_cache:
@@ -307,30 +300,30 @@ class Statements(Part):
             self.guard_vars |= names
         results: list[State | None] = []
         if const is not False:
-            self.state = before.copy()
-            self.guards.append((test, True, names) if names is not None else None)
+            self.run.state = before.copy()
+            self.run.guards.append((test, True, names) if names is not None else None)
             try:
                 self._block(stmt.body)
             finally:
-                self.guards.pop()
-            results.append(self.state)
+                self.run.guards.pop()
+            results.append(self.run.state)
         if const is not True:
-            self.state = before.copy()
-            self.guards.append((test, False, names) if names is not None else None)
+            self.run.state = before.copy()
+            self.run.guards.append((test, False, names) if names is not None else None)
             not_module = self._isinstance_module(test)
             if not_module:
                 self.not_modules.append(not_module)
             try:
                 self._block(stmt.orelse)
             finally:
-                self.guards.pop()
+                self.run.guards.pop()
                 if not_module:
                     self.not_modules.pop()
-            results.append(self.state)
+            results.append(self.run.state)
         if names is not None and len(results) == 2:
             self._tag_branches(test, names, results[0], results[1])
             self._tag_not_module(test, names, results[1])
-        self.state = self._join_all(results)
+        self.run.state = self._join_all(results)
 
     def _isinstance_module(self: Interpreter, test: ast.expr) -> str | None:
         """``isinstance(net, nn.Module)``: the name that is not a module in the else branch."""
@@ -357,7 +350,7 @@ class Statements(Part):
         if kept:  # on this path the test was false: modes set under it being true are gone
             skipped.set(canonical, frozenset(
                 replace(m, guard=(text, False, names)) if m.guard is None else m for m in kept))
-            self.guard_used = True
+            self.run.guard_used = True
 
     def _tag_branches(self: Interpreter, test: ast.expr, names: frozenset[str], taken: State | None,
                       skipped: State | None) -> None:
@@ -379,36 +372,36 @@ class Statements(Part):
                     state.set(canonical, frozenset(
                         replace(m, guard=(text, truth, names)) if m.guard is None else m
                         for m in modes))
-                    self.guard_used = True
+                    self.run.guard_used = True
 
     def _branches(self: Interpreter, bodies: list[list[ast.stmt]], fallthrough: bool) -> None:
-        if self.state is None:
+        if self.run.state is None:
             return
-        before = self.state
+        before = self.run.state
         results: list[State | None] = [before] if fallthrough else []
         for body in bodies:
-            self.state = before.copy()
+            self.run.state = before.copy()
             self._block(body)
-            results.append(self.state)
-        self.state = self._join_all(results)
+            results.append(self.run.state)
+        self.run.state = self._join_all(results)
 
     def _loop(self: Interpreter, stmt: ast.For | ast.AsyncFor | ast.While) -> None:
         is_for = not isinstance(stmt, ast.While)
         if is_for:
             assert isinstance(stmt, (ast.For, ast.AsyncFor))
             self._expr(stmt.iter)
-            if self.main and is_eval_loader_name(iter_name(stmt.iter), self.eval_loader_patterns):
-                self.eval_loops.add(id(stmt))
-        if self.state is None:
+            if is_eval_loader_name(iter_name(stmt.iter), self.eval_loader_patterns):
+                self.run.sink.eval_loop(stmt)
+        if self.run.state is None:
             return
         if is_for and self._unroll(stmt):  # type: ignore[arg-type]
             return
-        head = self.state.copy()
+        head = self.run.state.copy()
         ctx = LoopCtx()
-        self.loops.append(ctx)
+        self.run.loops.append(ctx)
         try:
             for iteration in range(MAX_LOOP_ITERATIONS):
-                self.state = head.copy()
+                self.run.state = head.copy()
                 if is_for:
                     assert isinstance(stmt, (ast.For, ast.AsyncFor))
                     self._assign(stmt.target, None, stmt)
@@ -416,7 +409,7 @@ class Statements(Part):
                     assert isinstance(stmt, ast.While)
                     self._expr(stmt.test)
                 self._block(stmt.body)
-                end = self._join_all([self.state, *ctx.continues])
+                end = self._join_all([self.run.state, *ctx.continues])
                 if end is None:
                     break
                 new_head = self._join(head, end)
@@ -427,12 +420,12 @@ class Statements(Part):
                     self.stopped_early.add(("loop iteration cap reached",
                                             f"loop at line {stmt.lineno} in {self._where()}"))
         finally:
-            self.loops.pop()
+            self.run.loops.pop()
         infinite = isinstance(stmt, ast.While) and const_truth(stmt.test) is True
-        self.state = None if infinite else head
-        if self.state is not None and stmt.orelse:
+        self.run.state = None if infinite else head
+        if self.run.state is not None and stmt.orelse:
             self._block(stmt.orelse)
-        self.state = self._join_all([self.state, *ctx.breaks])
+        self.run.state = self._join_all([self.run.state, *ctx.breaks])
 
     def _unroll(self: Interpreter, stmt: ast.For | ast.AsyncFor) -> bool:
         """``for net in (netG, netD): net.eval()``: a literal tuple of models is run once
@@ -449,18 +442,18 @@ class Statements(Part):
         if not all(isinstance(v, Ent) for v in values):
             return False
         ctx = LoopCtx()
-        self.loops.append(ctx)
+        self.run.loops.append(ctx)
         try:
             for value in values:
-                if self.state is None:
+                if self.run.state is None:
                     break
                 self._assign(stmt.target, value, stmt)
                 self._block(stmt.body)
-                self.state = self._join_all([self.state, *ctx.continues])
+                self.run.state = self._join_all([self.run.state, *ctx.continues])
                 ctx.continues.clear()
         finally:
-            self.loops.pop()
-        self.state = self._join_all([self.state, *ctx.breaks])
+            self.run.loops.pop()
+        self.run.state = self._join_all([self.run.state, *ctx.breaks])
         return True
 
     def _contextmanager_call(self: Interpreter, node: ast.expr) -> Callable[[], None] | None:
@@ -469,21 +462,21 @@ class Statements(Part):
         if not isinstance(node, ast.Call):
             return None
         name = self._dotted(node.func)
-        callee = self._static_callee(self.fn, name) if name else None
+        callee = self._static_callee(self.run.fn, name) if name else None
         if callee is None or not self._is_contextmanager(callee):
             return None
         args = self._args(node)
         summary = self._summary(callee)
-        if summary.enter_effects is None or self.state is None:
+        if summary.enter_effects is None or self.run.state is None:
             return None
-        before = self.state.copy()
+        before = self.run.state.copy()
         params = callee.params[1:] if callee.class_name is not None else list(callee.params)
         enter = Summary(summary.enter_effects, False, None, summary.params, summary.name,
                         summary.line)
         self._apply_summary(node, enter, args, params)
 
         def finish() -> None:
-            if self.state is None:
+            if self.run.state is None:
                 return
             exit_summary = Summary(summary.effects, False, None, summary.params, summary.name,
                                    summary.line)
@@ -509,26 +502,26 @@ class Statements(Part):
                     grad_values = value.values
                 if item.optional_vars is not None:
                     self._assign(item.optional_vars, value, stmt)
-        if self.state is None:
+        if self.run.state is None:
             return
         if grad_values is None:
             self._block(stmt.body)
             for exit_effect in reversed(exits):
                 exit_effect()
             return
-        if grad_values == {GRAD_OFF} and self.main:
-            self.nograd_withs.add(id(stmt))
-        saved_grad, saved_lgrad = self.state.grad, self.state.lgrad
+        if grad_values == {GRAD_OFF}:
+            self.run.sink.nograd_with(stmt)
+        saved_grad, saved_lgrad = self.run.state.grad, self.run.state.lgrad
         keep = KEEP in grad_values
-        self.state.grad = (grad_values - {KEEP}) | (saved_grad if keep else frozenset())
-        self.state.lgrad = (grad_values - {KEEP}) | (saved_lgrad if keep else frozenset())
-        marks = [(len(c.breaks), len(c.continues)) for c in self.loops]
+        self.run.state.grad = (grad_values - {KEEP}) | (saved_grad if keep else frozenset())
+        self.run.state.lgrad = (grad_values - {KEEP}) | (saved_lgrad if keep else frozenset())
+        marks = [(len(c.breaks), len(c.continues)) for c in self.run.loops]
         self._block(stmt.body)
-        for (nb, nc), loop in zip(marks, self.loops, strict=False):
+        for (nb, nc), loop in zip(marks, self.run.loops, strict=False):
             for s in (*loop.breaks[nb:], *loop.continues[nc:]):
                 s.grad, s.lgrad = saved_grad, saved_lgrad
-        if self.state is not None:
-            self.state.grad, self.state.lgrad = saved_grad, saved_lgrad
+        if self.run.state is not None:
+            self.run.state.grad, self.run.state.lgrad = saved_grad, saved_lgrad
         for exit_effect in reversed(exits):
             exit_effect()
 
@@ -555,58 +548,57 @@ class Statements(Part):
             return None
         qual = self._qual(node)
         if qual in ("torch.no_grad", "torch.inference_mode", "torch.enable_grad"):
-            if self.main:
-                self.misuses[id(node)] = MisuseEvent(MisuseKind.CONTEXT_NOT_CALLED, node, stmt,
-                                                     dotted(node) or "", qual.rsplit(".", 1)[-1])
+            self.run.sink.misuse(MisuseKind.CONTEXT_NOT_CALLED, node, stmt, dotted(node) or "",
+                                 qual.rsplit(".", 1)[-1])
             return GRAD_ON if qual == "torch.enable_grad" else GRAD_OFF
         return None
 
     def _try(self: Interpreter, stmt: ast.Try) -> None:
-        if self.state is None:
+        if self.run.state is None:
             return
-        loop_marks = [(len(c.breaks), len(c.continues)) for c in self.loops]
-        n_returns = len(self.returns)
-        seen: list[State] = [self.state.copy()]
+        loop_marks = [(len(c.breaks), len(c.continues)) for c in self.run.loops]
+        n_returns = len(self.run.returns)
+        seen: list[State] = [self.run.state.copy()]
         for sub in stmt.body:
-            if self.state is None:
+            if self.run.state is None:
                 break
             self._block([sub])
-            if self.state is not None:
-                seen.append(self.state.copy())
-        body_end = self.state
+            if self.run.state is not None:
+                seen.append(self.run.state.copy())
+        body_end = self.run.state
         if stmt.orelse and body_end is not None:
             self._block(stmt.orelse)
-            body_end = self.state
+            body_end = self.run.state
         handler_entry = self._join_all(seen)
         outs: list[State | None] = [body_end]
         for handler in stmt.handlers:
-            self.state = handler_entry.copy() if handler_entry is not None else None
-            if handler.type is not None and self.state is not None:
+            self.run.state = handler_entry.copy() if handler_entry is not None else None
+            if handler.type is not None and self.run.state is not None:
                 self._expr(handler.type)
             self._block(handler.body)
-            outs.append(self.state)
+            outs.append(self.run.state)
         normal = self._join_all(outs)
         if not stmt.finalbody:
-            self.state = normal
+            self.run.state = normal
             return
         # abrupt exits (return/break/continue) pass through ``finally`` too
-        pending_returns = self.returns[n_returns:]
-        del self.returns[n_returns:]
+        pending_returns = self.run.returns[n_returns:]
+        del self.run.returns[n_returns:]
         if pending_returns:
-            self.state = self._join_all(pending_returns)
+            self.run.state = self._join_all(pending_returns)
             self._block(stmt.finalbody)
-            if self.state is not None:
-                self.returns.append(self.state)
-        for (nb, nc), loop in zip(loop_marks, self.loops, strict=False):
+            if self.run.state is not None:
+                self.run.returns.append(self.run.state)
+        for (nb, nc), loop in zip(loop_marks, self.run.loops, strict=False):
             for lst, mark in ((loop.breaks, nb), (loop.continues, nc)):
                 pending = lst[mark:]
                 if pending:
                     del lst[mark:]
-                    self.state = self._join_all(pending)
+                    self.run.state = self._join_all(pending)
                     self._block(stmt.finalbody)
-                    if self.state is not None:
-                        lst.append(self.state)
-        self.state = normal if normal is not None else (
+                    if self.run.state is not None:
+                        lst.append(self.run.state)
+        self.run.state = normal if normal is not None else (
             handler_entry.copy() if handler_entry is not None and not stmt.handlers else None)
-        if self.state is not None:
+        if self.run.state is not None:
             self._block(stmt.finalbody)

@@ -32,10 +32,8 @@ from ..model import (
     TRAIN,
     UNKNOWN,
     FuncCtx,
-    MisuseEvent,
     MisuseKind,
     Mode,
-    ModeSwitchEvent,
 )
 from ..names import (
     SPOT_TENSOR_FUNCS,
@@ -68,18 +66,14 @@ class Values(Part):
     (flow.py): its methods run on the interpreter's state.
     """
 
-    # Interpreter fields this part assigns (first set in Interpreter.__init__).
-    guards: list[tuple[ast.expr, bool, frozenset[str]] | None]
-    guard_used: bool
-
     # ------------------------------------------------------------------ assignment
 
     def _canonical(self: Interpreter, key: str) -> str:
-        assert self.state is not None
-        return resolve_alias(self.state.alias, key)
+        assert self.run.state is not None
+        return resolve_alias(self.run.state.alias, key)
 
     def _assign(self: Interpreter, target: ast.expr, value: Value, stmt: ast.stmt) -> None:
-        state = self.state
+        state = self.run.state
         if state is None:
             return
         if isinstance(target, (ast.Tuple, ast.List)):
@@ -90,7 +84,7 @@ class Values(Part):
             return
         if isinstance(target, ast.Attribute) and target.attr in ("training", "eval", "train"):
             key = self._ekey(target.value)
-            if key == "self" and self.ctx is not None and self.ctx.name in (
+            if key == "self" and self.run.ctx is not None and self.run.ctx.name in (
                     "train", "eval", "__init__", "__setstate__", "requires_grad_"):
                 return  # the implementation of train()/eval() itself
             value_node = getattr(stmt, "value", None)
@@ -98,16 +92,15 @@ class Values(Part):
                 return  # copying another module's flag onto a replacement layer
             root = key.split(".", 1)[0] if key else ""
             if any(isinstance(s, (ast.For, ast.AsyncFor)) and root in target_names(s.target)
-                   for s in self.stmts):
+                   for s in self.run.stmts):
                 return  # restoring each module of model.modules() one by one
             if key is not None and "trainer" in key.rsplit(".", 1)[-1].lower():
                 return  # Lightning/HF trainers keep their own `training` flag: not modules
             if key is not None and self._is_entity_key(key, assigning=True):
-                if self.main:
-                    self.misuses[id(target)] = MisuseEvent(
-                        MisuseKind.FLAG_ASSIGNED if target.attr == "training" else
-                        MisuseKind.MODE_METHOD_REPLACED, target, stmt, key, target.attr,
-                        getattr(stmt, "value", None))
+                self.run.sink.misuse(
+                    MisuseKind.FLAG_ASSIGNED if target.attr == "training" else
+                    MisuseKind.MODE_METHOD_REPLACED, target, stmt, key, target.attr,
+                    getattr(stmt, "value", None))
                 if target.attr == "training":
                     truth = const_truth(getattr(stmt, "value", None))
                     kind = DYNAMIC if truth is None else (TRAIN if truth else EVAL)
@@ -124,7 +117,7 @@ class Values(Part):
         if key is None:
             return
         if isinstance(target, ast.Name) and target.id in self.guard_vars and (
-                self.guards or (self.guard_used and self._guarded(state))):
+                self.run.guards or (self.run.guard_used and self._guarded(state))):
             self._invalidate_guards(target.id)
         # a rebinding: drop the old alias and children of the name
         state.drop_alias(key)
@@ -143,8 +136,8 @@ class Values(Part):
                 self.contains[canonical] = value.children
             if value.cls:
                 self.classes_of[canonical] = value.cls
-                if self.ctx is not None:
-                    self.assigned_classes.setdefault((id(self.ctx.node), key), set()).add(
+                if self.run.ctx is not None:
+                    self.assigned_classes.setdefault((id(self.run.ctx.node), key), set()).add(
                         value.cls)
         elif isinstance(value, Flag) and isinstance(target, ast.Name):
             state.save(key, value)
@@ -158,7 +151,7 @@ class Values(Part):
                 state.set(canonical, frozenset({Mode(UNKNOWN, stmt.lineno - 1, 0, how)}))
         if isinstance(target, ast.Name) and isinstance(stmt, ast.Assign) and \
                 isinstance(stmt.value, ast.Call) and self._is_spot_tensor(stmt.value):
-            self.spot_names[(id(self.ctx.node) if self.ctx else 0, key)] = (
+            self.spot_names[(id(self.run.ctx.node) if self.run.ctx else 0, key)] = (
                 self._loop_scope(), not self._is_spot_tensor(stmt.value, numpy=False))
 
     # ------------------------------------------------------------------ modes
@@ -168,8 +161,8 @@ class Values(Part):
 
     def _invalidate_guards(self: Interpreter, name: str) -> None:
         """``name`` changes: conditions reading it say nothing about later paths."""
-        self.guards = [g if g is None or name not in g[2] else None for g in self.guards]
-        state = self.state
+        self.run.guards = [g if g is None or name not in g[2] else None for g in self.run.guards]
+        state = self.run.state
         if state is None:
             return
         for canonical, modes in list(state.modes.items()):
@@ -187,7 +180,7 @@ class Values(Part):
 
     def _feasible(self: Interpreter, modes: Iterable[Mode]) -> set[Mode]:
         """Drop modes set under the opposite branch of a condition we are inside of."""
-        active = {(self._guard_text(g[0]), g[1]) for g in self.guards if g is not None}
+        active = {(self._guard_text(g[0]), g[1]) for g in self.run.guards if g is not None}
         if not active:
             return set(modes)
         return {m for m in modes if m.guard is None or (m.guard[0], not m.guard[1]) not in active}
@@ -195,15 +188,15 @@ class Values(Part):
     def _set_mode(self: Interpreter, canonical: str, kind: str, node: ast.AST, how: str,
                   flagged: bool = False, children: bool = True,
                   param_flag: str | None = None, method_call: bool = False) -> None:
-        state = self.state
+        state = self.run.state
         if state is None:
             return
         line = node.lineno - 1  # type: ignore[attr-defined]
-        raw = self.guards[-1] if self.guards else None
+        raw = self.run.guards[-1] if self.run.guards else None
         guard = None
         if raw is not None:
             guard = (self._guard_text(raw[0]), raw[1], raw[2])
-            self.guard_used = True
+            self.run.guard_used = True
         mode = Mode(kind, line, node.col_offset, how, flagged, node,  # type: ignore[attr-defined]
                     guard, "", param_flag, method_call)
         state.set(canonical, frozenset({mode}))
@@ -218,16 +211,15 @@ class Values(Part):
                 seen.add(sub)
                 state.set(sub, frozenset({mode}))
                 todo.extend(self.contains.get(sub, ()))
-        if self.main and kind in (EVAL, TRAIN) and not flagged:
-            assert self.ctx is not None
-            self.mode_sets[id(node)] = ModeSwitchEvent(kind, canonical, self.ctx,
-                                                       tuple(self.stmts))
+        if kind in (EVAL, TRAIN) and not flagged:
+            assert self.run.ctx is not None
+            self.run.sink.mode_set(node, kind, canonical, self.run.ctx, self.run.stmts)
 
     def _is_static_entity(self: Interpreter, key: str) -> bool:
         return key in self.facts.module_used or key in self.facts.trained
 
     def _is_entity_key(self: Interpreter, key: str, assigning: bool = False) -> bool:
-        state = self.state
+        state = self.run.state
         if state is None:
             return False
         canonical = self._canonical(key)
@@ -237,7 +229,7 @@ class Values(Part):
         if self._is_static_entity(key):
             return True
         if key == "self":
-            return bool(self.ctx and self.ctx.is_module_class)
+            return bool(self.run.ctx and self.run.ctx.is_module_class)
         if assigning and "trainer" not in key.lower() and looks_like_model_name(
                 key.rsplit(".", 1)[-1]):
             return True
@@ -246,7 +238,7 @@ class Values(Part):
     def _entity_modes(self: Interpreter,
                       key: str, forward: bool = False) -> tuple[str, Modes] | None:
         """(canonical, modes) if ``key`` names an entity here, else None."""
-        state = self.state
+        state = self.run.state
         if state is None:
             return None
         canonical = self._canonical(key)
@@ -256,7 +248,8 @@ class Values(Part):
         root = key.split(".", 1)[0]
         if self._is_static_entity(key) or (forward and self._looks_like_model(key, root)):
             modes = frozenset({Mode(UNKNOWN, None, 0, "never set in view")})
-            if self.main is False and self.fn is not None and root not in self.fn.locals:
+            fn = self.run.fn
+            if self.run.main is False and fn is not None and root not in fn.locals:
                 modes = ENTRY_MODES
             state.set(canonical, modes)
             return canonical, modes
@@ -269,14 +262,14 @@ class Values(Part):
         if root in self.imports.names or root in self.facts.module_funcs or \
                 root in self.facts.classes:
             return False
-        if self.fn is not None and (id(self.fn.node), last) in self.nested:
+        if self.run.fn is not None and (id(self.run.fn.node), last) in self.nested:
             return False
         return True
 
     # ------------------------------------------------------------------ expressions
 
     def _expr(self: Interpreter, node: ast.expr | None) -> Value:
-        if node is None or self.state is None:
+        if node is None or self.run.state is None:
             return None
         tp = type(node)
         if tp is ast.Call:
@@ -304,16 +297,16 @@ class Values(Part):
         if tp is ast.NamedExpr:
             assert isinstance(node, ast.NamedExpr)
             value = self._expr(node.value)
-            if self.stmts:
-                self._assign(node.target, value, self.stmts[-1])  # type: ignore[arg-type]
+            if self.run.stmts:
+                self._assign(node.target, value, self.run.stmts[-1])  # type: ignore[arg-type]
             return value
         if tp is ast.Await:
             assert isinstance(node, ast.Await)
             return self._expr(node.value)
         if tp is ast.Yield or tp is ast.YieldFrom:
             self._expr(node.value)  # type: ignore[attr-defined]
-            if not self.main and self.state is not None:
-                self.yield_states.append(self.state.copy())
+            if not self.run.main and self.run.state is not None:
+                self.run.yield_states.append(self.run.state.copy())
             return None
         # the commonest other expressions: their expression children in field order,
         # exactly as the generic loop below would visit them (operators are not visited)
@@ -358,8 +351,8 @@ class Values(Part):
                     return Flag(found[0], found[1])
                 if key == "self" or key.startswith("self."):
                     canonical = self._canonical(key)
-                    assert self.state is not None
-                    return Flag(canonical, self._lookup(self.state, canonical))
+                    assert self.run.state is not None
+                    return Flag(canonical, self._lookup(self.run.state, canonical))
             return None
         key = self._ekey(node)
         if key is not None:
@@ -384,10 +377,10 @@ class Values(Part):
                        ) -> None:
         for gen in node.generators:
             self._expr(gen.iter)
-        if self.main and node.generators and is_eval_loader_name(
+        if node.generators and is_eval_loader_name(
                 iter_name(node.generators[0].iter), self.eval_loader_patterns):
-            self.eval_loops.add(id(node))
-        self.stmts.append(node)
+            self.run.sink.eval_loop(node)
+        self.run.stmts.append(node)
         try:
             for gen in node.generators:
                 for cond in gen.ifs:
@@ -398,36 +391,34 @@ class Values(Part):
             else:
                 self._expr(node.elt)
         finally:
-            self.stmts.pop()
+            self.run.stmts.pop()
 
     def _name_value(self: Interpreter, key: str, node: ast.AST) -> Value:
-        state = self.state
+        state = self.run.state
         assert state is not None
         held = state.saved.get(key)
         if isinstance(held, GradCtx):
             return held
         canonical = self._canonical(key)
         if canonical in state.modes or self._lookup(state, canonical):
-            if self.main:
-                self._occurrence(node, key, canonical)
+            self.run.sink.observe(self._occurrence, node, key, canonical)
             return Ent(canonical, key)
         if self._is_static_entity(key):
             self._entity_modes(key)
-            if self.main:
-                self._occurrence(node, key, canonical)
+            self.run.sink.observe(self._occurrence, node, key, canonical)
             return Ent(canonical, key)
         return None
 
     def _occurrence(self: Interpreter, node: ast.AST, key: str, canonical: str) -> None:
-        state = self.state
+        state = self.run.state
         if state is None:
             return
         modes = self._lookup(state, canonical) or frozenset()
-        prev = self.occurrences.get(id(node))
+        prev = self.events.occurrences.get(id(node))
         if prev is not None:
             modes = prev[2] | modes
         cls = self.classes_of.get(canonical.split(".")[0])
-        self.occurrences[id(node)] = (node, key, modes, cls)
+        self.events.occurrences[id(node)] = (node, key, modes, cls)
 
     def _is_spot_tensor(self: Interpreter, call: ast.Call, numpy: bool = True) -> bool:
         """A tensor made on the spot: ``torch.randn(...)``; with ``numpy``, also
@@ -442,7 +433,7 @@ class Values(Part):
         if numpy and qual == "torch.from_numpy" and call.args:
             arg = call.args[0]
             if isinstance(arg, ast.Name):
-                ctx = self.ctx
+                ctx = self.run.ctx
                 return (id(ctx.node) if ctx else 0, arg.id) in self.spot_names
             return any(isinstance(n, ast.Call) and self._is_spot_tensor(n) for n in ast.walk(arg))
         return qual.startswith("torch.") and qual.rsplit(".", 1)[-1] in SPOT_TENSOR_FUNCS
