@@ -468,18 +468,22 @@ class FunctionRuns(Part):
         return summary is not None and isinstance(summary.returns, GradCtx) and \
             summary.returns.values == frozenset({GRAD_OFF})
 
+    def _entry_grad(self: Interpreter, fn: FuncInfo, main: bool, dec: str | None
+                    ) -> frozenset[str]:
+        """The grad state ``fn`` starts in: its decorator's, else (main run) what all its
+        callers pass when we see them all, else unknown."""
+        if not main:
+            return frozenset({dec or GRAD_UNK})
+        record = self._record(fn)
+        if dec is not None:
+            return frozenset({dec})
+        if record is not None and record.grad and not self._unknown_callers(fn):
+            return frozenset(record.grad)
+        return frozenset({GRAD_UNK})
+
     def _run_function(self: Interpreter, fn: FuncInfo, main: bool) -> None:
         dec = self._grad_decorator(fn)
-        if main:
-            record = self._record(fn)
-            if dec is not None:
-                grad = frozenset({dec})
-            elif record is not None and record.grad and not self._unknown_callers(fn):
-                grad = frozenset(record.grad)
-            else:
-                grad = frozenset({GRAD_UNK})
-        else:
-            grad = frozenset({dec or GRAD_UNK})
+        grad = self._entry_grad(fn, main, dec)
         lgrad = frozenset({dec}) if dec in (GRAD_OFF, GRAD_ON) else frozenset({GRAD_ON})
         with self._running(fn, self._func_ctx(fn), main, grad, lgrad) as run:
             self._block_safe(fn.node.body)
