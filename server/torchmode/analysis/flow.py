@@ -9,8 +9,11 @@ of epoch N reaches epoch N+1), ``try``/``finally`` and early exits are followed.
 Functions are first run in *summary* mode (bottom-up): parameters, ``self.*``
 and globals start as ``ENTRY`` and their exit value is the function's effect on
 the caller. Then every function runs in *main* mode (callers first), its entry
-state being the join of what its visible callers pass. Only the main runs
-record events for the rules.
+state being the join of what its visible callers pass. A run's working state
+is a ``FunctionRun`` (``interp/run_state.py``) on a stack: a summary made on first
+use runs on top of the run that needs it. Only the main runs record events for
+the rules: they get the file's ``EventSink``, summary runs the null sink
+(``interp/events.py``).
 
 The interpreter is composed of parts, one concern each, in ``analysis/interp/``:
 ``runs`` (which functions run, in which order), ``statements`` (control flow and
