@@ -125,7 +125,7 @@ def build(tree: ast.Module, src: SourceText, path: str, settings: Settings,
     callers = project.caller_lookup(path) if project is not None else None
     interp = Interpreter(tree, facts, resolver, path, settings.evaluation_function_names,
                          settings.evaluation_loader_names, external, is_test_path(path), callers)
-    interp.run(src.lines)
+    interp.run_all(src.lines)
     fa = FileAnalysis(src, path, tree, facts, interp, resolver, settings)
     fa.prepare()
     return fa
@@ -187,7 +187,7 @@ def _forward_facts(fa: FileAnalysis) -> list[ForwardCallFact]:
     from .analysis.model import GradState, ModeKind
 
     out: list[ForwardCallFact] = []
-    for ev in fa.interp.forwards.values():
+    for ev in fa.interp.events.forwards.values():
         rng = fa.range(ev.node)
         if ev.grad == {GradState.ON}:
             grad: bool | None = True
@@ -209,7 +209,7 @@ def _entities(fa: FileAnalysis) -> list[Any]:
     from .analysis.overrides import held_in_eval
 
     out: list[EntityOccurrence] = []
-    for node, key, modes, cls in fa.interp.occurrences.values():
+    for node, key, modes, cls in fa.interp.events.occurrences.values():
         lines = [m.line for m in modes if m.line is not None and not m.where]
         info = fa.layers_of(cls)
         rng = fa.range(node)

@@ -423,7 +423,7 @@ class ProjectFacts:
                                  settings.evaluation_loader_names,
                                  recording.summary_lookup(entry.path), is_test_path(entry.path),
                                  lambda function: _copy_or_none(records.get(function)))
-            interp.run(split_lines(text))
+            interp.run_all(split_lines(text))
         except (RecursionError, MemoryError):
             return {}
         found = strip_records(interp.external_records, os.path.basename(entry.path))

@@ -69,7 +69,7 @@ def test_an_engine_failure_is_an_internal_error_not_a_syntax_error(
     def crash(self: object, lines: object = None) -> None:
         raise ValueError("state lost")
 
-    monkeypatch.setattr(flow.Interpreter, "run", crash)
+    monkeypatch.setattr(flow.Interpreter, "run_all", crash)
     outcome = analyze(EVAL_LOOP, "val.py").outcome
     assert isinstance(outcome, InternalError) and outcome.where == "analysis"
     assert outcome.exception == "ValueError: state lost"

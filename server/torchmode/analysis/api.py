@@ -215,7 +215,7 @@ class Facts:
     @cached_property
     def _forward_calls(self) -> tuple[ForwardCall, ...]:
         fa = self._fa
-        events = sorted(fa.interp.forwards.values(),
+        events = sorted(fa.interp.events.forwards.values(),
                         key=lambda e: (e.node.lineno, e.node.col_offset))
         calls = []
         for ev in events:
@@ -232,7 +232,8 @@ class Facts:
 
     @cached_property
     def _argument_uses(self) -> tuple[ForwardCall, ...]:
-        return tuple(self._forward(ev, None, True) for ev in self._fa.interp.arg_uses.values())
+        uses = self._fa.interp.events.arg_uses
+        return tuple(self._forward(ev, None, True) for ev in uses.values())
 
     @property
     def training_steps(self) -> tuple[TrainingStep, ...]:
@@ -242,7 +243,7 @@ class Facts:
 
     @cached_property
     def _training_steps(self) -> tuple[TrainingStep, ...]:
-        steps = sorted(self._fa.interp.steps.values(), key=lambda s: s.node.lineno)
+        steps = sorted(self._fa.interp.events.steps.values(), key=lambda s: s.node.lineno)
         return tuple(self._step(s) for s in steps)
 
     @property
@@ -253,7 +254,7 @@ class Facts:
 
     @cached_property
     def _step_calls(self) -> tuple[TrainingStep, ...]:
-        return tuple(self._step(s) for s in self._fa.interp.call_steps.values())
+        return tuple(self._step(s) for s in self._fa.interp.events.call_steps.values())
 
     @property
     def backward_calls(self) -> tuple[BackwardCall, ...]:
@@ -262,9 +263,9 @@ class Facts:
 
     @cached_property
     def _backward_calls(self) -> tuple[BackwardCall, ...]:
-        forwards = self._fa.interp.forwards
+        forwards = self._fa.interp.events.forwards
         return tuple(BackwardCall(ev.node, frozenset(ev.lgrad), _outermost_model(ev.node, forwards))
-                     for ev in self._fa.interp.backwards.values())
+                     for ev in self._fa.interp.events.backwards.values())
 
     @property
     def exports(self) -> tuple[Export, ...]:
@@ -274,7 +275,7 @@ class Facts:
     @cached_property
     def _exports(self) -> tuple[Export, ...]:
         out = []
-        for ev in self._fa.interp.exports.values():
+        for ev in self._fa.interp.events.exports.values():
             modes = self._modes(ev.modes)
             out.append(Export(ev.node, ev.key, modes, ev.stmts, latest_training(modes)))
         return tuple(out)
@@ -287,7 +288,7 @@ class Facts:
     @cached_property
     def _misuses(self) -> tuple[Misuse, ...]:
         return tuple(Misuse(ev.kind, ev.node, ev.stmt, ev.key, ev.name, ev.value)
-                     for ev in self._fa.interp.misuses.values())
+                     for ev in self._fa.interp.events.misuses.values())
 
     def ignored_mode_calls(self) -> Iterator[IgnoredMode]:
         """Functional calls in module methods that leave ``training`` at its default."""
@@ -328,7 +329,7 @@ class Facts:
     # ------------------------------------------------------------------ questions
 
     def is_evaluation_loop(self, stmt: ast.AST) -> bool:
-        return id(stmt) in self._fa.interp.eval_loops
+        return id(stmt) in self._fa.interp.events.eval_loops
 
     def forward_disables_grad(self, call: ForwardCall) -> bool:
         """The called method of the model's own class disables grad itself."""
@@ -398,7 +399,7 @@ class Facts:
             return None
         key = id(node)
         if key not in self._switches:
-            event: ModeSwitchEvent | None = self._fa.interp.mode_sets.get(key)
+            event: ModeSwitchEvent | None = self._fa.interp.events.mode_sets.get(key)
             self._switches[key] = None if event is None else ModeSwitch(
                 node, event.kind, event.canonical, self._function(event.func),
                 event.stmts)

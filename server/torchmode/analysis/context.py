@@ -69,14 +69,14 @@ class FileAnalysis:
     # ---------------------------------------------------------------- derived facts
 
     def prepare(self) -> None:
-        interp = self.interp
-        for ev in (*interp.steps.values(), *interp.call_steps.values()):
+        events = self.interp.events
+        for ev in (*events.steps.values(), *events.call_steps.values()):
             self.step_ancestors.update(id(s) for s in ev.stmts)
             self.step_ancestors.add(id(ev.func.node))
             self.step_scopes.add(id(_innermost_scope(ev.stmts, ev.func.node)))
-        has_training = bool(interp.steps) or bool(interp.call_steps) or self.facts.any_step
+        has_training = bool(events.steps) or bool(events.call_steps) or self.facts.any_step
         if not has_training:
-            self.inference_script = any(self.is_loaded(ev) for ev in interp.forwards.values())
+            self.inference_script = any(self.is_loaded(ev) for ev in events.forwards.values())
 
     def is_loaded(self, ev: ForwardEvent) -> bool:
         if ev.key in self.facts.loaded_keys or ev.canonical in self.interp.loaded_canon:
@@ -119,11 +119,11 @@ class FileAnalysis:
         for index, stmt in enumerate(ev.stmts):
             if id(stmt) in self.step_ancestors:
                 continue
-            if id(stmt) in interp.nograd_withs:
+            if id(stmt) in interp.events.nograd_withs:
                 scope = _innermost_scope(ev.stmts[:index], ctx.node)
                 training = id(scope) in self.step_scopes
                 found.append(EvalRegion("nograd", stmt, training))
-            elif id(stmt) in interp.eval_loops:
+            elif id(stmt) in interp.events.eval_loops:
                 found.append(EvalRegion("loop", stmt))
             elif isinstance(stmt, ast.If) and _periodic(stmt.test) and any(
                     isinstance(s, LOOP_TYPES) and id(s) in self.step_ancestors
@@ -146,7 +146,7 @@ class FileAnalysis:
             return None
         interp = self.interp
         for mode in ev.modes:
-            switch = interp.mode_sets.get(id(mode.node))
+            switch = interp.events.mode_sets.get(id(mode.node))
             if switch is None or switch.func is not ev.func:
                 return None
             line = mode.line or 0
@@ -154,7 +154,7 @@ class FileAnalysis:
             if not counts:
                 return None
             last = (loop.end_lineno or loop.lineno) if loop is not None else None
-            for step in (*interp.steps.values(), *interp.call_steps.values()):
+            for step in (*interp.events.steps.values(), *interp.events.call_steps.values()):
                 if step.func is ev.func and step.node.lineno - 1 >= line and \
                         (last is None or step.node.lineno <= last) and \
                         not self._rebound_between(ev, step.node.lineno):

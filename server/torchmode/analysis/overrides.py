@@ -43,8 +43,8 @@ def freeze_walker(fa: FileAnalysis) -> FreezeWalker:
     walker = getattr(fa, _CACHE_ATTR, None)
     if isinstance(walker, FreezeWalker):
         return walker
-    interp = fa.interp
-    step_ids = {id(ev.node) for ev in (*interp.steps.values(), *interp.call_steps.values())}
+    events = fa.interp.events
+    step_ids = {id(ev.node) for ev in (*events.steps.values(), *events.call_steps.values())}
     modules = {name for name in fa.facts.classes if fa.resolver.is_module_class(name)}
     trains = any(".train(" in line for line in fa.src.lines)
     walker = FreezeWalker(fa.tree, fa.facts, step_ids, fa.src.lines, modules,
@@ -175,7 +175,7 @@ def _class_of(fa: FileAnalysis, entity: str, train_call: ast.Call) -> str | None
                 return name
         return None
     first, last = _enclosing_lines(fa, train_call.lineno)
-    classes = {cls for node, key, _, cls in fa.interp.occurrences.values()
+    classes = {cls for node, key, _, cls in fa.interp.events.occurrences.values()
                if key == entity and cls and first <= getattr(node, "lineno", 0) <= last}
     return classes.pop() if len(classes) == 1 else None
 

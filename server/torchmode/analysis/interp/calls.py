@@ -34,10 +34,7 @@ from ..model import (
     LOADED,
     TRAIN,
     UNKNOWN,
-    ExportEvent,
     Mode,
-    ModeSwitchEvent,
-    StepEvent,
 )
 from ..names import (
     EXPORTERS,
@@ -82,7 +79,7 @@ class NamedCalls(Part):
         """Calls by qualified name: grad switches, the project's own functions, calls
         in a PyTorch table (``_TORCH_BUILDERS``), then classes and functions of the
         project or of code we cannot see (``_other_call``)."""
-        state = self.state
+        state = self.run.state
         if state is None:
             return None
         args = arg_values if arg_values is not None else []
@@ -91,7 +88,7 @@ class NamedCalls(Part):
             state.grad = frozenset({value})
             state.lgrad = frozenset({value})
             return None
-        if self.main and handed_callbacks(node):
+        if self.run.main and handed_callbacks(node):
             self._register_callbacks(node)
         callee = self._callee(node, qual)
         if callee is not None:
@@ -107,7 +104,7 @@ class NamedCalls(Part):
                             args: list[Value]) -> Value:
         """``torch.no_grad()``: a grad context, used by the ``with`` it is in (or kept
         in a name for a later ``with``)."""
-        stmt = self.stmts[-1] if self.stmts else None
+        stmt = self.run.stmts[-1] if self.run.stmts else None
         kind = self._grad_ctx(node, stmt) if stmt is not None else None  # type: ignore[arg-type]
         return GradCtx(frozenset({kind})) if kind is not None else None
 
@@ -123,7 +120,7 @@ class NamedCalls(Part):
 
     def _deepcopy_value(self: Interpreter, node: ast.Call, qual: str, args: list[Value]) -> Value:
         """``copy.deepcopy(model)``: a new model in the copied model's modes."""
-        state = self.state
+        state = self.run.state
         assert state is not None
         if args and isinstance(args[0], Ent):
             modes = self._lookup(state, args[0].canonical) or frozenset()
@@ -185,14 +182,14 @@ class NamedCalls(Part):
             full = self._full_qual(qual)
             summary = self.external(full)
             if summary is not None:
-                if self.main:
+                if self.run.main:
                     self._record_external(node, full, summary, args)
                 return self._apply_summary(node, summary, args, None)
         if qual in EXPORTERS:
             self._export_call(node, qual, args)
             return None
         if qual == "torch.autograd.backward":
-            self._backward(node)
+            self.run.sink.observe(self._backward, node)
             return None
         self._passed_to_unknown(node, args, qual)
         if last[:1].isupper() and self._builds_used_module(node) and \
@@ -226,17 +223,11 @@ class NamedCalls(Part):
                 (kw.arg == "dynamo" and const_truth(kw.value) is False) or kw.arg == "training"
                 for kw in node.keywords):
             return
-        state = self.state
-        if not (args and isinstance(args[0], Ent) and self.main and self.ctx is not None) or \
-                state is None:
+        state, ctx = self.run.state, self.run.ctx
+        if not (args and isinstance(args[0], Ent) and ctx is not None) or state is None:
             return
         modes = self._lookup(state, args[0].canonical) or frozenset()
-        ev = self.exports.get(id(node))
-        if ev is None:
-            self.exports[id(node)] = ExportEvent(node, args[0].key, set(modes), self.ctx,
-                                                 tuple(self.stmts))
-        else:
-            ev.modes |= modes
+        self.run.sink.export(node, args[0].key, modes, ctx, self.run.stmts)
 
     def _class_at(self: Interpreter, name: str, node: ast.AST) -> str:
         """The definition of a local class in force at ``node``: a class redefined in a
@@ -266,7 +257,7 @@ class NamedCalls(Part):
                        cls: ClassSummary | None, args: list[Value]) -> Modes | None:
         """``iOSModel(model, im)``: a wrapper with no mode-dependent layer of its own built
         around a model behaves as the wrapped model does (RULES §3, TM007)."""
-        state = self.state
+        state = self.run.state
         if cls is None or cls.layers or state is None:
             return None
         for arg in args:
@@ -279,7 +270,7 @@ class NamedCalls(Part):
     def _checkpoint_item(self: Interpreter, node: ast.Subscript, value: Value) -> Value:
         """``encoder = checkpoint["encoder"]`` with ``checkpoint = torch.load(p)``: a module
         of unknown mode, loaded (RULES §2), when the name is used as a module."""
-        state = self.state
+        state = self.run.state
         if state is None or not isinstance(node.slice, ast.Constant) or \
                 not isinstance(node.slice.value, str) or \
                 not self._assigned_module(node, named=True):
@@ -300,7 +291,7 @@ class NamedCalls(Part):
         """``node`` is the whole value of an assignment to a name used as a module (with
         ``named``, also to a name people give to models), or the constructor at the root
         of a chain (``Net().to(device)``, ``nn.DataParallel(Net()).cuda()``)."""
-        stmt = self.stmts[-1] if self.stmts else None
+        stmt = self.run.stmts[-1] if self.run.stmts else None
         if not isinstance(stmt, ast.Assign) or chain_root(stmt.value, self.imports) is not node:
             return False
         keys = [key for key in map(entity_key, stmt.targets) if key is not None]
@@ -317,23 +308,23 @@ class NamedCalls(Part):
         values = list(args)
         for kw in node.keywords:
             key = self._ekey(kw.value)
-            if key is not None and self.state is not None:
+            if key is not None and self.run.state is not None:
                 canonical = self._canonical(key)
-                if canonical in self.state.modes:
+                if canonical in self.run.state.modes:
                     values.append(Ent(canonical, key))
         for value in values:
             if isinstance(value, Ent):
                 self._add_unknown(value.canonical, node, f"passed to {name}()")
 
     def _add_unknown(self: Interpreter, canonical: str, node: ast.Call, how: str) -> None:
-        state = self.state
+        state = self.run.state
         if state is None or canonical == "self":
             return
         old = self._lookup(state, canonical) or frozenset()
         if not old or (all(m.kind == ENTRY for m in old) and not (
                 self._is_static_entity(canonical) or
                 looks_like_model_name(canonical.rsplit(".", 1)[-1]) or
-                (self.fn is not None and canonical in self.fn.params))):
+                (self.run.fn is not None and canonical in self.run.fn.params))):
             return
         if any(m.kind == UNKNOWN and m.how == how for m in old):
             return
@@ -372,7 +363,7 @@ class NamedCalls(Part):
         name = self._dotted(node.func)
         if name is None:
             return None
-        return self._static_callee(self.fn, name)
+        return self._static_callee(self.run.fn, name)
 
     def _apply_call(self: Interpreter,
                     node: ast.Call, callee: FuncInfo, args: list[Value]) -> Value:
@@ -380,7 +371,7 @@ class NamedCalls(Part):
         is_method = callee.class_name is not None
         params = callee.params[1:] if is_method and callee.params else list(callee.params)
         via_self = isinstance(node.func, ast.Attribute) and self._dotted(node.func.value) == "self"
-        if self.main:
+        if self.run.main:
             self._record_call(node, callee, params, args, via_self, is_method)
         result = self._apply_summary(node, self._summary(callee), args, params, via_self=via_self)
         if callee.name == "__init__" and not via_self:
@@ -402,7 +393,7 @@ class NamedCalls(Part):
                      args: list[Value], via_self: bool, is_method: bool) -> None:
         """Record the modes and classes the caller passes to ``callee``: through its
         parameters and through the outside names it reads (its entry state)."""
-        state = self.state
+        state = self.run.state
         assert state is not None
         record = self.records.setdefault(id(callee.node), CallRecord())
         record.count += 1
@@ -429,11 +420,11 @@ class NamedCalls(Part):
                     record.classes.setdefault(key, cls)
 
     def _scope_id(self: Interpreter) -> int:
-        return id(self.fn.node) if self.fn is not None else 0
+        return id(self.run.fn.node) if self.run.fn is not None else 0
 
     def _models_given(self: Interpreter, call: ast.Call) -> tuple[str, ...]:
         """The canonical names of the models ``call`` receives as arguments."""
-        state = self.state
+        state = self.run.state
         assert state is not None
         found: list[str] = []
         for arg in (*call.args, *(kw.value for kw in call.keywords)):
@@ -449,7 +440,7 @@ class NamedCalls(Part):
         call = stmt.value
         assert isinstance(call, ast.Call)
         names = [t.id for t in stmt.targets if isinstance(t, ast.Name)]
-        if not names or self.state is None or not builds_trainer(call, names):
+        if not names or self.run.state is None or not builds_trainer(call, names):
             return
         models = self._models_given(call)
         for name in names:
@@ -475,13 +466,13 @@ class NamedCalls(Part):
         how = f"{trainer}, which trains it while it runs this callback, registered"
         mode = Mode(TRAIN, node.lineno - 1, node.col_offset, how, False, node)
         for name in handed_callbacks(node):
-            callee = self._static_callee(self.fn, name)
+            callee = self._static_callee(self.run.fn, name)
             if callee is not None:
                 self._record_callback(callee, models, mode)
 
     def _record_callback(self: Interpreter,
                          callee: FuncInfo, models: tuple[str, ...], mode: Mode) -> None:
-        state = self.state
+        state = self.run.state
         assert state is not None
         record = self.records.setdefault(id(callee.node), CallRecord())
         record.count += 1
@@ -498,7 +489,7 @@ class NamedCalls(Part):
 
     def _record_external(self: Interpreter, node: ast.Call, qual: str, summary: Summary,
                          args: list[Value]) -> None:
-        state = self.state
+        state = self.run.state
         assert state is not None
         record = self.external_records.setdefault(qual, CallRecord())
         record.count += 1
@@ -526,7 +517,7 @@ class NamedCalls(Part):
             if kw.arg and kw.arg in params:
                 key = self._ekey(kw.value)
                 if key is not None:
-                    value = self._name_value(key, kw.value) if self.state is not None else None
+                    value = self._name_value(key, kw.value) if self.run.state is not None else None
                     out.append((kw.arg, value))
         return out
 
@@ -537,12 +528,11 @@ class NamedCalls(Part):
         """Apply a called function's ``summary`` at ``node``: its effects on the models it
         is given or reads (by ``params``, or ``self_target`` for a method of a known model;
         ``entry_state`` is the state the effects start from), and its return value."""
-        state = self.state
+        state = self.run.state
         if state is None:
             return None
-        if summary.reaches_step and self.main and self.ctx is not None:
-            if id(node) not in self.call_steps:
-                self.call_steps[id(node)] = StepEvent(node, "call", self.ctx, tuple(self.stmts))
+        if summary.reaches_step and self.run.ctx is not None:
+            self.run.sink.call_step(node, self.run.ctx, self.run.stmts)
         if params is None:
             params = summary.params
         bound = dict(self._bind(node, params, args))
@@ -569,7 +559,7 @@ class NamedCalls(Part):
         if root == "self":
             if self_target is not None:
                 return self_target + ("." + rest if rest else "")
-            if via_self and (rest or (self.ctx is not None and self.ctx.is_module_class)):
+            if via_self and (rest or (self.run.ctx is not None and self.run.ctx.is_module_class)):
                 return self._canonical(key)
             return None
         if root not in params:
@@ -580,7 +570,7 @@ class NamedCalls(Part):
                       params: list[str], how: str, before: State) -> None:
         """Set ``target`` to the modes the callee leaves it in (``ENTRY``: the modes it had
         in ``before``); a callee that evaluates a model is a mode switch at the call."""
-        state = self.state
+        state = self.run.state
         assert state is not None
         old = self._lookup(before, target) or frozenset()
         line = node.lineno - 1
@@ -597,10 +587,9 @@ class NamedCalls(Part):
             new.add(Mode(kind, line, node.col_offset, how, mode.flagged, node))
         state.set(target, frozenset(new))
         state.drop_children(target)
-        if self.main and self.ctx is not None and any(m.kind == EVAL for m in effect) and \
+        if self.run.ctx is not None and any(m.kind == EVAL for m in effect) and \
                 not any(m.kind == ENTRY for m in effect):
-            self.mode_sets[id(node)] = ModeSwitchEvent(EVAL, target, self.ctx,
-                                                       tuple(self.stmts))
+            self.run.sink.mode_set(node, EVAL, target, self.run.ctx, self.run.stmts)
 
     def _summary_return(self: Interpreter, node: ast.Call, summary: Summary,
                         bound: dict[str, Value], how: str) -> Value:

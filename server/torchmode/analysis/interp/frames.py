@@ -15,11 +15,12 @@ mypy's ``frame_context`` flags map to the frame kinds here: ``can_skip`` is
 frame over frame; a ``State`` is a whole copy-on-write snapshot instead, so a frame
 keeps the states that reach it rather than a diff.
 
-The current state stays the interpreter's own ``state`` field, read and written on
-every statement: the binder reads and writes it there (``Holder``), and joins with the
-interpreter's lookup of an entity's modes (names never assigned in the run included).
-It refers to the interpreter weakly: the interpreter keeps its binder, and a cycle
-between them would keep a whole analysis alive until the cyclic garbage collector runs.
+The current state stays the run's own ``state`` field, read and written on every
+statement: the binder reads and writes it there (``Holder``), and joins with the
+interpreter's lookup of an entity's modes (``Lookup``: names never assigned in the run
+included). The run and its binder refer to each other until the run ends, when the run
+lets its binder go; the interpreter is referred to weakly. A cycle left behind would
+keep a whole analysis alive until the cyclic garbage collector runs.
 """
 
 from __future__ import annotations
@@ -51,9 +52,13 @@ class Exit(enum.Enum):
 
 
 class Holder(Protocol):
-    """What owns the current state and looks entities up in a state (the interpreter)."""
+    """What owns the current state (the run)."""
 
     state: State | None
+
+
+class Lookup(Protocol):
+    """What looks entities up in a state (the interpreter)."""
 
     def _lookup(self, state: State, canonical: str) -> Modes | None: ...
 
@@ -90,10 +95,11 @@ class Frames:
     """The binder of one run: the stack of open frames, the states at the function's
     ``return`` statements, and the join of states."""
 
-    __slots__ = ("holder", "stack", "returns")
+    __slots__ = ("holder", "entities", "stack", "returns")
 
-    def __init__(self, holder: Holder) -> None:
-        self.holder: Holder = weakref.proxy(holder)
+    def __init__(self, holder: Holder, entities: Lookup) -> None:
+        self.holder = holder
+        self.entities: Lookup = weakref.proxy(entities)
         self.stack: list[Frame] = []
         # states at ``return``, after the ``finally`` blocks they pass through
         self.returns: list[State] = []
@@ -113,7 +119,7 @@ class Frames:
             twin = a.copy()
             twin.grad, twin.lgrad = a.grad | b.grad, a.lgrad | b.lgrad
             return twin
-        lookup = self.holder._lookup
+        lookup = self.entities._lookup
         modes: dict[str, Modes] = {}
         alias: dict[str, str] = {}
         for key in a.alias.keys() | b.alias.keys():

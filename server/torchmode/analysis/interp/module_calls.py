@@ -72,7 +72,7 @@ class ModuleCalls(Part):
 
     def _call(self: Interpreter, node: ast.Call) -> Value:
         func = node.func
-        state = self.state
+        state = self.run.state
         assert state is not None
         qual = self._qual(func)
         if isinstance(func, ast.Attribute):
@@ -80,7 +80,7 @@ class ModuleCalls(Part):
         # plain calls: f(...)
         key = self._ekey(func) if isinstance(func, ast.Name) else None
         if key is not None and key not in self.imports.names and \
-                (self.fn is None or (id(self.fn.node), key) not in self.nested) and \
+                (self.run.fn is None or (id(self.run.fn.node), key) not in self.nested) and \
                 key not in self.facts.module_funcs and key not in self.facts.classes:
             if self._class_parameter(key):
                 self._args(node)
@@ -89,7 +89,7 @@ class ModuleCalls(Part):
             found = self._entity_modes(key, forward=True) if self._callable_entity(key) else None
             if found is not None:
                 self._args(node)
-                self._forward(node, Ent(found[0], key))
+                self.run.sink.observe(self._forward, node, Ent(found[0], key))
                 return None
         if isinstance(func, ast.Call) or isinstance(func, ast.Subscript):
             self._expr(func)
@@ -103,7 +103,7 @@ class ModuleCalls(Part):
                      qual: str | None) -> Value:
         """``x.method(...)``: a grad switch, a forward of a submodule called by its path,
         or a method of the receiver's value (``_method_on_value``)."""
-        state = self.state
+        state = self.run.state
         assert state is not None
         method = func.attr
         recv = func.value
@@ -121,7 +121,7 @@ class ModuleCalls(Part):
             recv_value = None
         else:
             recv_value = self._expr(recv)
-        if self.state is None:
+        if self.run.state is None:
             return None
         return self._method_on_value(node, method, recv, recv_value, qual)
 
@@ -139,7 +139,7 @@ class ModuleCalls(Part):
         if found is None:
             return False
         self._args(node)
-        self._forward(node, Ent(found[0], fkey))
+        self.run.sink.observe(self._forward, node, Ent(found[0], fkey))
         return True
 
     def _imported_receiver(self: Interpreter, qual: str, head_root: str, state: State) -> bool:
@@ -177,7 +177,7 @@ class ModuleCalls(Part):
         arg_values = self._args(node)
         if isinstance(recv_value, Ent):
             if method in FORWARD_METHODS:
-                self._forward(node, recv_value)
+                self.run.sink.observe(self._forward, node, recv_value)
                 return None
             if method in SELF_RETURNING:
                 return recv_value
@@ -191,9 +191,9 @@ class ModuleCalls(Part):
         if isinstance(recv_value, New) and method in SELF_RETURNING:
             return recv_value
         if method == "step":
-            self._maybe_step(node, recv)
+            self.run.sink.observe(self._maybe_step, node, recv)
         elif method == "backward":
-            self._backward(node)
+            self.run.sink.observe(self._backward, node)
         if qual:
             return self._qual_call(node, qual, recv_value, arg_values)
         return None
@@ -212,7 +212,7 @@ class ModuleCalls(Part):
     def _attribute_entity(self: Interpreter, key: str) -> bool:
         """``self.model`` / ``gan.netG`` called: a forward only if that path itself is a
         module (not a method of the class, not a mode inherited from its owner)."""
-        state = self.state
+        state = self.run.state
         assert state is not None
         if self._method_of_known_entity(key):
             return False
@@ -234,27 +234,27 @@ class ModuleCalls(Part):
         """``self.helper``: a method of the class we are in, not a submodule."""
         if not key.startswith("self.") or key.count(".") != 1:
             return False
-        cls = self.ctx.class_name if self.ctx is not None else None
+        cls = self.run.ctx.class_name if self.run.ctx is not None else None
         info = self.facts.classes.get(cls) if cls else None
         return info is not None and key[5:] in info.methods
 
     def _entity_from_outside(self: Interpreter, key: str) -> bool:
         """In the main run, ``key`` is a model the function's callers pass in (its call
         record) or one its class's ``__init__`` builds."""
-        if self.fn is None or not self.main:
+        if self.run.fn is None or not self.run.main:
             return False
-        record = self._record(self.fn)
+        record = self._record(self.run.fn)
         if record is not None and key in record.modes:
             return True
-        cls = self.ctx.class_name if self.ctx is not None else None
+        cls = self.run.ctx.class_name if self.run.ctx is not None else None
         return bool(cls and key in self.init_state.get(cls, {}))
 
     def _class_parameter(self: Interpreter, key: str) -> bool:
         """``def test_discriminator(Discriminator): D = Discriminator(32)``: a class received
         as a parameter and called constructs a model, it does not forward (RULES §2)."""
-        fn = self.fn
+        fn = self.run.fn
         return fn is not None and key in fn.params and key[:1].isupper() and \
-            not key.isupper() and key not in self.state.modes  # type: ignore[union-attr]
+            not key.isupper() and key not in self.run.state.modes  # type: ignore[union-attr]
 
     def _method_of_known_entity(self: Interpreter, key: str) -> bool:
         """``rnn.init_hidden(b)``: a method of a model we track, not a forward call
@@ -262,7 +262,7 @@ class ModuleCalls(Part):
         owner, _, last = key.rpartition(".")
         if not owner or owner == "self" or looks_like_model_name(last):
             return False
-        state = self.state
+        state = self.run.state
         assert state is not None
         if key in state.modes or key in state.alias:
             return False
@@ -273,7 +273,7 @@ class ModuleCalls(Part):
         return info is None or last in info.methods  # a class we see: only its methods
 
     def _callable_entity(self: Interpreter, key: str) -> bool:
-        state = self.state
+        state = self.run.state
         assert state is not None
         canonical = self._canonical(key)
         return bool(self._lookup(state, canonical)) or self._is_static_entity(key) or \
@@ -298,11 +298,14 @@ class ModuleCalls(Part):
                 values.append(self._expr(arg))
         for kw in node.keywords:
             self._expr(kw.value)
-        if self.main and self.facts.trained:
-            for value in values:
-                if isinstance(value, Ent) and self._trained(value.key):
-                    self._arg_use(node, value)
+        if self.facts.trained:
+            self.run.sink.observe(self._trained_arg_uses, node, values)
         return values
+
+    def _trained_arg_uses(self: Interpreter, node: ast.Call, values: list[Value]) -> None:
+        for value in values:
+            if isinstance(value, Ent) and self._trained(value.key):
+                self._arg_use(node, value)
 
     def _trained(self: Interpreter, key: str) -> bool:
         trained = self.facts.trained
@@ -311,18 +314,18 @@ class ModuleCalls(Part):
     def _arg_use(self: Interpreter, node: ast.Call, value: Ent) -> None:
         """A trained model handed to a call (``compute_loss(model, batch)``): its forward
         happens there, in the training step of this iteration (TM003)."""
-        state = self.state
-        if state is None or self.ctx is None:
+        state = self.run.state
+        if state is None or self.run.ctx is None:
             return
         modes = self._lookup(state, value.canonical) or frozenset()
         key = (id(node), value.canonical)
-        existing = self.arg_uses.get(key)
+        existing = self.events.arg_uses.get(key)
         if existing is not None:
             existing.modes |= modes
             return
-        self.arg_uses[key] = ForwardEvent(
+        self.events.arg_uses[key] = ForwardEvent(
             node, value.key, value.canonical, set(modes), set(state.grad), set(state.lgrad),
-            self.ctx, tuple(self.stmts), (), True, False, None)
+            self.run.ctx, tuple(self.run.stmts), (), True, False, None)
 
     def _mode_call(self: Interpreter,
                    node: ast.Call, method: str, recv: ast.expr, value: Ent | New) -> Value:
@@ -340,7 +343,7 @@ class ModuleCalls(Part):
             how = f"{key}.{method}()"
             return New(frozenset({Mode(kind, line, node.col_offset, how, False, node,
                                        method_call=True)}), value.cls, value.loaded)
-        state = self.state
+        state = self.run.state
         assert state is not None
         canonical = value.canonical
         if kind == DYNAMIC and self._restore_snapshot(flag_node, canonical, state):
@@ -369,8 +372,8 @@ class ModuleCalls(Part):
     def _param_flag(self: Interpreter, flag_node: ast.expr | None) -> str | None:
         """In a summary run, ``m.train(flag)`` with ``flag`` a parameter: the name whose
         argument decides the mode at each call (``Summary`` effects)."""
-        if not self.main and self.fn is not None and isinstance(flag_node, ast.Name) and \
-                flag_node.id in self.fn.params:
+        if not self.run.main and self.run.fn is not None and isinstance(flag_node, ast.Name) and \
+                flag_node.id in self.run.fn.params:
             return flag_node.id
         return None
 
@@ -393,11 +396,11 @@ class ModuleCalls(Part):
         """Inside ``if train:`` / ``if train == True:`` on a parameter named ``train``,
         ``training`` or ``train_mode``: the caller chooses the mode (RULES §2, deliberate
         train-mode evaluation)."""
-        fn = self.fn
+        fn = self.run.fn
         if fn is None:
             return False
         return any(g is not None and any(name in TRAIN_FLAGS and name in fn.params
-                                         for name in g[2]) for g in self.guards)
+                                         for name in g[2]) for g in self.run.guards)
 
     def _apply_override(self: Interpreter,
                         node: ast.Call, method: str, canonical: str, kind: str) -> None:
@@ -412,24 +415,24 @@ class ModuleCalls(Part):
         if name is None:
             return
         fn = self.facts.by_node.get(id(info.methods[name]))
-        if fn is None or id(fn.node) == id(self.fn.node if self.fn else None):
+        if fn is None or id(fn.node) == id(self.run.fn.node if self.run.fn else None):
             return
         summary = self._summary(fn)
         self._apply_summary(node, summary, [], fn.params[1:], self_target=canonical)
 
     def _forward(self: Interpreter, node: ast.Call, value: Ent) -> None:
-        state = self.state
-        if state is None or not self.main:
+        state = self.run.state
+        if state is None:
             return
         modes = self._lookup(state, value.canonical) or frozenset()
-        if self.guards:
+        if self.run.guards:
             modes = frozenset(self._feasible(modes))
         if value.key.split(".", 1)[0] in self.not_modules or modes and all(
                 m.guard is not None and not m.guard[1] and m.guard[0] in self.not_module_tests
                 for m in modes):
             return
         key = value.key
-        ctx = self.ctx
+        ctx = self.run.ctx
         assert ctx is not None
         target = node.func.value if isinstance(node.func, ast.Attribute) and \
             node.func.attr in FORWARD_METHODS else node.func
@@ -441,15 +444,15 @@ class ModuleCalls(Part):
         root_key = key
         trained = root_key in self.facts.trained or any(
             root_key.startswith(t + ".") for t in self.facts.trained)
-        existing = self.forwards.get(id(node))
+        existing = self.events.forwards.get(id(node))
         if existing is not None:
             existing.modes |= modes
             existing.grad |= state.grad
             existing.lgrad |= state.lgrad
             return
-        self.forwards[id(node)] = ForwardEvent(
+        self.events.forwards[id(node)] = ForwardEvent(
             node, key, value.canonical, set(modes), set(state.grad), set(state.lgrad), ctx,
-            tuple(self.stmts), (), trained, smoke, self._forward_class(value, ctx))
+            tuple(self.run.stmts), (), trained, smoke, self._forward_class(value, ctx))
 
     def _forward_class(self: Interpreter, value: Ent, ctx: FuncCtx) -> str | None:
         """The class of the model a forward calls, for the rules that read its layers:
@@ -458,7 +461,7 @@ class ModuleCalls(Part):
         cls = self.classes_of.get(value.canonical) or self.classes_of.get(
             value.canonical.split(".")[0])
         if cls is None:
-            rec = self._record(self.fn) if self.fn is not None else None
+            rec = self._record(self.run.fn) if self.run.fn is not None else None
             if rec is not None:
                 cls = rec.classes.get(value.key)
         if cls is None and ctx.class_name and value.key.startswith("self."):
@@ -469,7 +472,7 @@ class ModuleCalls(Part):
         """The innermost loop around the current statement (0: none). A tensor made with
         torch.randn outside the loop that forwards it is an input (GAN noise), not a
         shape probe."""
-        for stmt in reversed(self.stmts):
+        for stmt in reversed(self.run.stmts):
             if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
                 return id(stmt)
         return 0
@@ -486,29 +489,32 @@ class ModuleCalls(Part):
             self._step(node, "optimizer")
 
     def _backward(self: Interpreter, node: ast.Call) -> None:
-        if not self.main or self.ctx is None or self.state is None:
+        """A ``backward()`` call (main runs only: the caller observes it through its sink)."""
+        if self.run.ctx is None or self.run.state is None:
             return
-        ev = self.backwards.get(id(node))
+        ev = self.events.backwards.get(id(node))
         if ev is None:
-            self.backwards[id(node)] = StepEvent(node, "backward", self.ctx, tuple(self.stmts),
-                                                 set(self.state.lgrad))
+            self.events.backwards[id(node)] = StepEvent(
+                node, "backward", self.run.ctx, tuple(self.run.stmts), set(self.run.state.lgrad))
         else:
-            ev.lgrad |= self.state.lgrad
-        if not self.ctx.gradient_use or self._has_optimizer_step():
+            ev.lgrad |= self.run.state.lgrad
+        if not self.run.ctx.gradient_use or self._has_optimizer_step():
             self._step(node, "backward")
 
     def _has_optimizer_step(self: Interpreter) -> bool:
-        if self.fn is None:
+        if self.run.fn is None:
             return self.facts.module_step
-        return self.fn.direct_step
+        return self.run.fn.direct_step
 
     def _step(self: Interpreter, node: ast.Call, kind: str) -> None:
-        if not self.main or self.ctx is None or self.state is None:
+        """A training step (main runs only: reached through an observed call)."""
+        if self.run.ctx is None or self.run.state is None:
             return
-        ev = self.steps.get(id(node))
+        ev = self.events.steps.get(id(node))
         if ev is None:
-            ev = self.steps[id(node)] = StepEvent(node, kind, self.ctx, tuple(self.stmts))
-        for fwd in (*self.forwards.values(), *self.arg_uses.values()):
-            if fwd.func is self.ctx:
-                modes = self._lookup(self.state, fwd.canonical) or frozenset()
+            ev = self.events.steps[id(node)] = StepEvent(
+                node, kind, self.run.ctx, tuple(self.run.stmts))
+        for fwd in (*self.events.forwards.values(), *self.events.arg_uses.values()):
+            if fwd.func is self.run.ctx:
+                modes = self._lookup(self.run.state, fwd.canonical) or frozenset()
                 ev.modes.setdefault(fwd.canonical, set()).update(self._feasible(modes))

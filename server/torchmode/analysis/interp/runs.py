@@ -10,7 +10,8 @@ runs its forward without grad, or wants its callers' states from other files.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,9 @@ from ..names import (
     looks_like_model_name,
 )
 from ..prefilter import EVAL_LOOP_TEXT, RELEVANT_TEXT
+from .events import NULL_SINK
 from .frames import Frames
+from .run_state import FunctionRun
 from .syntax import (
     grad_of_flag,
     returns_value,
@@ -71,25 +74,15 @@ class FunctionRuns(Part):
     of ``Interpreter`` (flow.py): its methods run on the interpreter's state.
     """
 
-    # The per-run fields a run resets (first set in Interpreter.__init__), declared here
-    # so that the type checker reads this part's assignments as the interpreter's fields.
+    # Interpreter fields this part assigns (first set in Interpreter.__init__), declared
+    # here so that the type checker reads these assignments as the interpreter's fields.
     budget: int
     lines: list[str] | None
-    fn: FuncInfo | None
-    ctx: FuncCtx | None
-    main: bool
-    state: State | None
-    frames: Frames
-    return_values: list[Value]
-    stmts: list[ast.AST]
-    entry: dict[str, Modes]
-    guards: list[tuple[ast.expr, bool, frozenset[str]] | None]
-    guard_used: bool
-    yield_states: list[State]
+    run: FunctionRun
 
     # ------------------------------------------------------------------ driver
 
-    def run(self: Interpreter, lines: list[str] | None = None) -> None:
+    def run_all(self: Interpreter, lines: list[str] | None = None) -> None:
         """All runs. With ``lines`` (the file's text), functions that cannot hold a
         finding and call nothing that can are skipped (their text has no mode call,
         grad context, training step, export, load or evaluation name)."""
@@ -180,8 +173,8 @@ class FunctionRuns(Part):
 
     def _reaches_step(self: Interpreter, fn: FuncInfo, seen: set[int] | None = None) -> bool:
         key = id(fn.node)
-        if key in self._reach:
-            return self._reach[key]
+        if key in self.memo.reaches_step:
+            return self.memo.reaches_step[key]
         seen = seen if seen is not None else set()
         if key in seen:
             return False
@@ -199,14 +192,14 @@ class FunctionRuns(Part):
                     if summary is not None and summary.reaches_step:
                         result = True
                         break
-        self._reach[key] = result
+        self.memo.reaches_step[key] = result
         return result
 
     def _static_callee(self: Interpreter, caller: FuncInfo | None, name: str) -> FuncInfo | None:
         """The function of this file a call of ``name`` in ``caller`` runs, if we see it.
         A pure function of the facts: memoised (asked for every call at every stage)."""
         memo_key = (id(caller.node) if caller is not None else 0, name)
-        memo = self._callee_memo
+        memo = self.memo.callee
         if memo_key in memo:
             return memo[memo_key]
         found = memo[memo_key] = self._find_static_callee(caller, name)
@@ -237,9 +230,6 @@ class FunctionRuns(Part):
                     return self.facts.by_node.get(id(init))
         return None
 
-    _RUN_FIELDS = ("fn", "ctx", "main", "state", "frames", "return_values", "stmts", "entry",
-                   "guards", "yield_states", "guard_used")
-
     def _is_contextmanager(self: Interpreter, fn: FuncInfo) -> bool:
         for dec in fn.node.decorator_list:
             name = dotted(dec) or ""
@@ -259,14 +249,11 @@ class FunctionRuns(Part):
             if key not in self._in_progress:
                 self.summaries[key] = default
             return default
-        saved = tuple(getattr(self, name) for name in self._RUN_FIELDS)
         self._in_progress.add(key)
         try:
-            self._run_function(fn, main=False)
+            self._run_function(fn, main=False)   # a run of its own, on top of the caller's
         finally:
             self._in_progress.discard(key)
-            for name, value in zip(self._RUN_FIELDS, saved, strict=True):
-                setattr(self, name, value)
         return self.summaries.get(key, default)
 
     def _trivial(self: Interpreter, fn: FuncInfo) -> bool:
@@ -343,25 +330,30 @@ class FunctionRuns(Part):
 
     # ------------------------------------------------------------------ runs
 
-    def _begin(self: Interpreter, fn: FuncInfo | None, main: bool, grad: frozenset[GradState],
-               lgrad: frozenset[GradState]) -> None:
-        self.fn = fn
-        self.main = main
-        self.state = State({}, {}, grad, lgrad, {})
-        self.frames = Frames(self)
-        self.return_values = []
-        self.stmts = []
-        self.entry = {}
-        self.guards = []
-        self.yield_states = []
-        self.guard_used = False
+    @contextmanager
+    def _running(self: Interpreter, fn: FuncInfo | None, ctx: FuncCtx, main: bool,
+                 grad: frozenset[GradState], lgrad: frozenset[GradState]
+                 ) -> Iterator[FunctionRun]:
+        """A run of ``fn`` from the given grad state: the current run while it lasts (a
+        summary run started inside another run suspends it). Only a main run records
+        events; a summary run's go to the null sink."""
+        run = FunctionRun(fn, main, State({}, {}, grad, lgrad, {}),
+                          self.events if main else NULL_SINK, ctx)
+        run.frames = Frames(run, self)
+        self._runs.append(self.run)
+        self.run = run
+        try:
+            yield run
+        finally:
+            self.run = self._runs.pop()
+            del run.frames   # the binder refers back to the run: no cycle outlives it
 
     def _run_module(self: Interpreter) -> None:
-        self._begin(None, True, frozenset({GRAD_ON}), frozenset({GRAD_ON}))
-        self.ctx = FuncCtx("<module>", self.tree, None, False, self.facts.module_gradient_use,
-                           self.is_test_file, False, False,
-                           self.facts.module_step or self.facts.module_backward)
-        self._block_safe(self.tree.body)
+        ctx = FuncCtx("<module>", self.tree, None, False, self.facts.module_gradient_use,
+                      self.is_test_file, False, False,
+                      self.facts.module_step or self.facts.module_backward)
+        with self._running(None, ctx, True, frozenset({GRAD_ON}), frozenset({GRAD_ON})):
+            self._block_safe(self.tree.body)
 
     def _func_ctx(self: Interpreter, fn: FuncInfo) -> FuncCtx:
         cls = self._class_of(fn)
@@ -422,7 +414,7 @@ class FunctionRuns(Part):
         """Every class a model returned by ``fn`` may be built from."""
         found: set[str] = set()
         key = id(fn.node)
-        for value in self.return_values:
+        for value in self.run.return_values:
             if isinstance(value, New) and value.cls:
                 found.add(value.cls)
             elif isinstance(value, Ent):
@@ -434,9 +426,9 @@ class FunctionRuns(Part):
         """``model = _create(...)``: the classes the factory's result may have;
         ``model = AutoShape(model)``: a class this name may hold (by its qualified name,
         resolved or not: the file's summary is made without the other files)."""
-        if self.ctx is None or self.state is None:
+        if self.run.ctx is None or self.run.state is None:
             return
-        scope = id(self.ctx.node)
+        scope = id(self.run.ctx.node)
         assert isinstance(stmt.value, ast.Call)
         qual = self._qual(stmt.value.func) or ""
         built = qual if qual.rsplit(".", 1)[-1][:1].isupper() else None
@@ -478,32 +470,35 @@ class FunctionRuns(Part):
         return summary is not None and isinstance(summary.returns, GradCtx) and \
             summary.returns.values == frozenset({GRAD_OFF})
 
+    def _entry_grad(self: Interpreter, fn: FuncInfo, main: bool, dec: GradState | None
+                    ) -> frozenset[GradState]:
+        """The grad state ``fn`` starts in: its decorator's, else (main run) what all its
+        callers pass when we see them all, else unknown."""
+        if not main:
+            return frozenset({dec or GRAD_UNK})
+        record = self._record(fn)
+        if dec is not None:
+            return frozenset({dec})
+        if record is not None and record.grad and not self._unknown_callers(fn):
+            return frozenset(record.grad)
+        return frozenset({GRAD_UNK})
+
     def _run_function(self: Interpreter, fn: FuncInfo, main: bool) -> None:
         dec = self._grad_decorator(fn)
-        if main:
-            record = self._record(fn)
-            if dec is not None:
-                grad = frozenset({dec})
-            elif record is not None and record.grad and not self._unknown_callers(fn):
-                grad = frozenset(record.grad)
-            else:
-                grad = frozenset({GRAD_UNK})
-        else:
-            grad = frozenset({dec or GRAD_UNK})
+        grad = self._entry_grad(fn, main, dec)
         lgrad = frozenset({dec}) if dec in (GRAD_OFF, GRAD_ON) else frozenset({GRAD_ON})
-        self._begin(fn, main, grad, lgrad)
-        self.ctx = self._func_ctx(fn)
-        self._block_safe(fn.node.body)
-        final = self.frames.exit_state()
-        if final is None:
+        with self._running(fn, self._func_ctx(fn), main, grad, lgrad) as run:
+            self._block_safe(fn.node.body)
+            final = run.frames.exit_state()
+            if final is None:
+                if not main:
+                    self.summaries[id(fn.node)] = Summary(
+                        reaches_step=self._reaches_step(fn), params=fn.params, name=fn.name,
+                        line=fn.node.lineno - 1)
+                return
             if not main:
-                self.summaries[id(fn.node)] = Summary(
-                    reaches_step=self._reaches_step(fn), params=fn.params, name=fn.name,
-                    line=fn.node.lineno - 1)
-            return
-        if not main:
-            self._make_summary(fn, final)
-        elif fn.name == "__init__" and fn.class_name is not None:
+                self._make_summary(fn, final)
+        if main and fn.name == "__init__" and fn.class_name is not None:
             self.init_state[fn.class_name] = {
                 k: self._lookup(final, resolve_alias(final.alias, k)) or frozenset()
                 for k in self_keys(final)}
@@ -517,10 +512,10 @@ class FunctionRuns(Part):
             self._block(body)
         except Budget:
             self.stopped_early.add(("statement budget reached", self._where()))
-            self.state = None
+            self.run.state = None
 
     def _where(self: Interpreter) -> str:
-        return f"{self.fn.qualname}()" if self.fn is not None else "<module>"
+        return f"{self.run.fn.qualname}()" if self.run.fn is not None else "<module>"
 
     def _effects(self: Interpreter,
                  fn: FuncInfo, state: State, keep: Iterable[str] = ()) -> dict[str, Modes]:
@@ -540,24 +535,24 @@ class FunctionRuns(Part):
 
     def _make_summary(self: Interpreter, fn: FuncInfo, final: State) -> None:
         enter: dict[str, Modes] | None = None
-        if self.yield_states and self._is_contextmanager(fn):
-            at_yield = self.frames.join_all(self.yield_states)
+        if self.run.yield_states and self._is_contextmanager(fn):
+            at_yield = self.run.frames.join_all(self.run.yield_states)
             if at_yield is not None:
                 enter = self._effects(fn, at_yield)
         effects = self._effects(fn, final, enter or ())
         returns: Value = None
-        if self.return_values and all(isinstance(v, New) for v in self.return_values):
+        if self.run.return_values and all(isinstance(v, New) for v in self.run.return_values):
             merged: set[Mode] = set()
-            for v in self.return_values:
+            for v in self.run.return_values:
                 assert isinstance(v, New)
                 merged |= v.modes
-            first = self.return_values[0]
+            first = self.run.return_values[0]
             assert isinstance(first, New)
             returns = New(frozenset(merged), first.cls, first.loaded)
-        elif self.return_values and all(isinstance(v, Ent) for v in self.return_values):
-            first_ent = self.return_values[0]
+        elif self.run.return_values and all(isinstance(v, Ent) for v in self.run.return_values):
+            first_ent = self.run.return_values[0]
             assert isinstance(first_ent, Ent)
-            if all(v == first_ent for v in self.return_values) and \
+            if all(v == first_ent for v in self.run.return_values) and \
                     first_ent.canonical.split(".")[0] in fn.params:
                 returns = first_ent
         self.summaries[id(fn.node)] = Summary(effects, self._reaches_step(fn), returns, fn.params,
@@ -637,9 +632,9 @@ class FunctionRuns(Part):
     def _unknown_callers(self: Interpreter, fn: FuncInfo) -> bool:
         """Could ``fn`` be called from somewhere we do not see? (Memoised: a function of
         the file's facts only.)"""
-        found = self._unknown_memo.get(id(fn.node))
+        found = self.memo.unknown_callers.get(id(fn.node))
         if found is None:
-            found = self._unknown_memo[id(fn.node)] = self._find_unknown_callers(fn)
+            found = self.memo.unknown_callers[id(fn.node)] = self._find_unknown_callers(fn)
         return found
 
     def _find_unknown_callers(self: Interpreter, fn: FuncInfo) -> bool:

@@ -35,7 +35,6 @@ from ..model import (
     GRAD_ON,
     TRAIN,
     GradState,
-    MisuseEvent,
     MisuseKind,
     Mode,
 )
@@ -47,7 +46,7 @@ from ..names import (
     entity_key,
     is_eval_loader_name,
 )
-from .frames import Exit, Frames
+from .frames import Exit
 from .syntax import (
     child_nodes,
     const_truth,
@@ -71,24 +70,19 @@ class Statements(Part):
     (flow.py): its methods run on the interpreter's state.
     """
 
-    # Interpreter fields this part assigns (first set in Interpreter.__init__).
-    state: State | None
-    guard_used: bool
-    frames: Frames
-
     # ------------------------------------------------------------------ lookup
 
     def _initial(self: Interpreter, canonical: str) -> Modes | None:
         """Mode of a name never assigned in this run: from callers, __init__, or ENTRY."""
         if "@" in canonical:
             return None
-        if canonical in self.entry:
-            return self.entry[canonical]
-        fn = self.fn
+        if canonical in self.run.entry:
+            return self.run.entry[canonical]
+        fn = self.run.fn
         result: Modes | None = None
         if fn is not None and canonical.split(".", 1)[0] not in fn.locals:
-            result = self._initial_from_callers(fn, canonical) if self.main else ENTRY_MODES
-        self.entry[canonical] = result if result is not None else frozenset()
+            result = self._initial_from_callers(fn, canonical) if self.run.main else ENTRY_MODES
+        self.run.entry[canonical] = result if result is not None else frozenset()
         return result
 
     def _initial_from_callers(self: Interpreter, fn: FuncInfo, canonical: str) -> Modes | None:
@@ -148,7 +142,7 @@ class Statements(Part):
             found = state.modes.get(prefix)
             if found is not None:
                 return found
-        entry = self.entry   # _initial's memo (a key with "@" is never in it)
+        entry = self.run.entry   # _initial's memo (a key with "@" is never in it)
         initial = entry[canonical] if canonical in entry else self._initial(canonical)
         if initial:
             return initial
@@ -162,16 +156,16 @@ class Statements(Part):
 
     def _block(self: Interpreter, body: list[ast.stmt]) -> None:
         for stmt in body:
-            if self.state is None:
+            if self.run.state is None:
                 return
             self.budget -= 1
             if self.budget < 0:
                 raise Budget
-            self.stmts.append(stmt)
+            self.run.stmts.append(stmt)
             try:
                 self._stmt(stmt)
             finally:
-                self.stmts.pop()
+                self.run.stmts.pop()
 
     def _stmt(self: Interpreter, stmt: ast.stmt) -> None:
         handler = _STATEMENTS.get(type(stmt), _OTHER)
@@ -195,7 +189,7 @@ class Statements(Part):
                 self._assign(target, value, stmt)
             if isinstance(stmt.value, ast.Call):
                 self._note_factory_classes(stmt)
-                if self.main:
+                if self.run.main:
                     self._note_trainer(stmt)
         elif isinstance(stmt, ast.AnnAssign):
             if stmt.value is not None:
@@ -205,19 +199,19 @@ class Statements(Part):
 
     def _return(self: Interpreter, stmt: ast.Return) -> None:
         value = self._expr(stmt.value) if stmt.value is not None else None
-        self.return_values.append(value)
-        self.frames.leave(Exit.RETURN)
+        self.run.return_values.append(value)
+        self.run.frames.leave(Exit.RETURN)
 
     def _raise(self: Interpreter, stmt: ast.Raise) -> None:
         if stmt.exc is not None:
             self._expr(stmt.exc)
-        self.frames.unreachable()
+        self.run.frames.unreachable()
 
     def _break(self: Interpreter, stmt: ast.Break) -> None:
-        self.frames.leave(Exit.BREAK)
+        self.run.frames.leave(Exit.BREAK)
 
     def _continue(self: Interpreter, stmt: ast.Continue) -> None:
-        self.frames.leave(Exit.CONTINUE)
+        self.run.frames.leave(Exit.CONTINUE)
 
     def _expr_stmt(self: Interpreter, stmt: ast.Expr) -> None:
         value = stmt.value
@@ -225,9 +219,7 @@ class Statements(Part):
             key = self._ekey(value.value)
             if key is not None:
                 # TM004: bare m.eval / m.train; track the intended mode
-                if self.main:
-                    self.misuses[id(value)] = MisuseEvent(MisuseKind.MODE_NOT_CALLED, value,
-                                                          stmt, key, value.attr)
+                self.run.sink.misuse(MisuseKind.MODE_NOT_CALLED, value, stmt, key, value.attr)
                 canonical = self._canonical(key)
                 self._set_mode(canonical, EVAL if value.attr == "eval" else TRAIN, stmt,
                                f"{key}.{value.attr}", flagged=True)
@@ -237,7 +229,7 @@ class Statements(Part):
     def _if(self: Interpreter, stmt: ast.If) -> None:
         test = stmt.test
         self._expr(test)
-        if self.state is None:
+        if self.run.state is None:
             return
         const = const_truth(test)
         test_id = id(test)
@@ -247,7 +239,7 @@ class Statements(Part):
             names = self._guard_cache[test_id] = guard_names(test)
         if names is not None:
             self.guard_vars |= names
-        with self.frames.branches() as fork:
+        with self.run.frames.branches() as fork:
             if const is not False:
                 with fork.arm():
                     self._guarded_block(stmt.body, (test, True, names) if names is not None
@@ -265,13 +257,13 @@ class Statements(Part):
                        not_module: str | None) -> None:
         """An arm of an ``if``, under its condition (and, in the else of an ``isinstance``
         test against ``nn.Module``, knowing that name is not a module)."""
-        self.guards.append(guard)
+        self.run.guards.append(guard)
         if not_module:
             self.not_modules.append(not_module)
         try:
             self._block(body)
         finally:
-            self.guards.pop()
+            self.run.guards.pop()
             if not_module:
                 self.not_modules.pop()
 
@@ -300,7 +292,7 @@ class Statements(Part):
         if kept:  # on this path the test was false: modes set under it being true are gone
             skipped.set(canonical, frozenset(
                 replace(m, guard=(text, False, names)) if m.guard is None else m for m in kept))
-            self.guard_used = True
+            self.run.guard_used = True
 
     def _tag_branches(self: Interpreter, test: ast.expr, names: frozenset[str], taken: State | None,
                       skipped: State | None) -> None:
@@ -322,13 +314,13 @@ class Statements(Part):
                     state.set(canonical, frozenset(
                         replace(m, guard=(text, truth, names)) if m.guard is None else m
                         for m in modes))
-                    self.guard_used = True
+                    self.run.guard_used = True
 
     def _match(self: Interpreter, stmt: ast.Match) -> None:
         self._expr(stmt.subject)
-        if self.state is None:
+        if self.run.state is None:
             return
-        with self.frames.branches(can_skip=True) as fork:
+        with self.run.frames.branches(can_skip=True) as fork:
             for case in stmt.cases:
                 with fork.arm():
                     self._block(case.body)
@@ -336,14 +328,14 @@ class Statements(Part):
     def _loop(self: Interpreter, stmt: ast.For | ast.AsyncFor | ast.While) -> None:
         if not isinstance(stmt, ast.While):
             self._expr(stmt.iter)
-            if self.main and is_eval_loader_name(iter_name(stmt.iter), self.eval_loader_patterns):
-                self.eval_loops.add(id(stmt))
-        if self.state is None:
+            if is_eval_loader_name(iter_name(stmt.iter), self.eval_loader_patterns):
+                self.run.sink.eval_loop(stmt)
+        if self.run.state is None:
             return
         if not isinstance(stmt, ast.While) and self._unroll(stmt):
             return
         infinite = isinstance(stmt, ast.While) and const_truth(stmt.test) is True
-        with self.frames.loop() as loop:
+        with self.run.frames.loop() as loop:
             for _ in loop.passes(exits_at_head=not infinite):
                 if isinstance(stmt, ast.While):
                     self._expr(stmt.test)
@@ -369,7 +361,7 @@ class Statements(Part):
                   if k is not None]
         if not all(isinstance(v, Ent) for v in values):
             return False
-        with self.frames.loop() as loop:
+        with self.run.frames.loop() as loop:
             for value in loop.unrolled(values):
                 self._assign(stmt.target, value, stmt)
                 self._block(stmt.body)
@@ -381,21 +373,21 @@ class Statements(Part):
         if not isinstance(node, ast.Call):
             return None
         name = self._dotted(node.func)
-        callee = self._static_callee(self.fn, name) if name else None
+        callee = self._static_callee(self.run.fn, name) if name else None
         if callee is None or not self._is_contextmanager(callee):
             return None
         args = self._args(node)
         summary = self._summary(callee)
-        if summary.enter_effects is None or self.state is None:
+        if summary.enter_effects is None or self.run.state is None:
             return None
-        before = self.state.copy()
+        before = self.run.state.copy()
         params = callee.params[1:] if callee.class_name is not None else list(callee.params)
         enter = Summary(summary.enter_effects, False, None, summary.params, summary.name,
                         summary.line)
         self._apply_summary(node, enter, args, params)
 
         def finish() -> None:
-            if self.state is None:
+            if self.run.state is None:
                 return
             exit_summary = Summary(summary.effects, False, None, summary.params, summary.name,
                                    summary.line)
@@ -421,14 +413,14 @@ class Statements(Part):
                     grad_values = value.values
                 if item.optional_vars is not None:
                     self._assign(item.optional_vars, value, stmt)
-        if self.state is None:
+        if self.run.state is None:
             return
         if grad_values is None:
             self._block(stmt.body)
         else:
-            if grad_values == {GRAD_OFF} and self.main:
-                self.nograd_withs.add(id(stmt))
-            with self.frames.grad_context(grad_values):
+            if grad_values == {GRAD_OFF}:
+                self.run.sink.nograd_with(stmt)
+            with self.run.frames.grad_context(grad_values):
                 self._block(stmt.body)
         for exit_effect in reversed(exits):
             exit_effect()
@@ -456,21 +448,20 @@ class Statements(Part):
             return None
         qual = self._qual(node)
         if qual in ("torch.no_grad", "torch.inference_mode", "torch.enable_grad"):
-            if self.main:
-                self.misuses[id(node)] = MisuseEvent(MisuseKind.CONTEXT_NOT_CALLED, node, stmt,
-                                                     dotted(node) or "", qual.rsplit(".", 1)[-1])
+            self.run.sink.misuse(MisuseKind.CONTEXT_NOT_CALLED, node, stmt, dotted(node) or "",
+                                 qual.rsplit(".", 1)[-1])
             return GRAD_ON if qual == "torch.enable_grad" else GRAD_OFF
         return None
 
     def _try(self: Interpreter, stmt: ast.Try) -> None:
-        if self.state is None:
+        if self.run.state is None:
             return
-        with self.frames.try_frame(has_finally=bool(stmt.finalbody)) as tried:
+        with self.run.frames.try_frame(has_finally=bool(stmt.finalbody)) as tried:
             for sub in tried.body(stmt.body):
                 self._block([sub])
             self._block(stmt.orelse)
             for handler in tried.handlers(stmt.handlers):
-                if handler.type is not None and self.state is not None:
+                if handler.type is not None and self.run.state is not None:
                     self._expr(handler.type)
                 self._block(handler.body)
             for _ in tried.finally_passes():

@@ -32,11 +32,9 @@ from ..model import (
     TRAIN,
     UNKNOWN,
     FuncCtx,
-    MisuseEvent,
     MisuseKind,
     Mode,
     ModeKind,
-    ModeSwitchEvent,
 )
 from ..names import (
     SPOT_TENSOR_FUNCS,
@@ -74,19 +72,15 @@ class Values(Part):
     (flow.py): its methods run on the interpreter's state.
     """
 
-    # Interpreter fields this part assigns (first set in Interpreter.__init__).
-    guards: list[tuple[ast.expr, bool, frozenset[str]] | None]
-    guard_used: bool
-
     # ------------------------------------------------------------------ assignment
 
     def _canonical(self: Interpreter, key: str) -> str:
-        assert self.state is not None
-        return resolve_alias(self.state.alias, key)
+        assert self.run.state is not None
+        return resolve_alias(self.run.state.alias, key)
 
     def _assign(self: Interpreter, target: ast.expr, value: Value, stmt: ast.stmt) -> None:
         """Bind ``value`` to ``target`` (a name, attribute chain, unpacking or item)."""
-        state = self.state
+        state = self.run.state
         if state is None:
             return
         if isinstance(target, (ast.Tuple, ast.List)):
@@ -117,10 +111,9 @@ class Values(Part):
                 not self._is_entity_key(key, assigning=True):
             return
         value_node = getattr(stmt, "value", None)
-        if self.main:
-            self.misuses[id(target)] = MisuseEvent(
-                MisuseKind.FLAG_ASSIGNED if target.attr == "training" else
-                MisuseKind.MODE_METHOD_REPLACED, target, stmt, key, target.attr, value_node)
+        self.run.sink.misuse(
+            MisuseKind.FLAG_ASSIGNED if target.attr == "training" else
+            MisuseKind.MODE_METHOD_REPLACED, target, stmt, key, target.attr, value_node)
         if target.attr == "training":
             truth = const_truth(value_node)
             kind = DYNAMIC if truth is None else (TRAIN if truth else EVAL)
@@ -132,14 +125,14 @@ class Values(Part):
         implementation of the switch itself, copying another module's flag onto a
         replacement layer, restoring each module of ``model.modules()`` in a loop, and a
         trainer's own ``training`` flag (Lightning/HF trainers are not modules)."""
-        if key == "self" and self.ctx is not None and self.ctx.name in MODE_IMPL_METHODS:
+        if key == "self" and self.run.ctx is not None and self.run.ctx.name in MODE_IMPL_METHODS:
             return True
         value_node = getattr(stmt, "value", None)
         if isinstance(value_node, ast.Attribute) and value_node.attr == "training":
             return True
         root = key.split(".", 1)[0]
         if any(isinstance(s, (ast.For, ast.AsyncFor)) and root in target_names(s.target)
-               for s in self.stmts):
+               for s in self.run.stmts):
             return True
         return "trainer" in key.rsplit(".", 1)[-1].lower()
 
@@ -152,7 +145,7 @@ class Values(Part):
             return
         is_name = isinstance(target, ast.Name)
         if is_name and key in self.guard_vars and (   # a name's key is its id
-                self.guards or (self.guard_used and self._guarded(state))):
+                self.run.guards or (self.run.guard_used and self._guarded(state))):
             self._invalidate_guards(key)
         state.drop_alias(key)
         state.save(key, None)
@@ -184,15 +177,15 @@ class Values(Part):
             self.contains[canonical] = value.children
         if value.cls:
             self.classes_of[canonical] = value.cls
-            if self.ctx is not None:
-                self.assigned_classes.setdefault((id(self.ctx.node), key), set()).add(
+            if self.run.ctx is not None:
+                self.assigned_classes.setdefault((id(self.run.ctx.node), key), set()).add(
                     value.cls)
 
     def _note_spot_tensor(self: Interpreter, key: str, call: ast.Call) -> None:
         """``x = torch.randn(...)``: remember the name as a tensor made on the spot, with
         the loop it was made in and whether it is a torch (not numpy) one."""
         if self._is_spot_tensor(call):
-            self.spot_names[(id(self.ctx.node) if self.ctx else 0, key)] = (
+            self.spot_names[(id(self.run.ctx.node) if self.run.ctx else 0, key)] = (
                 self._loop_scope(), not self._is_spot_tensor(call, numpy=False))
 
     # ------------------------------------------------------------------ modes
@@ -202,8 +195,8 @@ class Values(Part):
 
     def _invalidate_guards(self: Interpreter, name: str) -> None:
         """``name`` changes: conditions reading it say nothing about later paths."""
-        self.guards = [g if g is None or name not in g[2] else None for g in self.guards]
-        state = self.state
+        self.run.guards = [g if g is None or name not in g[2] else None for g in self.run.guards]
+        state = self.run.state
         if state is None:
             return
         for canonical, modes in list(state.modes.items()):
@@ -221,7 +214,7 @@ class Values(Part):
 
     def _feasible(self: Interpreter, modes: Iterable[Mode]) -> set[Mode]:
         """Drop modes set under the opposite branch of a condition we are inside of."""
-        active = {(self._guard_text(g[0]), g[1]) for g in self.guards if g is not None}
+        active = {(self._guard_text(g[0]), g[1]) for g in self.run.guards if g is not None}
         if not active:
             return set(modes)
         return {m for m in modes if m.guard is None or (m.guard[0], not m.guard[1]) not in active}
@@ -229,15 +222,15 @@ class Values(Part):
     def _set_mode(self: Interpreter, canonical: str, kind: ModeKind, node: ast.AST, how: str,
                   flagged: bool = False, children: bool = True,
                   param_flag: str | None = None, method_call: bool = False) -> None:
-        state = self.state
+        state = self.run.state
         if state is None:
             return
         line = node.lineno - 1  # type: ignore[attr-defined]
-        raw = self.guards[-1] if self.guards else None
+        raw = self.run.guards[-1] if self.run.guards else None
         guard = None
         if raw is not None:
             guard = (self._guard_text(raw[0]), raw[1], raw[2])
-            self.guard_used = True
+            self.run.guard_used = True
         mode = Mode(kind, line, node.col_offset, how, flagged, node,  # type: ignore[attr-defined]
                     guard, "", param_flag, method_call)
         state.set(canonical, frozenset({mode}))
@@ -252,16 +245,15 @@ class Values(Part):
                 seen.add(sub)
                 state.set(sub, frozenset({mode}))
                 todo.extend(self.contains.get(sub, ()))
-        if self.main and kind in (EVAL, TRAIN) and not flagged:
-            assert self.ctx is not None
-            self.mode_sets[id(node)] = ModeSwitchEvent(kind, canonical, self.ctx,
-                                                       tuple(self.stmts))
+        if kind in (EVAL, TRAIN) and not flagged:
+            assert self.run.ctx is not None
+            self.run.sink.mode_set(node, kind, canonical, self.run.ctx, self.run.stmts)
 
     def _is_static_entity(self: Interpreter, key: str) -> bool:
         return key in self.facts.module_used or key in self.facts.trained
 
     def _is_entity_key(self: Interpreter, key: str, assigning: bool = False) -> bool:
-        state = self.state
+        state = self.run.state
         if state is None:
             return False
         canonical = self._canonical(key)
@@ -271,7 +263,7 @@ class Values(Part):
         if self._is_static_entity(key):
             return True
         if key == "self":
-            return bool(self.ctx and self.ctx.is_module_class)
+            return bool(self.run.ctx and self.run.ctx.is_module_class)
         if assigning and "trainer" not in key.lower() and looks_like_model_name(
                 key.rsplit(".", 1)[-1]):
             return True
@@ -280,7 +272,7 @@ class Values(Part):
     def _entity_modes(self: Interpreter,
                       key: str, forward: bool = False) -> tuple[str, Modes] | None:
         """(canonical, modes) if ``key`` names an entity here, else None."""
-        state = self.state
+        state = self.run.state
         if state is None:
             return None
         canonical = self._canonical(key)
@@ -290,7 +282,8 @@ class Values(Part):
         root = key.split(".", 1)[0]
         if self._is_static_entity(key) or (forward and self._looks_like_model(key, root)):
             modes = frozenset({Mode(UNKNOWN, None, 0, "never set in view")})
-            if self.main is False and self.fn is not None and root not in self.fn.locals:
+            fn = self.run.fn
+            if self.run.main is False and fn is not None and root not in fn.locals:
                 modes = ENTRY_MODES
             state.set(canonical, modes)
             return canonical, modes
@@ -303,7 +296,7 @@ class Values(Part):
         if root in self.imports.names or root in self.facts.module_funcs or \
                 root in self.facts.classes:
             return False
-        if self.fn is not None and (id(self.fn.node), last) in self.nested:
+        if self.run.fn is not None and (id(self.run.fn.node), last) in self.nested:
             return False
         return True
 
@@ -317,7 +310,7 @@ class Values(Part):
         here directly: one frame per level, as the recursion limit was set for. The
         rest nest at most as deep as brackets can (200) and go through
         ``_EXPR_HANDLERS`` by type; any other node visits its children."""
-        if node is None or self.state is None:
+        if node is None or self.run.state is None:
             return None
         tp = type(node)
         if tp is ast.Call:
@@ -381,8 +374,8 @@ class Values(Part):
     def _named_expr_value(self: Interpreter, node: ast.NamedExpr) -> Value:
         """``(x := value)``: assigned as by the statement it is in; its value is ``value``."""
         value = self._expr(node.value)
-        if self.stmts:
-            self._assign(node.target, value, self.stmts[-1])  # type: ignore[arg-type]
+        if self.run.stmts:
+            self._assign(node.target, value, self.run.stmts[-1])  # type: ignore[arg-type]
         return value
 
     def _await_value(self: Interpreter, node: ast.Await) -> Value:
@@ -392,8 +385,8 @@ class Values(Part):
         """A summary run keeps the state at each ``yield``: a generator used as a context
         manager runs its caller's block there."""
         self._expr(node.value)
-        if not self.main and self.state is not None:
-            self.yield_states.append(self.state.copy())
+        if not self.run.main and self.run.state is not None:
+            self.run.yield_states.append(self.run.state.copy())
         return None
 
     def _attribute_value(self: Interpreter, node: ast.Attribute) -> Value:
@@ -407,8 +400,8 @@ class Values(Part):
                     return Flag(found[0], found[1])
                 if key == "self" or key.startswith("self."):
                     canonical = self._canonical(key)
-                    assert self.state is not None
-                    return Flag(canonical, self._lookup(self.state, canonical))
+                    assert self.run.state is not None
+                    return Flag(canonical, self._lookup(self.run.state, canonical))
             return None
         key = self._ekey(node)
         if key is not None:
@@ -433,10 +426,10 @@ class Values(Part):
                        ) -> None:
         for gen in node.generators:
             self._expr(gen.iter)
-        if self.main and node.generators and is_eval_loader_name(
+        if node.generators and is_eval_loader_name(
                 iter_name(node.generators[0].iter), self.eval_loader_patterns):
-            self.eval_loops.add(id(node))
-        self.stmts.append(node)
+            self.run.sink.eval_loop(node)
+        self.run.stmts.append(node)
         try:
             for gen in node.generators:
                 for cond in gen.ifs:
@@ -447,36 +440,34 @@ class Values(Part):
             else:
                 self._expr(node.elt)
         finally:
-            self.stmts.pop()
+            self.run.stmts.pop()
 
     def _name_value(self: Interpreter, key: str, node: ast.AST) -> Value:
-        state = self.state
+        state = self.run.state
         assert state is not None
         held = state.saved.get(key)
         if isinstance(held, GradCtx):
             return held
         canonical = self._canonical(key)
         if canonical in state.modes or self._lookup(state, canonical):
-            if self.main:
-                self._occurrence(node, key, canonical)
+            self.run.sink.observe(self._occurrence, node, key, canonical)
             return Ent(canonical, key)
         if self._is_static_entity(key):
             self._entity_modes(key)
-            if self.main:
-                self._occurrence(node, key, canonical)
+            self.run.sink.observe(self._occurrence, node, key, canonical)
             return Ent(canonical, key)
         return None
 
     def _occurrence(self: Interpreter, node: ast.AST, key: str, canonical: str) -> None:
-        state = self.state
+        state = self.run.state
         if state is None:
             return
         modes = self._lookup(state, canonical) or frozenset()
-        prev = self.occurrences.get(id(node))
+        prev = self.events.occurrences.get(id(node))
         if prev is not None:
             modes = prev[2] | modes
         cls = self.classes_of.get(canonical.split(".")[0])
-        self.occurrences[id(node)] = (node, key, modes, cls)
+        self.events.occurrences[id(node)] = (node, key, modes, cls)
 
     def _is_spot_tensor(self: Interpreter, call: ast.Call, numpy: bool = True) -> bool:
         """A tensor made on the spot: ``torch.randn(...)``; with ``numpy``, also
@@ -491,7 +482,7 @@ class Values(Part):
         if numpy and qual == "torch.from_numpy" and call.args:
             arg = call.args[0]
             if isinstance(arg, ast.Name):
-                ctx = self.ctx
+                ctx = self.run.ctx
                 return (id(ctx.node) if ctx else 0, arg.id) in self.spot_names
             return any(isinstance(n, ast.Call) and self._is_spot_tensor(n) for n in ast.walk(arg))
         return qual.startswith("torch.") and qual.rsplit(".", 1)[-1] in SPOT_TENSOR_FUNCS
