@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .analysis.flow import CallRecord, Summary
     from .analysis.layers import ClassSummary
+    from .replay import Answers
     from .solve import ProjectFacts
 
 SUMMARY, CALLERS, CLASS = "summary", "callers", "class"
@@ -153,10 +154,11 @@ class RecordingFacts:
     """The project facts as the analysis of one file sees them, what it reads
     recorded (``reads()``). Answers are exactly the wrapped facts' answers."""
 
-    def __init__(self, facts: ProjectFacts) -> None:
+    def __init__(self, facts: ProjectFacts, answers: Answers | None = None) -> None:
         self.facts = facts
         self.entries = facts.entries
         self.settings = facts.settings
+        self.answers = answers     # the answers themselves, when kept (``replay.py``)
         self._asked: dict[Question, str] = {}
         self._looked: set[str] = set()
         self._replayable = True
@@ -198,12 +200,26 @@ class RecordingFacts:
         return overlay
 
     def module_name(self, path: str) -> str:
-        return self.facts.module_name(path)
+        answer = self.facts.module_name(path)
+        if self.answers is not None:
+            self.answers.modules[path] = answer
+        return answer
 
     def summary_lookup(self, path: str) -> Callable[[str], Summary | None]:
-        return self.facts.summary_lookup(path, self._looked)
+        inner = self.facts.summary_lookup(path, self._looked)
+        answers = self.answers
+        if answers is None:
+            return inner
+
+        def lookup(qual: str) -> Summary | None:
+            answer = answers.summaries[(path, qual)] = inner(qual)
+            return answer
+
+        return lookup
 
     def caller_lookup(self, path: str) -> Callable[[str], CallRecord | None]:
+        from .solve import _copy_or_none
+
         inner = self.facts.caller_lookup(path)
 
         def lookup(function: str) -> CallRecord | None:
@@ -214,6 +230,8 @@ class RecordingFacts:
                     self._asked[question] = digest(answer)
                 except Uncanonical:
                     self._replayable = False
+            if self.answers is not None:  # kept as given: the analysis adds to its copy
+                self.answers.callers[(path, function)] = _copy_or_none(answer)
             return answer
 
         return lookup
@@ -221,4 +239,6 @@ class RecordingFacts:
     def find_class(self, qualname: str, near: str | None = None) -> ClassSummary | None:
         answer, looked = self.facts.looked_at(lambda: self.facts.find_class(qualname, near))
         self._looked |= looked
+        if self.answers is not None:
+            self.answers.classes[(qualname, near)] = answer
         return answer
