@@ -48,16 +48,21 @@ class ThreadEngine:
         from ..fixes import verify  # noqa: F401  (libcst and the fix machinery)
 
     def analyze(self, text: str, path: str, settings: Settings) -> AnalysisResult:
-        return self.analyze_answered(text, path, settings)[0]
+        return self._analyze(text, path, settings, None)[0]
 
     def analyze_answered(self, text: str, path: str, settings: Settings
                          ) -> tuple[AnalysisResult, Answers | None, float]:
         """The analysis, every answer it got from the project facts (None: there are
         none, no file is indexed) and its CPU seconds: what the server needs to
         analyse the document's next version itself (``routing.py``)."""
+        from ..replay import Answers
+
+        return self._analyze(text, path, settings, Answers())
+
+    def _analyze(self, text: str, path: str, settings: Settings, answers: Answers | None
+                 ) -> tuple[AnalysisResult, Answers | None, float]:
         from ..analyzer import analyze
         from ..reads import RecordingFacts
-        from ..replay import Answers
 
         start = time.thread_time()
         with self.index.lock:
@@ -65,10 +70,10 @@ class ThreadEngine:
             if project is None:
                 result = analyze(text, path, settings, None)
                 return result, None, time.thread_time() - start
-            recording = RecordingFacts(project.facts(settings), Answers())
+            recording = RecordingFacts(project.facts(settings), answers)
             result = analyze(text, path, settings, recording)
             self.reads[path] = (settings, recording.reads())
-            return result, recording.answers, time.thread_time() - start
+            return result, answers, time.thread_time() - start
 
     def affected(self, paths: list[str]) -> list[str]:
         """The documents among ``paths`` whose last analysis read something of the

@@ -41,6 +41,10 @@ LOCAL_MAX_SECONDS = 0.02   # CPU seconds the document's last analysis took, at m
 LOCAL_MAX_GROWTH = 2_000   # characters more or less than then (typing, not a paste)
 
 
+def _small(text: str) -> bool:
+    return len(text) <= LOCAL_MAX_CHARS and text.count("\n") < LOCAL_MAX_LINES
+
+
 @dataclass(frozen=True)
 class _Last:
     """What the last analysis of a document left for the next one."""
@@ -78,6 +82,10 @@ class RoutedEngine:
     # -- analysis ------------------------------------------------------------------------
 
     def analyze(self, text: str, path: str, settings: Settings) -> AnalysisResult:
+        if not _small(text):  # the worker only; its answers are not needed here
+            with self._lock:
+                self._last.pop(path, None)
+            return self.worker.analyze(text, path, settings)
         local = self._local(text, path, settings)
         if local is not None:
             return local
@@ -95,8 +103,7 @@ class RoutedEngine:
             last = self._last.get(path)
             if (last is None or last.generation != self._generation
                     or last.settings != settings or last.seconds > LOCAL_MAX_SECONDS
-                    or abs(len(text) - last.length) > LOCAL_MAX_GROWTH
-                    or len(text) > LOCAL_MAX_CHARS or text.count("\n") >= LOCAL_MAX_LINES):
+                    or abs(len(text) - last.length) > LOCAL_MAX_GROWTH):
                 return None
         from ..analyzer import analyze
 
