@@ -13,6 +13,8 @@ are the same), in one run, whole processes, ``--format json``:
    (its lines move, so its summary changes and the files that read it are checked);
 
 and whether each output is byte-identical to the reference run on the same texts.
+Each run is timed in wall seconds and in CPU seconds of the process (user + system:
+on a shared machine, the figure that load changes least).
 
     .venv/bin/python benchmarks/bench_cache.py [--jobs N] [--touch REL_PATH]
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -59,13 +62,19 @@ def copy_corpus(roots: list[Path], into: Path) -> list[Path]:
     return copied
 
 
-def run(roots: list[Path], *extra: str) -> tuple[float, bytes]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(roots: list[Path], *extra: str) -> tuple[float, float, bytes]:
+    """(wall seconds, CPU seconds, stdout) of one ``torchmode check``."""
     command = [sys.executable, "-m", "torchmode", "check", "--format", "json", "--exit-zero",
                *extra, *map(str, roots)]
     env = {**os.environ, "PYTHONPATH": str(REPO / "server")}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(command, capture_output=True, env=env, check=False, timeout=3600)
-    return time.perf_counter() - start, done.stdout
+    return time.perf_counter() - start, _children_cpu() - cpu, done.stdout
 
 
 def edit_function(path: Path) -> None:
@@ -90,25 +99,25 @@ def main() -> None:
         files = sum(1 for r in roots for _ in r.rglob("*.py"))
         cache = ["--cache-dir", str(base / "cache"), "--jobs", args.jobs]
         print(f"corpus: {files} .py files; --jobs {args.jobs}")
-        print(f"{'run':<34}{'seconds':>9}  output")
+        print(f"{'run':<40}{'seconds':>9}{'CPU s':>8}  output")
 
-        def show(name: str, seconds: float, out: bytes, reference: bytes) -> None:
+        def show(name: str, seconds: float, cpu: float, out: bytes, reference: bytes) -> None:
             same = "identical to --no-cache" if out == reference else "DIFFERENT from --no-cache"
-            print(f"{name:<34}{seconds:>9.2f}  {same}")
+            print(f"{name:<40}{seconds:>9.2f}{cpu:>8.2f}  {same}", flush=True)
 
-        reference_s, reference = run(roots, "--no-cache", "--jobs", args.jobs)
-        print(f"{'--no-cache':<34}{reference_s:>9.2f}  reference")
+        reference_s, reference_cpu, reference = run(roots, "--no-cache", "--jobs", args.jobs)
+        print(f"{'--no-cache':<40}{reference_s:>9.2f}{reference_cpu:>8.2f}  reference", flush=True)
         show("cold (empty cache)", *run(roots, *cache), reference)
         show("warm (nothing changed)", *run(roots, *cache), reference)
         touched = base / "src" / args.touch
         touched.write_text(touched.read_text(encoding="utf-8") + "# touched\n", encoding="utf-8")
-        seconds, out = run(roots, *cache)
-        show(f"one file touched ({touched.name})", seconds, out, run(roots, "--no-cache")[1])
+        result = run(roots, *cache)
+        show(f"one file touched ({touched.name})", *result, run(roots, "--no-cache")[2])
         edited = base / "src" / args.edit
         edit_function(edited)
-        seconds, out = run(roots, *cache)
-        after_edit = run(roots, "--no-cache")[1]
-        show(f"one function edited ({edited.name})", seconds, out, after_edit)
+        result = run(roots, *cache)
+        after_edit = run(roots, "--no-cache")[2]
+        show(f"one function edited ({edited.name})", *result, after_edit)
         show("warm again", *run(roots, *cache), after_edit)
 
 

@@ -9,7 +9,10 @@ installed ``transformers`` if present, else from ``torch``'s own sources):
 * code action (fix edits) p95 and hover p95 on the large file (a buggy evaluation
   loop is appended so there is something to fix);
 * start to ready (spawn -> ``initialize`` answered), median of 5;
-* resident memory of the torchmode server after opening the three files and 150 edits.
+* resident memory of the torchmode server after opening the three files and 150 edits;
+* with ``--hop``, only what the hop to the worker process costs: a call that does
+  nothing there, and each file analysed in process and through the worker, in
+  alternation (what routing a file's analysis in process would save).
 
 Usage: ``python benchmarks/bench_lsp.py [--edits 50] [--json out.json]
 [--before SRC [--rounds 3]]``. ``--before`` adds another torchmode (the ``server``
@@ -288,6 +291,57 @@ def generated_source(lines: int) -> str:
 # --- measurements ----------------------------------------------------------------------
 
 
+def measure_hop(calls: int) -> None:
+    """The worker hop alone: the round trip of a call that does nothing, and each file
+    analysed in process (``ThreadEngine``) and through the worker (``ProcessEngine``),
+    alternating which goes first, with the (un)pickling of request and result."""
+    sys.path.insert(0, str(ROOT / "server"))
+    from torchmode.lsp.engine import ProcessEngine, ThreadEngine
+    from torchmode.settings import DEFAULT_SETTINGS
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench_lsp_"))
+    worker, here = ProcessEngine(), ThreadEngine()
+    try:
+        worker.warm()
+        here.warm()
+        empty = [_timed(worker.known_classes, []) for _ in range(200)]
+        print(f"worker round trip of a call that does nothing: p50 {pct(empty, 50):.2f} ms, "
+              f"p95 {pct(empty, 95):.2f} ms")
+        for label, path, lines in pick_files(workdir):
+            text = path.read_text(encoding="utf-8")
+            times: dict[str, list[float]] = {"in process": [], "worker": []}
+            engines = [("in process", here), ("worker", worker)]
+            for n in range(calls):
+                edited = text + f"_bench_{n} = {n}\n"
+                for name, engine in engines if n % 2 else engines[::-1]:
+                    times[name].append(_timed(engine.analyze, edited, str(path),
+                                              DEFAULT_SETTINGS))
+            request = ("analyze", (text, str(path), DEFAULT_SETTINGS))
+            reply = ("ok", here.analyze(text, str(path), DEFAULT_SETTINGS))
+            pickling = [_timed(_round_trip, request, reply) for _ in range(20)]
+            inside, through = pct(times["in process"], 50), pct(times["worker"], 50)
+            print(f"  {lines:5d} lines ({label}): analysis p50 in process {inside:7.1f} ms, "
+                  f"through the worker {through:7.1f} ms ({through - inside:+.1f} ms); "
+                  f"(un)pickling request + result p50 {pct(pickling, 50):.2f} ms")
+    finally:
+        worker.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _timed(call: Any, *args: Any) -> float:
+    start = time.perf_counter()
+    call(*args)
+    return (time.perf_counter() - start) * 1000
+
+
+def _round_trip(*frames: Any) -> None:
+    """Each frame pickled and unpickled, as the worker's pipe carries it."""
+    import pickle
+
+    for frame in frames:
+        pickle.loads(pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL))
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
@@ -534,10 +588,16 @@ def main() -> None:
                         help="also measure the torchmode package in this folder")
     parser.add_argument("--rounds", type=int, default=3,
                         help="interleaved rounds of --before and this torchmode (default 3)")
+    parser.add_argument("--hop", action="store_true",
+                        help="only measure the hop to the worker (and what an in-process "
+                             "analysis would save)")
     parser.add_argument("--floor-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor_server:
         floor_server()
+        return
+    if args.hop:
+        measure_hop(args.edits)
         return
     report = asyncio.run(run(args))
     summarise(report)

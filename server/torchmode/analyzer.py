@@ -34,10 +34,11 @@ if TYPE_CHECKING:
     from .analysis.context import FileAnalysis
     from .project import ProjectIndex
     from .reads import RecordingFacts
+    from .replay import ReplayFacts
     from .solve import ProjectFacts
 
 # the facts, or the facts with what the analysis reads recorded
-Facts: TypeAlias = "ProjectFacts | RecordingFacts"
+Facts: TypeAlias = "ProjectFacts | RecordingFacts | ReplayFacts"
 
 _MIN_RECURSION = 12000 if sys.version_info >= (3, 11) else 3000
 

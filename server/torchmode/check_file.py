@@ -248,10 +248,8 @@ def _listed_fixes(task: Task, project: Any, text: str, findings: Sequence[Findin
     if not any(f.fixes for f in findings) or _fix_refusal(text) is not None:
         return {}
     from .fixes import fix_all  # only files with a fixable finding pay for libcst
-    from .resultcache import facts_for_fixes
 
-    outcome = fix_all(text, task.path, task.settings, unsafe=True,
-                      project=facts_for_fixes(project))
+    outcome = fix_all(text, task.path, task.settings, unsafe=True, project=project)
     return {(finding.code, finding.range): (ListedFix(fix.title, fix.kind, fix.safe, fix.kinds),)
             for finding, fix in outcome.applied}
 
@@ -271,10 +269,8 @@ def _fix_python(task: Task, project: Any, original: Any, text: str, encoding: st
     """Fix, then write (``--fix``) or diff (``--diff``); on a refused write the file's
     ``findings`` are reported as they stand."""
     from .fixes import fix_all
-    from .resultcache import facts_for_fixes
     from .writeback import NotWritten, read_file, write_files
 
-    project = facts_for_fixes(project)
     outcome = fix_all(text, task.path, task.settings, unsafe=task.unsafe, project=project)
     before = _Positions(text)
     fixed = [before.report(task.path, f) for f in outcome.fixed]

@@ -3,17 +3,23 @@
 A file's analysis asks the facts three kinds of question: the summary of a function
 of another file (``summary_lookup``), what the other files pass to one of its own
 functions (``caller_lookup``), and a class of another file (``find_class``). The
-result is a function of the file's text, its settings and the answers: the questions
-asked follow from the text and the earlier answers. So a stored result is still the
-result when every answer it read is unchanged (``RecordingFacts`` records,
-``Reads.still_hold`` checks):
+verification of its fixes asks two more: which files mention a name
+(``texts_containing``), and the facts as they would be after the fix
+(``with_texts``). The result is a function of the file's text, its settings and the
+answers: the questions asked follow from the text and the earlier answers. So a
+stored result is still the result when every answer it read is unchanged
+(``RecordingFacts`` records, ``Reads.still_hold`` checks):
 
 - a summary or a class is made from the summaries of the files looked at to find it,
   and which files those are follows from the project's layout (its files and their
   module names). So the answer holds while the layout and the texts of those files
   are unchanged: a digest per file, no summary needs to be made to check it;
 - what callers pass is the result of analysing other files; such a question is asked
-  again and the answer compared (by ``digest``).
+  again and the answer compared (by ``digest``);
+- which files mention a name: asked again, the answer being those files' digests;
+- the facts after a fix are made afresh from the files' texts: what they read is the
+  texts of the files they looked at (a digest per file, as for a summary) and what
+  every file imports (one digest of the whole project's imports).
 
 An edit elsewhere that changes no answer this file reads costs nothing here.
 """
@@ -30,9 +36,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .analysis.flow import CallRecord, Summary
     from .analysis.layers import ClassSummary
+    from .replay import Answers
     from .solve import ProjectFacts
 
 SUMMARY, CALLERS, CLASS = "summary", "callers", "class"
+TEXTS, IMPORTS = "texts", "imports"    # files mentioning a word; every file's imports
 
 
 class Uncanonical(TypeError):
@@ -94,20 +102,16 @@ class Reads:
     replayable: bool = True                # False: an answer had no stable text
     layout: str | None = None              # the project layout, when a file was looked at
     looked: tuple[tuple[str, str], ...] = ()   # (file, digest) of the files looked at
-    # the digest of every file of the project, when the result read them all (a fix
-    # is verified against the files that may call the fixed function)
-    everything: str | None = None
 
     def still_hold(self, facts: ProjectFacts | None) -> bool:
         """Do the current facts give the same answers? (False when they cannot say.)"""
         if not self.replayable:
             return False
         if facts is None:
-            return not (self.questions or self.looked or self.everything)
-        if self.everything is not None and facts.content_digest() != self.everything:
+            return not (self.questions or self.looked)
+        if self.layout is not None and facts.layout_digest() != self.layout:
             return False
-        if self.looked and (facts.layout_digest() != self.layout or any(
-                facts.file_digest(key) != found for key, found in self.looked)):
+        if any(facts.file_digest(key) != found for key, found in self.looked):
             return False
         if not self.questions:
             return True
@@ -121,51 +125,101 @@ def answers_digest(facts: ProjectFacts, questions: tuple[Question, ...]) -> str:
     total = hashlib.blake2b(digest_size=16)
     lookups: dict[str, Callable[[str], Any]] = {}
     for kind, path, name in questions:
-        if kind != CALLERS:
+        if kind == TEXTS:
+            total.update(facts.containing_digest(name).encode())
+        elif kind == IMPORTS:
+            total.update(facts.imports_digest().encode())
+        elif kind == CALLERS:
+            lookup = lookups.get(path)
+            if lookup is None:
+                lookup = lookups[path] = facts.caller_lookup(path)
+            total.update(digest(lookup(name)).encode())
+        else:
             raise Uncanonical(kind)
-        lookup = lookups.get(path)
-        if lookup is None:
-            lookup = lookups[path] = facts.caller_lookup(path)
-        total.update(digest(lookup(name)).encode())
     return total.hexdigest()
+
+
+@dataclasses.dataclass
+class OverlayReads:
+    """What the facts after a fix (``ProjectFacts.with_texts``) read of the original
+    files: the files whose texts they looked at, whether they used what every file
+    imports, and the words they looked for in every file."""
+
+    files: set[str] = dataclasses.field(default_factory=set)
+    imports: bool = False
+    words: set[str] = dataclasses.field(default_factory=set)
 
 
 class RecordingFacts:
     """The project facts as the analysis of one file sees them, what it reads
     recorded (``reads()``). Answers are exactly the wrapped facts' answers."""
 
-    def __init__(self, facts: ProjectFacts) -> None:
+    def __init__(self, facts: ProjectFacts, answers: Answers | None = None) -> None:
         self.facts = facts
         self.entries = facts.entries
         self.settings = facts.settings
+        self.answers = answers     # the answers themselves, when kept (``replay.py``)
         self._asked: dict[Question, str] = {}
         self._looked: set[str] = set()
         self._replayable = True
-        self._everything: str | None = None
-
-    def read_everything(self) -> ProjectFacts:
-        """The facts themselves, for a use that reads every file (fix verification):
-        the result then holds only while no file of the project changes."""
-        self._everything = self.facts.content_digest()
-        return self.facts
+        self._overlays = OverlayReads()
+        self._overlaid = False
 
     def reads(self) -> Reads:
+        overlays = self._overlays
+        for word in sorted(overlays.words):
+            self._ask_texts(word)
+        if overlays.imports:
+            self._asked.setdefault((IMPORTS, "", ""), self.facts.imports_digest())
         questions = tuple(self._asked)
         total = hashlib.blake2b(digest_size=16)
         for question in questions:
             total.update(self._asked[question].encode())
-        looked = tuple((key, self.facts.file_digest(key)) for key in sorted(self._looked))
-        return Reads(questions, total.hexdigest(), self._replayable,
-                     self.facts.layout_digest() if looked else None, looked,
-                     self._everything)
+        looked = tuple((key, self.facts.file_digest(key))
+                       for key in sorted(self._looked | overlays.files))
+        layout = self.facts.layout_digest() if looked or self._overlaid else None
+        return Reads(questions, total.hexdigest(), self._replayable, layout, looked)
+
+    def texts_containing(self, word: str) -> list[tuple[str, str]]:
+        """(path, text) of the files that mention ``word`` (fix verification's search
+        for the callers of a function it changes)."""
+        self._ask_texts(word)
+        return self.facts.texts_containing(word)
+
+    def _ask_texts(self, word: str) -> None:
+        question = (TEXTS, "", word)
+        if question not in self._asked:
+            self._asked[question] = self.facts.containing_digest(word)
+
+    def with_texts(self, texts: Mapping[str, str]) -> ProjectFacts:
+        """The facts with the files of ``texts`` holding these texts (a fix checked
+        before it is applied), what they read of the other files recorded."""
+        self._overlaid = True
+        overlay = self.facts.with_texts(texts)
+        overlay.seen = self._overlays
+        return overlay
 
     def module_name(self, path: str) -> str:
-        return self.facts.module_name(path)
+        answer = self.facts.module_name(path)
+        if self.answers is not None:
+            self.answers.modules[path] = answer
+        return answer
 
     def summary_lookup(self, path: str) -> Callable[[str], Summary | None]:
-        return self.facts.summary_lookup(path, self._looked)
+        inner = self.facts.summary_lookup(path, self._looked)
+        answers = self.answers
+        if answers is None:
+            return inner
+
+        def lookup(qual: str) -> Summary | None:
+            answer = answers.summaries[(path, qual)] = inner(qual)
+            return answer
+
+        return lookup
 
     def caller_lookup(self, path: str) -> Callable[[str], CallRecord | None]:
+        from .solve import _copy_or_none
+
         inner = self.facts.caller_lookup(path)
 
         def lookup(function: str) -> CallRecord | None:
@@ -176,6 +230,8 @@ class RecordingFacts:
                     self._asked[question] = digest(answer)
                 except Uncanonical:
                     self._replayable = False
+            if self.answers is not None:  # kept as given: the analysis adds to its copy
+                self.answers.callers[(path, function)] = _copy_or_none(answer)
             return answer
 
         return lookup
@@ -183,4 +239,6 @@ class RecordingFacts:
     def find_class(self, qualname: str, near: str | None = None) -> ClassSummary | None:
         answer, looked = self.facts.looked_at(lambda: self.facts.find_class(qualname, near))
         self._looked |= looked
+        if self.answers is not None:
+            self.answers.classes[(qualname, near)] = answer
         return answer

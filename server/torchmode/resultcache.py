@@ -61,14 +61,6 @@ def cached_report(task: Task, project: ProjectFacts | None, store: DiskCache,
     return report
 
 
-def facts_for_fixes(project: Any) -> Any:
-    """The facts a fix is built and verified with: verification reads every file of the
-    project, so a recorded report then depends on all of them."""
-    if isinstance(project, RecordingFacts):
-        return project.read_everything()
-    return project
-
-
 def notebook_text(data: bytes) -> str:
     """A notebook's bytes decoded exactly as ``open(path, encoding="utf-8")`` reads them."""
     return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()

@@ -23,7 +23,6 @@ project gives new facts (``ProjectIndex.facts``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
@@ -48,6 +47,7 @@ from .source import SourceSyntaxError, parse_python, split_lines
 
 if TYPE_CHECKING:
     from .cache import DiskCache
+    from .reads import OverlayReads
 
 Records = Mapping[str, CallRecord]
 T = TypeVar("T")          # function name -> what its callers pass
@@ -71,8 +71,12 @@ class ProjectFacts:
             for i in range(len(parts)):
                 self._by_module.setdefault(".".join(parts[i:]), []).append(key)
         self._heads = {name.split(".", 1)[0] for name in self._by_module}
-        self._content: str | None = None
         self._layout: str | None = None
+        # an overlay (``with_texts``): the facts it was made from, the files whose texts
+        # it replaced, and where the files it reads of the others are recorded
+        self._base: ProjectFacts | None = None
+        self._changed: frozenset[str] = frozenset()
+        self.seen: OverlayReads | None = None
         self._memo_clear()
 
     def _memo_clear(self) -> None:
@@ -86,6 +90,10 @@ class ProjectFacts:
         self._callers: dict[str, dict[str, tuple[str, ...]]] = {}
         self._records: dict[str, dict[str, CallRecord]] = {}
         self._outgoing: dict[str, dict[str, CallRecord]] = {}
+        self._imports: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._imports_digest: str | None = None
+        self._texts: list[tuple[str, str, str]] | None = None   # (key, path, text)
+        self._containing: dict[str, tuple[str, ...]] = {}
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
@@ -93,6 +101,9 @@ class ProjectFacts:
         state["_importers"] = None
         state["_looking"] = []
         state["_digests"] = {}
+        state["_imports"] = {}
+        state["_texts"] = None
+        state["_containing"] = {}
         return state
 
     def settings_of(self, key: str) -> Settings:
@@ -109,14 +120,93 @@ class ProjectFacts:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def content_digest(self) -> str:
-        """A digest of every file's path, module, settings and text (read once)."""
-        if self._content is None:
-            total = hashlib.blake2b(digest_size=20)
-            for key in sorted(self.entries):
-                total.update(self.file_digest(key).encode())
-            self._content = total.hexdigest()
-        return self._content
+    def _text(self, key: str) -> str | None:
+        """The text of file ``key``; an overlay records that it read another file."""
+        if self.seen is not None and key not in self._changed:
+            self.seen.files.add(key)
+        return self.entries[key].read()
+
+    # ---------------------------------------------------------------- overlays
+
+    def with_texts(self, texts: Mapping[str, str]) -> ProjectFacts:
+        """These facts with the files of ``texts`` holding these texts (a fix checked
+        before it is applied); ``self`` is not changed. What the copy reads of the
+        other files is recorded in ``seen`` (shared with this one, if an overlay)."""
+        from .project import module_name_of
+
+        entries = dict(self.entries)
+        changed = set(self._changed)
+        for path, text in texts.items():
+            key = file_key(path)
+            old = entries.get(key)
+            module = old.module if old is not None else module_name_of(path)
+            entries[key] = FileInput(path, module, text, old.settings if old is not None else None)
+            changed.add(key)
+        overlay = ProjectFacts(entries, self.settings)
+        overlay._base = self._base or self
+        overlay._changed = frozenset(changed)
+        overlay.seen = self.seen
+        return overlay
+
+    # ---------------------------------------------------------------- text scans
+
+    def texts_containing(self, word: str) -> list[tuple[str, str]]:
+        """(path, text) of the files whose text contains ``word``, in the order of the
+        entries (all texts are read once, then kept). An overlay records the word: its
+        answer is the original's, with the replaced texts."""
+        if self.seen is not None:
+            self.seen.words.add(word)
+        texts = self._all_texts()
+        keys = self._containing.get(word)
+        if keys is None:
+            keys = self._containing[word] = tuple(k for k, _, t in texts if word in t)
+        found = set(keys)
+        return [(path, text) for key, path, text in texts if key in found]
+
+    def _all_texts(self) -> list[tuple[str, str, str]]:
+        """(key, path, text) of every file with a text, in the order of the entries."""
+        if self._texts is None:
+            base = ({k: (p, t) for k, p, t in self._base._all_texts()}
+                    if self._base is not None else None)
+            self._texts = []
+            for key, entry in self.entries.items():
+                if base is None or key in self._changed:
+                    path, text = entry.path, entry.read()
+                elif key in base:
+                    path, text = base[key]
+                else:
+                    continue
+                if text:
+                    self._texts.append((key, path, text))
+        return self._texts
+
+    def containing_digest(self, word: str) -> str:
+        """A digest of which files contain ``word`` and of their contents."""
+        self.texts_containing(word)
+        return content_key(*(self.file_digest(key) for key in self._containing[word]))
+
+    def _imports_of(self, key: str) -> tuple[frozenset[str], frozenset[str]]:
+        """What file ``key`` imports (names, modules), from its text; an overlay asks
+        the facts it was made from for the files it did not replace."""
+        found = self._imports.get(key)
+        if found is None:
+            if self._base is not None and key not in self._changed and key in self._base.entries:
+                found = self._base._imports_of(key)
+            else:
+                text = self.entries[key].read()
+                names, modules = imported_names(text) if text else (set(), set())
+                found = (frozenset(names), frozenset(modules))
+            self._imports[key] = found
+        return found
+
+    def imports_digest(self) -> str:
+        """A digest of what every file imports (the importer index is made from it)."""
+        if self._imports_digest is None:
+            self._imports_digest = content_key(*(
+                f"{key}\0{sorted(names)}\0{sorted(modules)}"
+                for key in sorted(self.entries)
+                for names, modules in (self._imports_of(key),)))
+        return self._imports_digest
 
     # ---------------------------------------------------------------- summaries
 
@@ -128,7 +218,7 @@ class ProjectFacts:
         found = self._summaries.get(key)
         if found is None:
             entry = self.entries[key]
-            text = entry.read()
+            text = self._text(key)
             settings = self.settings_of(key)
             stored = None
             if self.store is not None and text is not None:
@@ -310,7 +400,7 @@ class ProjectFacts:
             return found
         found = {}
         entry = self.entries[key]
-        text = entry.read() if len(self.entries) > 1 else None
+        text = self._text(key) if len(self.entries) > 1 else None
         if text:
             names, modules = self._importer_index()
             module_last = entry.module.rsplit(".", 1)[-1]
@@ -330,18 +420,17 @@ class ProjectFacts:
         return found
 
     def _calls(self, caller: str, function: str) -> bool:
-        text = self.entries[caller].read()
+        text = self._text(caller)
         return bool(text) and calls_by_text(text, function)  # type: ignore[arg-type]
 
     def _importer_index(self) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        if self.seen is not None:
+            self.seen.imports = True
         if self._importers is None:
             names: dict[str, set[str]] = {}
             modules: dict[str, set[str]] = {}
-            for key, entry in self.entries.items():
-                text = entry.read()
-                if not text:
-                    continue
-                imported, imported_modules = imported_names(text)
+            for key in self.entries:
+                imported, imported_modules = self._imports_of(key)
                 for name in imported:
                     names.setdefault(name, set()).add(key)
                 for module in imported_modules:
@@ -401,7 +490,7 @@ class ProjectFacts:
         from .reads import RecordingFacts
 
         entry = self.entries[key]
-        text = entry.read()
+        text = self._text(key)
         if text is None:
             return {}
         settings = self.settings_of(key)

@@ -118,11 +118,8 @@ def test_answers_from_other_files_are_checked(tmp_path: Path, run_cli: RunCli) -
     assert found() == set()
 
 
-def test_unchanged_files_are_not_analysed_again(tmp_path: Path, run_cli: RunCli,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """(No finding has a fix here: a listed fix is verified against every file of the
-    project, so its file's report is redone when any file changes.)"""
-    _write_choice(tmp_path, {"main.py": 0, "nets.py": 0, "lib.py": 1, "train.py": 0})
+def _count_analyses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files analysed from now on (fix verification's analyses too)."""
     analysed: list[str] = []
     original = torchmode.analyzer.analyze
 
@@ -131,6 +128,13 @@ def test_unchanged_files_are_not_analysed_again(tmp_path: Path, run_cli: RunCli,
         return original(text, path, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(torchmode.analyzer, "analyze", counting)
+    return analysed
+
+
+def test_unchanged_files_are_not_analysed_again(tmp_path: Path, run_cli: RunCli,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    _write_choice(tmp_path, {"main.py": 0, "nets.py": 0, "lib.py": 1, "train.py": 0})
+    analysed = _count_analyses(monkeypatch)
     first = run_cli("check", "--format", "json", ".")
     assert sorted(analysed) == ["lib.py", "main.py", "nets.py", "train.py"]
     analysed.clear()
@@ -209,3 +213,45 @@ def test_named_caller_does_not_depend_on_hash_seed(tmp_path: Path) -> None:
         assert "TM001" in proc.stdout
         outs.add(proc.stdout)
     assert len(outs) == 1
+
+
+# main.py trains, then validates with lib.validate(), which gets a model in training
+# mode: lib.py's TM001 is fixed by model.eval() at the top of validate() and, so that
+# the training goes on in training mode, model.train() after the call in main.py.
+TRAINS_THEN_VALIDATES = (
+    "import torch\nfrom lib import validate\nfrom nets import Net\n\nmodel = Net()\n"
+    "opt = torch.optim.SGD(model.parameters(), lr=0.1)\nfor epoch in range(3):\n"
+    "    for x in []:\n        opt.zero_grad()\n        model(x).sum().backward()\n"
+    "        opt.step()\n    with torch.no_grad():\n        validate(model, [])\n"
+)
+
+
+def test_a_listed_fix_is_verified_again_only_when_what_it_read_changed(
+        tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """lib.py's listed fix edits main.py (its title names the line): an edit of a file
+    the fix's verification did not read keeps lib.py's stored report; an edit of main.py
+    that moves the call (and changes nothing main.py passes) changes the fix, so lib.py
+    is analysed again, and the output is a fresh run's."""
+    write(tmp_path / "main.py", TRAINS_THEN_VALIDATES)
+    write(tmp_path / "lib.py", VARIANTS["lib.py"][0])
+    write(tmp_path / "nets.py", VARIANTS["nets.py"][0])
+    write(tmp_path / "other.py", "import os\n\nx = 1\n")
+    analysed = _count_analyses(monkeypatch)
+
+    def check() -> tuple[str, list[str]]:
+        """The cached run's output (asserted to be a fresh run's) and what it analysed."""
+        analysed.clear()
+        out = run_cli("check", "--format", "json", ".").out
+        done = sorted(set(analysed))
+        assert out == run_cli("check", "--no-cache", "--format", "json", ".").out
+        return out, done
+
+    out, _ = check()
+    assert "model.train() at line 14 of main.py" in out
+    write(tmp_path / "other.py", "import os\n\nx = 1  # changed\ny = 2\n")
+    assert check()[1] == ["other.py"]
+    moved = TRAINS_THEN_VALIDATES.replace("    for x", "    # one line more\n    for x")
+    write(tmp_path / "main.py", moved)
+    out, done = check()
+    assert "model.train() at line 15 of main.py" in out
+    assert done == ["lib.py", "main.py"]

@@ -459,8 +459,8 @@ def _other_file_sites(path: str, func: ast.stmt, params: list[str], root: str,
     with ``from <module> import <helper>``."""
     name = getattr(func, "name", "")
     module = os.path.splitext(os.path.basename(path))[0]
-    for other, text in project_texts(project):
-        if os.path.abspath(other) == os.path.abspath(path) or name not in text:
+    for other, text in project_texts(project, name):
+        if os.path.abspath(other) == os.path.abspath(path):
             continue
         blocks = _Blocks(text)
         for local in _imported_as(blocks.module(), module, name):
@@ -475,11 +475,18 @@ def _imported_as(tree: ast.Module, module: str, name: str) -> Iterator[str]:
                     yield alias.asname or name
 
 
-def project_texts(project: Project) -> Iterator[tuple[str, str]]:
-    """(path, text) of every file of the project (open documents' texts included)."""
+def project_texts(project: Project, word: str) -> Iterator[tuple[str, str]]:
+    """(path, text) of the files of the project (open documents' texts included) whose
+    text contains ``word``: the facts answer it themselves (and record the question
+    when a stored result depends on it)."""
+    from ..project import ProjectIndex
+
+    if not isinstance(project, ProjectIndex):
+        yield from project.texts_containing(word)
+        return
     for entry in list(project.entries.values()):
         text = entry.read()  # from disk when the index holds no text
-        if text:
+        if text and word in text:
             yield entry.path, text
 
 

@@ -25,16 +25,15 @@ def project_with(project: Project | None,
     if project is None or not texts:
         return project
     from ..project import FileInput, ProjectIndex, file_key, module_name_of
-    from ..solve import ProjectFacts
 
+    if not isinstance(project, ProjectIndex):  # facts (maybe recording what is read)
+        return project.with_texts(texts)
     entries = dict(project.entries)
     for path, text in texts.items():
         old = entries.get(file_key(path))
         module = old.module if old is not None else module_name_of(path)
         entries[file_key(path)] = FileInput(path, module, text,
                                             old.settings if old is not None else None)
-    if isinstance(project, ProjectFacts):
-        return ProjectFacts(entries, project.settings)
     copy = ProjectIndex()
     copy.entries = entries
     return copy
@@ -52,8 +51,8 @@ def dependents(project: Project | None, path: str, names: Iterable[str]) -> list
     pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, wanted)) + r")\b")
     here = os.path.abspath(path)
     found = []
-    for other, text in project_texts(project):
-        if os.path.abspath(other) == here or module not in text or "import" not in text:
+    for other, text in project_texts(project, module):
+        if os.path.abspath(other) == here or "import" not in text:
             continue
         if pattern.search(text):
             found.append(other)

@@ -30,7 +30,7 @@ from ..findings import AnalysisResult, Finding, FixKind, FixSpec, Position, Rang
 from ..settings import ALL_CODES, DEFAULT_SETTINGS, Settings
 from .build import edits_for_fix, import_edit
 from .candidates import WRAPS, Fix, combined, completed, partner_of, single
-from .complete import completions, project_texts
+from .complete import completions
 from .layout import Doc
 from .overlay import dependents, project_with
 from .textedit import LineIndex, PositionMap, TextEdit, apply_edits, diff_edits, split_lines
@@ -196,12 +196,14 @@ def _check(text: str, fix: Fix, targets: Sequence[Finding], before: AnalysisResu
 
 
 def _read(project: Project | None, path: str) -> str | None:
+    """The text of a file that calls an edited function (found by ``dependents``, which
+    read it)."""
     if project is None:
         return None
-    for other, text in project_texts(project):
-        if other == path:
-            return text
-    return None
+    from ..project import file_key
+
+    entry = project.entries.get(file_key(path))
+    return (entry.read() or None) if entry is not None else None
 
 
 def offered_fixes(text: str, path: str, finding: Finding, settings: Settings = DEFAULT_SETTINGS,

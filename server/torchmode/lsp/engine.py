@@ -20,12 +20,16 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..findings import AnalysisResult, Finding
 from ..settings import Settings
 from .index import WorkspaceIndex
+
+if TYPE_CHECKING:
+    from ..replay import Answers
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +48,32 @@ class ThreadEngine:
         from ..fixes import verify  # noqa: F401  (libcst and the fix machinery)
 
     def analyze(self, text: str, path: str, settings: Settings) -> AnalysisResult:
+        return self._analyze(text, path, settings, None)[0]
+
+    def analyze_answered(self, text: str, path: str, settings: Settings
+                         ) -> tuple[AnalysisResult, Answers | None, float]:
+        """The analysis, every answer it got from the project facts (None: there are
+        none, no file is indexed) and its CPU seconds: what the server needs to
+        analyse the document's next version itself (``routing.py``)."""
+        from ..replay import Answers
+
+        return self._analyze(text, path, settings, Answers())
+
+    def _analyze(self, text: str, path: str, settings: Settings, answers: Answers | None
+                 ) -> tuple[AnalysisResult, Answers | None, float]:
         from ..analyzer import analyze
         from ..reads import RecordingFacts
 
+        start = time.thread_time()
         with self.index.lock:
             project = self.index.project()
             if project is None:
-                return analyze(text, path, settings, None)
-            recording = RecordingFacts(project.facts(settings))
+                result = analyze(text, path, settings, None)
+                return result, None, time.thread_time() - start
+            recording = RecordingFacts(project.facts(settings), answers)
             result = analyze(text, path, settings, recording)
             self.reads[path] = (settings, recording.reads())
-            return result
+            return result, answers, time.thread_time() - start
 
     def affected(self, paths: list[str]) -> list[str]:
         """The documents among ``paths`` whose last analysis read something of the
@@ -129,7 +148,7 @@ KILL_GRACE_S = 10.0  # a worker that does not stop on its own is killed this muc
 HUGE_TEXT_CHARS = 1_000_000
 WORKER_RSS_LIMIT = int(os.environ.get("TORCHMODE_WORKER_RSS_LIMIT_MB", "600")) * 2**20
 # Calls that analyse a document: they get the time budget (the index's own calls do not).
-_BUDGETED = frozenset({"analyze", "offered_fixes", "fix_all"})
+_BUDGETED = frozenset({"analyze", "analyze_answered", "offered_fixes", "fix_all"})
 _HEADER = struct.Struct("!Q")
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _BOOT = (
@@ -377,6 +396,12 @@ class ProcessEngine:
         result: AnalysisResult = self._run("analyze", text, path, settings)
         return result
 
+    def analyze_answered(self, text: str, path: str, settings: Settings
+                         ) -> tuple[AnalysisResult, Answers | None, float]:
+        found: tuple[AnalysisResult, Answers | None, float] = self._run(
+            "analyze_answered", text, path, settings)
+        return found
+
     def affected(self, paths: list[str]) -> list[str]:
         found: list[str] = self._run("affected", paths)
         return found
@@ -412,19 +437,6 @@ class ProcessEngine:
                 proc.stdin.close()  # the worker sees EOF and exits
             except OSError:
                 pass
-
-
-Engine = ThreadEngine | ProcessEngine
-
-
-def make_engine(
-    on_restart: Callable[[], None] | None = None,
-    on_notice: Callable[[str], None] | None = None,
-) -> Engine:
-    """A worker process unless ``TORCHMODE_LSP_ENGINE=thread``."""
-    if os.environ.get("TORCHMODE_LSP_ENGINE", "process") == "thread":
-        return ThreadEngine()
-    return ProcessEngine(on_restart, on_notice)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,15 @@ go through one ``EngineClient``, so a quick fix is verified with the same cross-
 facts as the analysis that reported its finding, and hovers read analyses made
 with them. Two implementations (``torchmode.lsp.engine``):
 
-- the worker process (default): an isolated child process owning the project index,
-  with a time budget per call, crash recovery (a dead worker is replaced and the
-  server re-indexes) and a fall-back to the server process after repeated deaths;
+- the worker process (``TORCHMODE_LSP_ENGINE=process``): an isolated child process
+  owning the project index, with a time budget per call, crash recovery (a dead
+  worker is replaced and the server re-indexes) and a fall-back to the server
+  process after repeated deaths;
 - in process (``TORCHMODE_LSP_ENGINE=thread``): the same calls on the server's own
-  threads under the index's lock.
+  threads under the index's lock;
+- routed (the default, ``torchmode.lsp.routing``): the worker, except that a small
+  document whose last analysis was fast is analysed in the server process with the
+  worker's answers, where the hop would cost more than the analysis.
 
 Every call blocks: the server makes them from its one executor, never from the
 event loop.
@@ -24,11 +28,13 @@ from typing import Any, Protocol
 from ..findings import AnalysisResult, Finding
 from ..settings import Settings
 from .engine import AnalysisTimeout, ProcessEngine, ThreadEngine, WorkerDied
+from .routing import RoutedEngine
 
 __all__ = [
     "AnalysisTimeout",
     "EngineClient",
     "InProcessEngine",
+    "RoutedEngine",
     "WorkerDied",
     "WorkerProcessEngine",
     "make_engine_client",
@@ -77,14 +83,19 @@ def make_engine_client(
     on_restart: Callable[[], None] | None = None,
     on_notice: Callable[[str], None] | None = None,
 ) -> EngineClient:
-    """The worker process unless ``TORCHMODE_LSP_ENGINE=thread``. ``on_restart``: a new
-    worker (or the in-process fall-back) starts with an empty index; ``on_notice``: a
-    message for the user (from any thread)."""
-    if os.environ.get("TORCHMODE_LSP_ENGINE", "process") == "thread":
+    """Routed unless ``TORCHMODE_LSP_ENGINE`` says ``thread`` or ``process``.
+    ``on_restart``: a new worker (or the in-process fall-back) starts with an empty
+    index; ``on_notice``: a message for the user (from any thread)."""
+    kind = os.environ.get("TORCHMODE_LSP_ENGINE", "routed")
+    if kind == "thread":
         return InProcessEngine()
-    return WorkerProcessEngine(on_restart, on_notice)
+    if kind == "process":
+        return WorkerProcessEngine(on_restart, on_notice)
+    return RoutedEngine(on_restart, on_notice)
 
 
 def worker_pid(engine: EngineClient) -> int | None:
     """The worker's process id (None in process): for diagnostics and tests."""
-    return engine.worker_pid() if isinstance(engine, ProcessEngine) else None
+    if isinstance(engine, (ProcessEngine, RoutedEngine)):
+        return engine.worker_pid()
+    return None
