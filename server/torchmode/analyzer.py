@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -39,15 +40,19 @@ if TYPE_CHECKING:
 
 # the facts, or the facts with what the analysis reads recorded
 Facts: TypeAlias = "ProjectFacts | RecordingFacts | ReplayFacts"
+# (text, path) -> its module; raises SourceSyntaxError
+Parser: TypeAlias = Callable[[str, str], ast.Module]
 
 _MIN_RECURSION = 12000 if sys.version_info >= (3, 11) else 3000
 
 
 def analyze(text: str, path: str = "<unknown>", settings: Settings = DEFAULT_SETTINGS,
-            project: Facts | ProjectIndex | None = None) -> AnalysisResult:
+            project: Facts | ProjectIndex | None = None,
+            parse: Parser = parse_python) -> AnalysisResult:
     """Analyse one file's text against the project facts (an index stands for its
     current facts). Never raises: the outcome says whether the file was analysed
-    (``Ok``), does not parse, stopped early, or hit an engine bug."""
+    (``Ok``), does not parse, stopped early, or hit an engine bug. ``parse`` may reuse
+    an earlier parse (``incremental_parse.py``); it must give ``parse_python``'s tree."""
     # Deeply nested input recurses deeply (expressions are walked recursively). From
     # Python 3.11 on, Python-to-Python calls do not use the C stack, so a higher limit is
     # safe; it is raised once and left there (lowering it again would race with other
@@ -55,7 +60,7 @@ def analyze(text: str, path: str = "<unknown>", settings: Settings = DEFAULT_SET
     if sys.getrecursionlimit() < _MIN_RECURSION:
         sys.setrecursionlimit(_MIN_RECURSION)
     try:
-        return _analyze(text, path, settings, project)
+        return _analyze(text, path, settings, project, parse)
     except SourceSyntaxError as exc:
         return AnalysisResult(outcome=_parse_error(text, exc))
     except RecursionError:
@@ -94,8 +99,8 @@ def project_facts(project: Facts | ProjectIndex | None,
 
 
 def _analyze(text: str, path: str, settings: Settings,
-             project: Facts | ProjectIndex | None) -> AnalysisResult:
-    tree = parse_python(text, path)
+             project: Facts | ProjectIndex | None, parse: Parser) -> AnalysisResult:
+    tree = parse(text, path)
     extra = settings.evaluation_function_names + settings.evaluation_loader_names
     if not file_prefilter().search(text) and not (extra and _mentions_any(text, extra)):
         return AnalysisResult()

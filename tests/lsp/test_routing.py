@@ -3,6 +3,7 @@ the same results either way, and nothing slow or new runs outside the worker."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import time
 from pathlib import Path
@@ -85,6 +86,27 @@ def test_a_question_the_last_analysis_did_not_ask_goes_to_the_worker(pair: Pair)
         + "\n\ndef run(model):\n    helper(model)\n"
     assert pair.analyse("lib.py", calls_helper)[1] is False
     typed(pair, "lib.py", calls_helper)
+
+
+def test_typing_here_reuses_the_last_parse_and_finds_the_same(pair: Pair) -> None:
+    """Each keystroke's analysis parses only what the edit touched (the statements
+    before it are the last parse's) and finds what a whole analysis finds."""
+    typed(pair, "lib.py", LIB)
+    first_statement = None
+    for length in range(1, len("model.eval()") + 1):
+        text = LIB.replace("    for x", "    " + "model.eval()"[:length] + "\n    for x")
+        codes, here = pair.analyse("lib.py", text)
+        assert here
+        kept = pair.routed.parses.kept
+        assert kept is not None
+        if kept[1].text != text:   # half-typed ("model."): the last parse stays
+            with pytest.raises(SyntaxError):
+                ast.parse(text)
+            continue
+        if first_statement is not None:
+            assert kept[1].tree.body[0] is first_statement   # import torch: not parsed again
+        first_statement = kept[1].tree.body[0]
+    assert codes == []     # model.eval() typed: TM001 is gone
 
 
 def test_slow_or_large_documents_stay_in_the_worker(pair: Pair,

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..findings import AnalysisResult, Finding
+from ..incremental_parse import LastParse
+from ..process_memory import release_free_memory, without_cyclic_gc
 from ..settings import Settings
 from .index import WorkspaceIndex
 
@@ -42,10 +44,14 @@ class ThreadEngine:
         # per analysed document: its settings and what its last analysis read of the
         # project facts (which documents an index change affects, ``affected``)
         self.reads: dict[str, tuple[Settings, Any]] = {}
+        self.parses = LastParse()   # of the document last analysed, for its next version
 
     def warm(self) -> None:
         from .. import analyzer  # noqa: F401
         from ..fixes import verify  # noqa: F401  (libcst and the fix machinery)
+        from ..process_memory import freeze_long_lived
+
+        freeze_long_lived()
 
     def analyze(self, text: str, path: str, settings: Settings) -> AnalysisResult:
         return self._analyze(text, path, settings, None)[0]
@@ -65,13 +71,14 @@ class ThreadEngine:
         from ..reads import RecordingFacts
 
         start = time.thread_time()
-        with self.index.lock:
+        with self.index.lock, without_cyclic_gc():
             project = self.index.project()
+            parse = self.parses.parser(path)
             if project is None:
-                result = analyze(text, path, settings, None)
+                result = analyze(text, path, settings, None, parse)
                 return result, None, time.thread_time() - start
             recording = RecordingFacts(project.facts(settings), answers)
-            result = analyze(text, path, settings, recording)
+            result = analyze(text, path, settings, recording, parse)
             self.reads[path] = (settings, recording.reads())
             return result, answers, time.thread_time() - start
 
@@ -113,6 +120,7 @@ class ThreadEngine:
 
     def remove(self, path: str) -> None:
         self.index.remove(path)
+        self.parses.forget(path)
 
     def scan(self, roots: list[str], budget_s: float) -> int:
         return self.index.scan(roots, budget_s)
@@ -246,6 +254,8 @@ def worker_main() -> None:
             _write_frame(replies, ("error", RuntimeError(repr(reply[1]))))
         except BrokenPipeError:
             return
+        if method in _BUDGETED:   # the server has its answer: now tidy up
+            release_free_memory()
 
 
 def _rss_bytes(pid: int) -> int | None:

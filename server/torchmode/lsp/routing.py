@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..findings import AnalysisResult, Finding
+from ..incremental_parse import LastParse
+from ..process_memory import freeze_long_lived, without_cyclic_gc
 from ..replay import Answers, ReplayFacts, Unanswered
 from ..settings import Settings
 from .engine import ProcessEngine
@@ -68,6 +70,7 @@ class RoutedEngine:
         self._generation = 0
         self._last: dict[str, _Last] = {}
         self.local_analyses = 0     # analysed in this process (for tests and diagnostics)
+        self.parses = LastParse()   # of the document last analysed here
 
     def _restarted(self) -> None:
         self._facts_changed()
@@ -85,6 +88,7 @@ class RoutedEngine:
         if not _small(text):  # the worker only; its answers are not needed here
             with self._lock:
                 self._last.pop(path, None)
+                self.parses.forget(path)
             return self.worker.analyze(text, path, settings)
         local = self._local(text, path, settings)
         if local is not None:
@@ -110,7 +114,8 @@ class RoutedEngine:
         start = time.thread_time()
         try:
             facts = ReplayFacts(last.answers) if last.answers is not None else None
-            result = analyze(text, path, settings, facts)
+            with without_cyclic_gc():
+                result = analyze(text, path, settings, facts, self.parses.parser(path))
         except Unanswered:
             return None      # a question the worker's facts answer
         except Exception:
@@ -129,6 +134,8 @@ class RoutedEngine:
     def warm(self) -> None:
         self.worker.warm()
         from .. import analyzer  # noqa: F401  (the analyses made here)
+
+        freeze_long_lived()
 
     def offered_fixes(self, text: str, path: str, finding: Finding, settings: Settings) -> Any:
         return self.worker.offered_fixes(text, path, finding, settings)
