@@ -3,7 +3,8 @@
 Measures, in one run, on a ~300-, ~1,500- and ~5,000-line real file (from the
 installed ``transformers`` if present, else from ``torch``'s own sources):
 
-* edit -> ``publishDiagnostics`` (debounce 0), p50/p95 over 50 edits, for
+* edit -> ``publishDiagnostics`` (debounce 0), p50/p95 over 50 edits (appended lines,
+  or with ``--typing middle`` keystrokes in the middle of a function), for
   torchmode, a bare pygls server that only runs ``ast.parse`` (the floor, defined
   below: ``--floor-server``) and ``ruff server`` (all rules);
 * code action (fix edits) p95 and hover p95 on the large file (a buggy evaluation
@@ -356,22 +357,61 @@ async def open_doc(client: Client, path: Path, text: str) -> str:
     return uri
 
 
+TYPED_NAME = "_bench_typed"   # every prefix of it is a statement: each version parses
+TYPING = "end"                # where the edits go: "end" or "middle" (``--typing``)
+
+
+def appended_edits(text: str, edits: int) -> list[tuple[dict[str, Any], str]]:
+    """``_bench_N = N`` on a new line at the end of the file, ``edits`` times."""
+    line = text.count("\n")
+    return [({"start": {"line": line + n, "character": 0},
+              "end": {"line": line + n, "character": 0}}, f"_bench_{n} = {n}\n")
+            for n in range(edits)]
+
+
+def typed_edits(text: str, edits: int) -> list[tuple[dict[str, Any], str]]:
+    """Keystrokes in the middle of the file: a new line after the simple statement of a
+    function body nearest the middle, ``_bench_typed`` typed into it a character at a
+    time, deleted again, the line removed; repeated. Mostly edits within one line, a
+    few that add or remove one."""
+    import ast
+
+    lines = text.split("\n")
+    middle = len(lines) // 2
+    simple = [node for node in ast.walk(ast.parse(text))
+              if isinstance(node, (ast.Assign, ast.Expr, ast.AugAssign)) and node.col_offset > 0
+              and node.end_lineno is not None]
+    stmt = min(simple, key=lambda node: abs(node.lineno - middle))
+    row, indent = (stmt.end_lineno or stmt.lineno) - 1, stmt.col_offset
+    end = len(lines[row].encode("utf-16-le")) // 2
+
+    def at(line: int, start: int, stop: int | None = None) -> dict[str, Any]:
+        return {"start": {"line": line, "character": start},
+                "end": {"line": line, "character": start if stop is None else stop}}
+
+    cycle = [(at(row, end), "\n" + " " * indent)]
+    cycle += [(at(row + 1, indent + k), ch) for k, ch in enumerate(TYPED_NAME)]
+    cycle += [(at(row + 1, indent + k, indent + k + 1), "")
+              for k in reversed(range(len(TYPED_NAME)))]
+    cycle.append(({"start": {"line": row, "character": end},
+                   "end": {"line": row + 1, "character": indent}}, ""))
+    return [cycle[n % len(cycle)] for n in range(edits)]
+
+
 async def edit_latencies(client: Client, uri: str, text: str, edits: int,
                          start_version: int = 2) -> list[float]:
-    """Insert ``_bench_N = N`` at the end, ``edits`` times; ms to the next publish."""
+    """ms from each edit (``TYPING``) to the next publish of its version."""
     queue = client.queue(uri)
-    line = text.count("\n")
     out = []
-    for n in range(edits):
+    plan = typed_edits(text, edits) if TYPING == "middle" else appended_edits(text, edits)
+    for n, (where, new_text) in enumerate(plan):
         while not queue.empty():
             queue.get_nowait()
         version = start_version + n
         sent = time.perf_counter()
         client.notify("textDocument/didChange", {
             "textDocument": {"uri": uri, "version": version},
-            "contentChanges": [{"range": {"start": {"line": line + n, "character": 0},
-                                          "end": {"line": line + n, "character": 0}},
-                                "text": f"_bench_{n} = {n}\n"}]})
+            "contentChanges": [{"range": where, "text": new_text}]})
         while True:
             received, params = await asyncio.wait_for(queue.get(), 120)
             if params.get("version") in (None, version):
@@ -591,8 +631,13 @@ def main() -> None:
     parser.add_argument("--hop", action="store_true",
                         help="only measure the hop to the worker (and what an in-process "
                              "analysis would save)")
+    parser.add_argument("--typing", choices=("end", "middle"), default="end",
+                        help="edits appended at the end of the file (default), or keystrokes "
+                             "typed into a line in the middle of a function")
     parser.add_argument("--floor-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global TYPING
+    TYPING = args.typing
     if args.floor_server:
         floor_server()
         return

@@ -24,6 +24,7 @@ never changes them.
 from __future__ import annotations
 
 import ast
+import copy
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,29 +47,114 @@ def parse_after(previous: Parsed | None, text: str, path: str = "<unknown>") -> 
         return parse_python(text, path)
     if text == previous.text:
         return previous.tree
-    old_lines = previous.text.split("\n")
-    new_lines = text.split("\n")
-    first = _first_difference(old_lines, new_lines)           # 0-based line index
-    body = previous.tree.body
-    starts = [_first_line(stmt) for stmt in body]              # 1-based, ascending
-    kept = _statements_before(body, starts, first + 1)
-    if kept == 0:
-        return parse_python(text, path)
-    cut = starts[kept]
-    tail: list[ast.stmt] = []
-    end = len(new_lines)
-    if len(old_lines) == len(new_lines):
-        after = _statement_after(starts, _last_difference(old_lines, new_lines) + 1)
-        if after is not None:
-            tail = body[after:]
-            end = starts[after] - 1
-    # blank lines in place of the kept ones: the parse numbers the lines as the text does
-    region = "\n" * (cut - 1) + "\n".join(new_lines[cut - 1:end]) + ("\n" if tail else "")
+    edit = _Edit.between(previous.text, text)
     try:
-        middle = parse_python(region, path)
+        tree = _parse_in_body(previous.tree, edit, path) or _parse_at_top(previous.tree, edit, path)
     except SourceSyntaxError:
-        return parse_python(text, path)  # the error's position in the whole text
+        tree = None
+    return tree if tree is not None else parse_python(text, path)  # errors: the whole text's
+
+
+@dataclass(frozen=True)
+class _Edit:
+    """Where two versions of a text differ, in 1-based lines."""
+
+    new_lines: list[str]
+    first: int          # the first line that differs
+    last: int | None    # the last one, when both versions have as many lines
+
+    @classmethod
+    def between(cls, old: str, new: str) -> _Edit:
+        old_lines, new_lines = old.split("\n"), new.split("\n")
+        first = _first_difference(old_lines, new_lines) + 1
+        last = None
+        if len(old_lines) == len(new_lines):
+            last = _last_difference(old_lines, new_lines) + 1
+        return cls(new_lines, first, last)
+
+    def region(self, cut: int, end: int | None, header: str = "") -> str:
+        """Lines ``cut`` to ``end`` (the last line when None) of the new text, after
+        blank lines in place of those before (so the parse numbers lines as the text
+        does) and ``header`` on the line just before ``cut``."""
+        lines = self.new_lines[cut - 1:end]
+        blank = "\n" * (cut - 1 - (1 if header else 0))
+        return blank + header + "\n".join(lines) + ("\n" if end is not None else "")
+
+
+def _parse_at_top(tree: ast.Module, edit: _Edit, path: str) -> ast.Module | None:
+    """Cut between top-level statements (module docstring above)."""
+    body = tree.body
+    starts = [_first_line(stmt) for stmt in body]
+    kept = _statements_before(body, starts, edit.first)
+    if not kept:
+        return None
+    tail, end = _tail(body, starts, edit)
+    middle = parse_python(edit.region(starts[kept], end), path)
     return ast.Module(body=[*body[:kept], *middle.body, *tail], type_ignores=[])
+
+
+def _parse_in_body(tree: ast.Module, edit: _Edit, path: str) -> ast.Module | None:
+    """Cut between the statements of the top-level class or function the edit begins
+    in (typing in a method parses that method, not its whole class). The region is
+    parsed under an ``if 1:`` on the line above: an indented block that ends where the
+    text dedents to the module's level, as the class or function body does."""
+    body = tree.body
+    starts = [_first_line(stmt) for stmt in body]
+    index = bisect_left(starts, edit.first + 1) - 1
+    if index < 0:
+        return None
+    outer = body[index]
+    if not isinstance(outer, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) or \
+            (outer.end_lineno or 0) < edit.first:
+        return None
+    inner = outer.body
+    inner_starts = [_first_line(stmt) for stmt in inner]
+    kept = _statements_before(inner, inner_starts, edit.first)
+    if kept is None:
+        return None
+    cut = inner_starts[kept]
+    if cut <= outer.lineno or not edit.new_lines[cut - 1][:1].isspace():
+        return None   # a body on its header's line (``class A: x = 1``)
+    inner_tail, inner_end = _tail(inner, inner_starts, edit)
+    if inner_tail:
+        return _spliced(tree, index, kept, edit.region(cut, inner_end, "if 1:\n"), path,
+                        inner_tail=inner_tail)
+    tail, end = _tail(body, starts, edit)
+    return _spliced(tree, index, kept, edit.region(cut, end, "if 1:\n"), path, tail=tail)
+
+
+def _spliced(tree: ast.Module, index: int, kept: int, region: str, path: str, *,
+             inner_tail: list[ast.stmt] | None = None,
+             tail: list[ast.stmt] | None = None) -> ast.Module | None:
+    """The module with statement ``index``'s body cut after ``kept`` statements and
+    continued by what ``region`` (under its ``if 1:``) parses to; with ``inner_tail``
+    the body's old statements after the region follow, else the region's own
+    top-level statements and ``tail`` follow the cut statement."""
+    parsed = parse_python(region, path).body
+    block = parsed[0]
+    if not isinstance(block, ast.If) or block.orelse or (inner_tail and len(parsed) > 1):
+        return None   # an ``else:`` at column 0 took our ``if``; a dedent before the tail
+    outer = copy.copy(tree.body[index])
+    assert isinstance(outer, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+    outer.body = [*outer.body[:kept], *block.body, *(inner_tail or ())]
+    if inner_tail:    # the body's end and every statement after it are as they were
+        return ast.Module(body=[*tree.body[:index], outer, *tree.body[index + 1:]],
+                          type_ignores=[])
+    outer.end_lineno, outer.end_col_offset = block.end_lineno, block.end_col_offset
+    return ast.Module(body=[*tree.body[:index], outer, *parsed[1:], *(tail or ())],
+                      type_ignores=[])
+
+
+def _tail(body: list[ast.stmt], starts: list[int], edit: _Edit
+          ) -> tuple[list[ast.stmt], int | None]:
+    """The statements of ``body`` after the edit that stay as they were (only when the
+    edit kept the line count) and the last line of the region before them."""
+    if edit.last is None:
+        return [], None
+    after = _statement_after(starts, edit.last)
+    if after is None:
+        return [], None
+    return body[after:], starts[after] - 1
 
 
 def _reusable(text: str) -> bool:
@@ -100,13 +186,13 @@ def _first_line(stmt: ast.stmt) -> int:
     return stmt.lineno
 
 
-def _statements_before(body: list[ast.stmt], starts: list[int], changed: int) -> int:
-    """How many leading statements to keep: those before the last one starting on a
-    line before ``changed`` (1-based), which an edit on ``changed`` may extend, and
-    ending before its line (``x = (\n1); y = 2``: ``x`` goes too)."""
+def _statements_before(body: list[ast.stmt], starts: list[int], changed: int) -> int | None:
+    """How many leading statements to keep, None if none starts before line ``changed``:
+    those before the last one starting before ``changed``, which an edit on ``changed``
+    may extend, and ending before its line (``x = (\n1); y = 2``: ``x`` goes too)."""
     kept = bisect_left(starts, changed) - 1
     if kept < 0:
-        return 0
+        return None
     cut = starts[kept]
     while kept > 0 and (starts[kept - 1] == cut or (body[kept - 1].end_lineno or 0) >= cut):
         kept -= 1

@@ -106,6 +106,27 @@ def train(model):
 """
 
 
+CLASS = """\
+import torch
+
+
+class Trainer:
+    def fit(self, model):
+        model.train()
+
+    def evaluate(self, model, loader):
+        model.eval()
+        return [model(x) for x in loader]
+
+    def save(self, model):
+        torch.save(model.state_dict(), "m.pt")
+
+
+def main():
+    Trainer().fit(None)
+"""
+
+
 def _reparse(old: str, new: str) -> ast.Module:
     previous = Parsed(old, parse_python(old))
     tree = parse_after(previous, new)
@@ -170,3 +191,46 @@ def test_text_that_python_numbers_differently_is_parsed_whole(text: str) -> None
     previous = Parsed(text, parse_python(text))
     edited = text.replace("b = 2", "b = 3")
     assert _dump(parse_after(previous, edited)) == _dump(parse_python(edited))
+
+
+def test_typing_in_a_method_parses_that_method_only() -> None:
+    old_tree = parse_python(CLASS)
+    new = CLASS.replace("model.eval()", "model.eval(); model.half()")
+    tree = parse_after(Parsed(CLASS, old_tree), new)
+    assert _dump(tree) == _dump(ast.parse(new))
+    trainer, old_trainer = tree.body[1], old_tree.body[1]
+    assert isinstance(trainer, ast.ClassDef) and isinstance(old_trainer, ast.ClassDef)
+    assert trainer.body[0] is old_trainer.body[0]    # fit, before the edit
+    assert trainer.body[2] is old_trainer.body[2]    # save, after it
+    assert tree.body[2] is old_tree.body[2]          # main
+
+
+def test_a_line_added_in_a_method_moves_what_follows() -> None:
+    tree = _reparse(CLASS, CLASS.replace("model.eval()", "model.eval()\n        model.half()"))
+    assert tree.body[-1].lineno == ast.parse(CLASS).body[-1].lineno + 1
+
+
+def test_a_method_typed_at_the_end_of_a_class_ends_it_there() -> None:
+    _reparse(CLASS, CLASS.replace('"m.pt")\n', '"m.pt")\n\n    def load(self):\n        pass\n'))
+
+
+def test_a_dedented_line_in_a_class_ends_the_class() -> None:
+    tree = _reparse(CLASS, CLASS.replace("    def save(self, model):\n        torch.save",
+                                         "def save(model):\n    torch.save"))
+    assert [type(s).__name__ for s in tree.body] == ["Import", "ClassDef", "FunctionDef",
+                                                     "FunctionDef"]
+    broken = CLASS.replace("        model.eval()", "model.eval()")   # the method goes on after
+    with pytest.raises(SourceSyntaxError):
+        parse_after(Parsed(CLASS, parse_python(CLASS)), broken)
+
+
+def test_an_else_typed_after_a_class_fails_as_the_whole_text_does() -> None:
+    new = CLASS.replace("\n\ndef main", "\nelse:\n    pass\n\ndef main")
+    with pytest.raises(SourceSyntaxError):
+        parse_after(Parsed(CLASS, parse_python(CLASS)), new)
+
+
+def test_a_class_with_its_body_on_the_header_line_is_parsed_whole() -> None:
+    old = "class A: x = 1\n\n\nclass B:\n    y = 2\n"
+    _reparse(old, old.replace("x = 1", "x = 2"))
+    _reparse(old, old.replace("y = 2", "y = 3"))
