@@ -11,7 +11,9 @@ numbers counted from the text's first line. When the edit changes no line count,
 statements after it are kept too, cut the same way at a line ``D`` after the edit
 where an old statement starts: the region between parses as a whole module only
 if it closes every bracket and string it opens, so ``D`` starts a statement in the
-new text as well. Anything else (no old parse, a region that does not parse, text
+new text as well. When the edit begins inside a top-level class or function, the
+same cut is made one level down, between the statements of its body (typing in a
+method parses that method). Anything else (no old parse, a region that does not parse, text
 with ``\\r`` line ends or a BOM) is parsed whole, so errors are ``parse_python``'s.
 
 A test checks the result against ``ast.parse`` (every node, every position) over
@@ -48,8 +50,10 @@ def parse_after(previous: Parsed | None, text: str, path: str = "<unknown>") -> 
     if text == previous.text:
         return previous.tree
     edit = _Edit.between(previous.text, text)
+    starts = [_first_line(stmt) for stmt in previous.tree.body]   # 1-based, ascending
     try:
-        tree = _parse_in_body(previous.tree, edit, path) or _parse_at_top(previous.tree, edit, path)
+        tree = _parse_in_body(previous.tree, starts, edit, path) or \
+            _parse_at_top(previous.tree, starts, edit, path)
     except SourceSyntaxError:
         tree = None
     return tree if tree is not None else parse_python(text, path)  # errors: the whole text's
@@ -81,10 +85,11 @@ class _Edit:
         return blank + header + "\n".join(lines) + ("\n" if end is not None else "")
 
 
-def _parse_at_top(tree: ast.Module, edit: _Edit, path: str) -> ast.Module | None:
-    """Cut between top-level statements (module docstring above)."""
+def _parse_at_top(tree: ast.Module, starts: list[int], edit: _Edit, path: str
+                  ) -> ast.Module | None:
+    """Cut between top-level statements (module docstring above); ``starts``: their
+    first lines."""
     body = tree.body
-    starts = [_first_line(stmt) for stmt in body]
     kept = _statements_before(body, starts, edit.first)
     if not kept:
         return None
@@ -93,13 +98,13 @@ def _parse_at_top(tree: ast.Module, edit: _Edit, path: str) -> ast.Module | None
     return ast.Module(body=[*body[:kept], *middle.body, *tail], type_ignores=[])
 
 
-def _parse_in_body(tree: ast.Module, edit: _Edit, path: str) -> ast.Module | None:
+def _parse_in_body(tree: ast.Module, starts: list[int], edit: _Edit, path: str
+                   ) -> ast.Module | None:
     """Cut between the statements of the top-level class or function the edit begins
     in (typing in a method parses that method, not its whole class). The region is
     parsed under an ``if 1:`` on the line above: an indented block that ends where the
     text dedents to the module's level, as the class or function body does."""
     body = tree.body
-    starts = [_first_line(stmt) for stmt in body]
     index = bisect_left(starts, edit.first + 1) - 1
     if index < 0:
         return None

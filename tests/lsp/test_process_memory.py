@@ -5,6 +5,7 @@ again once the last of them ends; freed heap memory goes back to the system
 from __future__ import annotations
 
 import gc
+import os
 import platform
 import threading
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from torchmode import analyzer
-from torchmode.lsp.engine import ThreadEngine
+from torchmode.lsp.engine import ThreadEngine, _rss_bytes
 from torchmode.process_memory import release_free_memory, without_cyclic_gc
 from torchmode.settings import DEFAULT_SETTINGS
 
@@ -81,10 +82,9 @@ def test_the_engine_analyses_with_the_collector_off(tmp_path: Path,
 
 
 def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
+    found = _rss_bytes(os.getpid())
+    assert found is not None
+    return found / 2**20
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
